@@ -1,0 +1,72 @@
+#include "common/cpu_features.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#define FM_X86 1
+#include <cpuid.h>
+#endif
+
+namespace fm {
+namespace {
+
+#ifdef FM_X86
+unsigned long long xgetbv0() {
+  unsigned eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+#endif
+
+Isa detect() {
+#ifdef FM_X86
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::generic;
+  bool osxsave = c & (1u << 27), fma = c & (1u << 12), f16c = c & (1u << 29);
+  if (!osxsave) return Isa::generic;
+  unsigned long long xcr0 = xgetbv0();
+  bool ymm_os = (xcr0 & 0x6) == 0x6;
+  bool zmm_os = (xcr0 & 0xE6) == 0xE6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::generic;
+  bool avx2 = b & (1u << 5), bmi1 = b & (1u << 3), bmi2 = b & (1u << 8);
+  bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
+       avx512vl = b & (1u << 31);
+  bool has_avx2 = ymm_os && avx2 && fma && f16c && bmi1 && bmi2;
+  if (has_avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl) return Isa::avx512;
+  if (has_avx2) return Isa::avx2;
+#endif
+  return Isa::generic;
+}
+
+Isa lowered_by_env(Isa best) {
+  const char* s = std::getenv("FASTMLP_ISA");
+  if (!s || !*s) return best;
+  Isa want = best;
+  if (std::strcmp(s, "generic") == 0) want = Isa::generic;
+  else if (std::strcmp(s, "avx2") == 0) want = Isa::avx2;
+  else if (std::strcmp(s, "avx512") == 0) want = Isa::avx512;
+  return static_cast<int>(want) < static_cast<int>(best) ? want : best;
+}
+
+}  // namespace
+
+Isa detect_isa() {
+  static const Isa isa = detect();
+  return isa;
+}
+
+Isa active_isa() {
+  static const Isa isa = lowered_by_env(detect_isa());
+  return isa;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    default: return "generic";
+  }
+}
+
+}  // namespace fm

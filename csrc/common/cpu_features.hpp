@@ -1,0 +1,13 @@
+#pragma once
+// Run-time ISA selection. The best table the CPU and OS support is chosen once; the
+// environment variable FASTMLP_ISA=avx2|generic may force a lower one (never a higher one),
+// so the tests can exercise every kernel table the host supports.
+#include "common/types.hpp"
+
+namespace fm {
+
+Isa detect_isa();          // best ISA the CPU and OS support
+Isa active_isa();          // detect_isa() lowered by FASTMLP_ISA; fixed after the first call
+const char* isa_name(Isa isa);
+
+}  // namespace fm

@@ -1,0 +1,1 @@
+// placeholder: GEMM dispatcher (to be written)

@@ -1,0 +1,1 @@
+// placeholder: per-ISA GEMM (to be written)

@@ -1,0 +1,28 @@
+#pragma once
+// Batch normalization over the rows of an (n, c) block, PyTorch BatchNorm1d semantics:
+// training uses the batch mean and biased variance, and updates
+//   running = (1 - momentum) * running + momentum * batch   (unbiased variance for running_var);
+// inference uses the running statistics. Parallel over columns only.
+#include "common/types.hpp"
+
+namespace fm {
+
+// y = gamma * (x - mean) * invstd + beta. save_mean/save_invstd (c,) are kept for backward.
+// running_* are updated only when update_running is true (predict(training=True) changes no
+// state). n >= 1; n == 1 leaves running_var unchanged from an unbiased estimate of 0/0 (as
+// PyTorch raises, callers refuse n == 1 in training).
+template <class T>
+void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
+                         T momentum, bool update_running, T* running_mean, T* running_var, T* y,
+                         T* save_mean, T* save_invstd);
+
+template <class T>
+void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
+                         const T* running_mean, const T* running_var, T eps, T* y);
+
+// Given dy, computes dx, and dgamma/dbeta (overwritten). dx may alias dy.
+template <class T>
+void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma,
+                   const T* save_mean, const T* save_invstd, T* dx, T* dgamma, T* dbeta);
+
+}  // namespace fm

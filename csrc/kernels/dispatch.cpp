@@ -1,0 +1,1 @@
+// placeholder: kernel dispatcher (to be written)

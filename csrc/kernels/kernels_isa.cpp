@@ -1,0 +1,1 @@
+// placeholder: per-ISA kernels (to be written)

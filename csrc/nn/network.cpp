@@ -1,0 +1,1 @@
+// placeholder: network (to be written)

@@ -1,0 +1,1 @@
+// placeholder: training step (to be written)

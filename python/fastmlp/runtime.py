@@ -1,0 +1,33 @@
+"""Threads and build information."""
+from __future__ import annotations
+
+from fastmlp import _core
+
+
+def build_info() -> dict:
+    """Return a dict describing this build.
+
+    Keys: ``version``, ``compiler``, ``openmp`` (bool), ``isa`` (the kernel set picked at run
+    time: ``"avx512"``, ``"avx2"`` or ``"generic"``), ``isa_detected``, ``isa_compiled``.
+    ``FASTMLP_ISA=avx2|generic`` in the environment forces a lower kernel set.
+    """
+    return dict(_core.build_info())
+
+
+def get_num_threads() -> int:
+    """Number of threads fastmlp's kernels use (default: CPUs available, or OMP_NUM_THREADS)."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads fastmlp's kernels use.
+
+    Results do not depend on it: work is split over outputs only, never over a reduction.
+    """
+    import numbers
+
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n must be an integer, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    _core.set_num_threads(int(n))
