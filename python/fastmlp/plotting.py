@@ -39,6 +39,8 @@ def _panels(logs: Mapping[str, list]) -> list[str]:
 
 
 def _draw(axes, logs: Mapping[str, list], names: list[str]) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     for ax, name in zip(axes, names):
         for key, label, style in ((name, "train", "-"), ("val_" + name, "dev", "--")):
             values = [float(v) for v in logs.get(key, [])]
@@ -55,6 +57,7 @@ def _draw(axes, logs: Mapping[str, list], names: list[str]) -> None:
                            label=f"best dev (epoch {best})")
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         ax.legend()
 
