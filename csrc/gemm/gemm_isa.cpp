@@ -1,1 +1,99 @@
-// placeholder: per-ISA GEMM (to be written)
+// Per-ISA GEMM (compiled once per ISA by fm_isa_objects, namespace fm::FM_ISA_NS): the
+// micro-kernel configs and block sizes of this ISA, and the tables the dispatcher reads.
+#include "gemm/driver.hpp"
+#include "gemm/gemm_ref.hpp"
+#include "gemm/ukernel.hpp"
+#include "gemm/ukernel_ref.hpp"
+#include "gemm/ukernel_simd.hpp"
+#include "gemm/vec.hpp"
+
+namespace fm {
+namespace FM_ISA_NS {
+namespace {
+
+// Block sizes (elements). MC x KC of A in L2 (1 MiB on Zen 4), KC x NR micro-panel of B in
+// L1 (32 KiB), KC x NC panel of B in L3.
+#if defined(FM_ISA_avx512)
+struct CfgF32 {
+  using T = float;
+  static constexpr int MR = 6, NR = 64;
+  static constexpr index_t MC = 96, KC = 256, NC = 4096;
+  static constexpr const char* name = "ukr_f32_avx512_6x64";
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_simd<VecAvx512<T>, MR, NR / 16>(k, a, b, ldb, c, ldc, acc);
+  }
+};
+struct CfgF64 {
+  using T = double;
+  static constexpr int MR = 6, NR = 32;
+  static constexpr index_t MC = 96, KC = 256, NC = 2048;
+  static constexpr const char* name = "ukr_f64_avx512_6x32";
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_simd<VecAvx512<T>, MR, NR / 8>(k, a, b, ldb, c, ldc, acc);
+  }
+};
+constexpr const char* kIsa = "avx512";
+#elif defined(FM_ISA_avx2)
+struct CfgF32 {
+  using T = float;
+  static constexpr int MR = 6, NR = 16;
+  static constexpr index_t MC = 96, KC = 256, NC = 4096;
+  static constexpr const char* name = "ukr_f32_avx2_6x16";
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_simd<VecAvx2<T>, MR, NR / 8>(k, a, b, ldb, c, ldc, acc);
+  }
+};
+struct CfgF64 {
+  using T = double;
+  static constexpr int MR = 6, NR = 8;
+  static constexpr index_t MC = 96, KC = 256, NC = 2048;
+  static constexpr const char* name = "ukr_f64_avx2_6x8";
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_simd<VecAvx2<T>, MR, NR / 4>(k, a, b, ldb, c, ldc, acc);
+  }
+};
+constexpr const char* kIsa = "avx2";
+#else
+struct CfgF32 {
+  using T = float;
+  static constexpr int MR = 4, NR = 8;
+  static constexpr index_t MC = 64, KC = 256, NC = 2048;
+  static constexpr const char* name = "ukr_f32_ref_4x8";
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
+  }
+};
+struct CfgF64 {
+  using T = double;
+  static constexpr int MR = 4, NR = 4;
+  static constexpr index_t MC = 64, KC = 256, NC = 2048;
+  static constexpr const char* name = "ukr_f64_ref_4x4";
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
+  }
+};
+constexpr const char* kIsa = "generic";
+#endif
+
+template <class Cfg>
+GemmTable<typename Cfg::T> make_table() {
+  return {kIsa,    Cfg::name, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC, &gemm_run<Cfg>,
+          &gemm_threads_for<Cfg>};
+}
+
+}  // namespace
+
+const GemmTable<float>& gemm_table_f32() {
+  static const GemmTable<float> t = make_table<CfgF32>();
+  return t;
+}
+const GemmTable<double>& gemm_table_f64() {
+  static const GemmTable<double> t = make_table<CfgF64>();
+  return t;
+}
+
+template void gemm_ref_run<float>(const GemmArgs<float>&);
+template void gemm_ref_run<double>(const GemmArgs<double>&);
+
+}  // namespace FM_ISA_NS
+}  // namespace fm

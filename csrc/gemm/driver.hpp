@@ -1,0 +1,187 @@
+#pragma once
+// The GEMM driver: BLIS's five loops around a register-blocked micro-kernel, the threaded
+// split of C into per-thread blocks, and the K == 0 case. Templated over a per-ISA config
+// Cfg { T, MR, NR, MC, KC, NC, ukr }. Per-ISA include only (namespace fm::FM_ISA_NS).
+#include <cstdlib>
+#include <new>
+
+#include "common/types.hpp"
+#include "gemm/epilogue.hpp"
+#include "gemm/pack.hpp"
+#include "gemm/ukernel.hpp"
+
+#ifdef FM_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace fm {
+namespace FM_ISA_NS {
+
+inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
+inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
+
+// Pack buffers, cached per calling thread so repeated calls (training steps) never touch the
+// allocator. Grown on the calling thread only (outside any parallel region: may throw).
+template <class T>
+struct Workspace {
+  T* p = nullptr;
+  index_t n = 0;
+  Workspace() = default;
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  ~Workspace() { std::free(p); }
+  T* get(index_t need) {
+    if (need > n) {
+      std::free(p);
+      p = nullptr;
+      n = 0;
+      std::size_t bytes = (static_cast<std::size_t>(need) * sizeof(T) + 63) / 64 * 64;
+      p = static_cast<T*>(std::aligned_alloc(64, bytes));
+      if (!p) throw std::bad_alloc();
+      n = need;
+    }
+    return p;
+  }
+};
+
+template <class T>
+inline Workspace<T>& workspace() {
+  static thread_local Workspace<T> ws;
+  return ws;
+}
+
+// Pack-buffer elements one thread needs for a sub-problem of m x n (A block + B panel).
+template <class Cfg>
+inline index_t pack_elems(index_t m, index_t n, index_t K) {
+  const index_t kc = imin(K, Cfg::KC);
+  const index_t a = round_up(imin(m, Cfg::MC), Cfg::MR) * kc;
+  const index_t b = round_up(imin(n, Cfg::NC), Cfg::NR) * kc;
+  return round_up(a, 16) + round_up(b, 16);
+}
+
+// C[m0:m1, n0:n1] of the problem g, single-threaded. `buf` holds pack_elems(m, n, K).
+template <class Cfg>
+void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, index_t n0,
+                index_t n1, typename Cfg::T* buf) {
+  using T = typename Cfg::T;
+  constexpr int MR = Cfg::MR, NR = Cfg::NR;
+  const index_t K = g.K;
+  T* const apack = buf;
+  T* const bpack = buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * imin(K, Cfg::KC), 16);
+  const Epilogue<T>& ep = *g.ep;
+  const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
+  alignas(64) T edge[MR * NR];
+
+  // jc: NC-wide panel of C and op(B) (B panel lives in L3).
+  for (index_t jc = n0; jc < n1; jc += Cfg::NC) {
+    const index_t nc = imin(Cfg::NC, n1 - jc);
+    // pc: KC-deep slab of the product; pack op(B)[pc:pc+kc, jc:jc+nc] once, reuse for all ic.
+    for (index_t pc = 0; pc < K; pc += Cfg::KC) {
+      const index_t kc = imin(Cfg::KC, K - pc);
+      const bool accumulate = pc > 0 || g.beta != T(0);
+      const bool last_k = pc + kc == K;
+      pack_b<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bpack);
+      // ic: MC-tall block of op(A), packed into L2-sized micro-panels.
+      for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
+        const index_t mc = imin(Cfg::MC, m1 - ic);
+        pack_a<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
+        // jr: NR-wide micro-panel of packed B (stays in L1 across the ir loop).
+        for (index_t jr = 0; jr < nc; jr += NR) {
+          const index_t nr = imin(NR, nc - jr);
+          const T* bp = bpack + jr * kc;
+          // ir: MR x NR micro-tile, accumulated in registers over kc.
+          for (index_t ir = 0; ir < mc; ir += MR) {
+            const index_t mr = imin(MR, mc - ir);
+            const T* ap = apack + ir * kc;
+            T* c = g.C + (ic + ir) * g.ldc + (jc + jr);
+            if (mr == MR && nr == NR) {
+              Cfg::ukr(kc, ap, bp, NR, c, g.ldc, accumulate);
+            } else {
+              // Edge tile: full kernel into a stack tile, then merge the valid part.
+              Cfg::ukr(kc, ap, bp, NR, edge, NR, false);
+              for (index_t i = 0; i < mr; ++i)
+                for (index_t j = 0; j < nr; ++j)
+                  c[i * g.ldc + j] = accumulate ? c[i * g.ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+            }
+            if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+// K == 0: C = act(beta * C + bias); C is not read when beta == 0.
+template <class T>
+void gemm_k0(const GemmArgs<T>& g) {
+  for (index_t i = 0; i < g.M; ++i) {
+    T* c = g.C + i * g.ldc;
+    if (g.beta == T(0))
+      for (index_t j = 0; j < g.N; ++j) c[j] = T(0);
+    epilogue_tile(*g.ep, c, g.ldc, i, 0, 1, g.N);
+  }
+}
+
+// Threads that pay off for this shape (never more than cap). Depends on the shape only
+// through sizes, and results never depend on it.
+template <class Cfg>
+int gemm_threads_for(index_t M, index_t N, index_t K, int cap) {
+  if (cap <= 1) return 1;
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  if (flops < 4.0e6) return 1;  // fork/join and duplicate packing cost more than they save
+  const index_t tiles = ceil_div(M, Cfg::MR) * ceil_div(N, Cfg::NR);
+  int nt = cap;
+  if (tiles < nt) nt = static_cast<int>(tiles);
+  const int by_work = static_cast<int>(flops / 2.0e6);  // at least ~2 MFLOP per thread
+  if (by_work < nt) nt = by_work < 1 ? 1 : by_work;
+  return nt;
+}
+
+// Whole problem: split C into nt blocks along N (when op(A) is the smaller operand, so each
+// thread packs the shared A and its own part of B) or along M, on micro-tile boundaries.
+// Every C element is computed by the same kernel and K order whatever the split.
+template <class Cfg>
+void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
+  using T = typename Cfg::T;
+  if (g.M == 0 || g.N == 0) return;
+  if (g.K == 0) {
+    gemm_k0(g);
+    return;
+  }
+  int nt = threads < 1 ? 1 : threads;
+#ifdef FM_HAVE_OPENMP
+  if (omp_in_parallel()) nt = 1;
+#else
+  nt = 1;
+#endif
+  const index_t mt = ceil_div(g.M, Cfg::MR), ntl = ceil_div(g.N, Cfg::NR);
+  const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
+  const index_t parts = split_n ? ntl : mt;
+  if (parts < nt) nt = static_cast<int>(parts);
+  // Sized for the whole problem (capped by MC/NC), so any split fits; pages never used are
+  // never touched.
+  const index_t per_thread = pack_elems<Cfg>(g.M, g.N, g.K);
+  T* buf = workspace<T>().get(per_thread * nt);
+  if (nt == 1) {
+    gemm_block<Cfg>(g, 0, g.M, 0, g.N, buf);
+    return;
+  }
+#ifdef FM_HAVE_OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), T_ = omp_get_num_threads();
+    const index_t b = parts * t / T_, e = parts * (t + 1) / T_;
+    if (b < e) {
+      T* my = buf + per_thread * t;
+      if (split_n)
+        gemm_block<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my);
+      else
+        gemm_block<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my);
+    }
+  }
+#endif
+}
+
+}  // namespace FM_ISA_NS
+}  // namespace fm

@@ -1,0 +1,22 @@
+#pragma once
+// Introspection of the active GEMM table (for tests and benchmarks): which micro-kernel and
+// block sizes run, and how many threads a shape gets. An addition beside gemm.hpp.
+#include "common/types.hpp"
+
+namespace fm {
+
+struct GemmInfo {
+  const char* isa;
+  const char* ukernel;
+  int mr, nr;
+  index_t mc, kc, nc;
+};
+
+template <class T>
+GemmInfo gemm_info();
+
+// Threads gemm_threads(cap, ...) would use for this shape.
+template <class T>
+int gemm_threads_for(index_t M, index_t N, index_t K, int cap);
+
+}  // namespace fm
