@@ -1,0 +1,227 @@
+"""Export a Sequential to ONNX for inference (``model.to_onnx(path)``).
+
+The graph takes ``input`` of shape (N, input_dim) in the model's dtype and returns ``output``:
+what ``model.predict`` returns (probabilities after the loss's link for a compiled
+classification model, raw values otherwise).
+
+Mapping, layer by layer:
+
+* Dense -> Gemm (with the bias, or MatMul without), then its activation if any.
+* BatchNorm (inference form) -> folded into the Dense right before it; otherwise Mul + Add
+  with the precomputed scale and shift.
+* Standardize -> Sub(mean), Div(std).
+* Dropout, GaussianNoise -> nothing (identity at inference).
+* Activations -> the ONNX operator of the same name; GELU as its exact erf form, SiLU as
+  x * Sigmoid(x), LeakyReLU/ELU/Softplus decomposed where ONNX Runtime lacks a double kernel.
+* Output link -> Softmax for cross_entropy, Sigmoid for binary_cross_entropy.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+OPSET = 17
+
+_SHORTCUTS = {
+    "ReLU": "relu", "LeakyReLU": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh",
+    "Softplus": "softplus", "Softmax": "softmax", "ELU": "elu", "GELU": "gelu", "SiLU": "silu",
+}
+_DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+
+
+def _import_onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            "ONNX export needs the 'onnx' package: pip install onnx  "
+            "(or pip install 'fastmlp[onnx]')"
+        ) from exc
+    return onnx, helper, numpy_helper
+
+
+class _GraphBuilder:
+    """Collects nodes and initializers; every tensor gets a fresh readable name."""
+
+    def __init__(self, helper, numpy_helper, dtype):
+        self.helper, self.numpy_helper, self.dtype = helper, numpy_helper, dtype
+        self.nodes, self.inits, self._count = [], [], {}
+
+    def name(self, base: str) -> str:
+        n = self._count.get(base, 0)
+        self._count[base] = n + 1
+        return f"{base}_{n}"
+
+    def const(self, base: str, value) -> str:
+        name = self.name(base)
+        arr = np.asarray(value, dtype=self.dtype)
+        self.inits.append(self.numpy_helper.from_array(arr, name))
+        return name
+
+    def op(self, op_type: str, inputs, base: str | None = None, **attrs) -> str:
+        out = self.name(base or op_type.lower())
+        self.nodes.append(
+            self.helper.make_node(op_type, list(inputs), [out], name=self.name(op_type), **attrs)
+        )
+        return out
+
+
+def _activation(g: _GraphBuilder, x: str, name: str, alpha=None) -> str:
+    if name in (None, "linear"):
+        return x
+    if name == "relu":
+        return g.op("Relu", [x])
+    if name == "sigmoid":
+        return g.op("Sigmoid", [x])
+    if name == "tanh":
+        return g.op("Tanh", [x])
+    if name == "softmax":
+        return g.op("Softmax", [x], axis=-1)
+    alpha = _DEFAULT_ALPHA.get(name) if alpha is None else float(alpha)
+    if name == "leaky_relu":
+        # max(x, 0) + alpha * min(x, 0): ONNX Runtime has LeakyRelu for float only.
+        pos = g.op("Relu", [x])
+        neg = g.op("Min", [x, g.const("zero", 0.0)])
+        return g.op("Add", [pos, g.op("Mul", [neg, g.const("alpha", alpha)])], "leaky_relu")
+    if name == "elu":
+        # x > 0 ? x : alpha * (exp(x) - 1), with exp taken of min(x, 0) so it never overflows.
+        neg = g.op("Min", [x, g.const("zero", 0.0)])
+        em1 = g.op("Sub", [g.op("Exp", [neg]), g.const("one", 1.0)])
+        scaled = g.op("Mul", [em1, g.const("alpha", alpha)])
+        return g.op("Add", [g.op("Relu", [x]), scaled], "elu")
+    if name == "softplus":
+        # relu(x) + log1p(exp(-|x|)): stable for large |x|, any dtype.
+        e = g.op("Exp", [g.op("Neg", [g.op("Abs", [x])])])
+        lg = g.op("Log", [g.op("Add", [e, g.const("one", 1.0)])])
+        return g.op("Add", [g.op("Relu", [x]), lg], "softplus")
+    if name == "gelu":
+        # exact GELU: 0.5 * x * (1 + erf(x / sqrt(2)))
+        z = g.op("Mul", [x, g.const("inv_sqrt2", 1.0 / math.sqrt(2.0))])
+        if g.dtype == np.float64:
+            # ONNX Runtime has Erf for float only: evaluate it in float32 (error ~1e-7).
+            z = g.op("Cast", [z], to=g.helper.np_dtype_to_tensor_dtype(np.dtype(np.float32)))
+            erf = g.op("Erf", [z])
+            erf = g.op("Cast", [erf], to=g.helper.np_dtype_to_tensor_dtype(g.dtype))
+        else:
+            erf = g.op("Erf", [z])
+        half = g.op("Mul", [x, g.const("half", 0.5)])
+        return g.op("Mul", [half, g.op("Add", [erf, g.const("one", 1.0)])], "gelu")
+    if name in ("silu", "swish"):
+        return g.op("Mul", [x, g.op("Sigmoid", [x])], "silu")
+    raise ValueError(f"ONNX export: unsupported activation {name!r}")
+
+
+def _layer_activation(cls: str, cfg: dict):
+    if cls == "Activation":
+        return cfg.get("name"), cfg.get("alpha")
+    return _SHORTCUTS[cls], cfg.get("alpha")
+
+
+def build_model_proto(model):
+    """Return the ``onnx.ModelProto`` for ``model`` (checked with ``onnx.checker``)."""
+    onnx, helper, numpy_helper = _import_onnx()
+    config = model.get_config()
+    if config.get("input_dim") is None:
+        raise ValueError("ONNX export needs a built model: pass input_dim or fit it first")
+    dtype = np.dtype(config["dtype"])
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    weights = [np.asarray(w) for w in model.get_weights()]
+    layers = config["layers"]
+    g = _GraphBuilder(helper, numpy_helper, dtype)
+
+    x = "input"
+    wi = 0
+    i = 0
+    while i < len(layers):
+        cls, cfg = layers[i]["class"], layers[i]["config"]
+        if cls == "Dense":
+            W = weights[wi].astype(np.float64)
+            wi += 1
+            if cfg.get("use_bias", True):
+                b = weights[wi].astype(np.float64)
+                wi += 1
+            else:
+                b = None
+            act = cfg.get("activation")
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            if act in (None, "linear") and nxt is not None and nxt["class"] == "BatchNorm":
+                # Fold inference BatchNorm into this Dense: y = (xW + b - mu) * s + beta.
+                gamma, beta, mean, var = (w.astype(np.float64) for w in weights[wi : wi + 4])
+                wi += 4
+                scale = gamma / np.sqrt(var + float(nxt["config"].get("eps", 1e-5)))
+                W = W * scale
+                b = ((b if b is not None else 0.0) - mean) * scale + beta
+                i += 1
+            if b is None:
+                x = g.op("MatMul", [x, g.const("W", W)], "dense")
+            else:
+                x = g.op("Gemm", [x, g.const("W", W), g.const("b", b)], "dense")
+            x = _activation(g, x, act, cfg.get("alpha"))
+        elif cls == "BatchNorm":
+            gamma, beta, mean, var = (w.astype(np.float64) for w in weights[wi : wi + 4])
+            wi += 4
+            scale = gamma / np.sqrt(var + float(cfg.get("eps", 1e-5)))
+            x = g.op("Mul", [x, g.const("bn_scale", scale)])
+            x = g.op("Add", [x, g.const("bn_shift", beta - mean * scale)], "batchnorm")
+        elif cls == "Standardize":
+            mean, std = weights[wi], weights[wi + 1]
+            wi += 2
+            x = g.op("Sub", [x, g.const("mean", mean)])
+            x = g.op("Div", [x, g.const("std", std)], "standardize")
+        elif cls in ("Dropout", "GaussianNoise"):
+            pass  # identity at inference
+        elif cls == "Activation" or cls in _SHORTCUTS:
+            x = _activation(g, x, *_layer_activation(cls, cfg))
+        else:
+            raise ValueError(f"ONNX export: unsupported layer {cls!r}")
+        i += 1
+    if wi != len(weights):
+        raise ValueError(f"ONNX export: used {wi} of {len(weights)} weight arrays")
+
+    loss = (config.get("compile") or {}).get("loss")
+    if loss == "cross_entropy":
+        x = g.op("Softmax", [x], axis=-1)
+    elif loss == "binary_cross_entropy":
+        x = g.op("Sigmoid", [x])
+    g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
+
+    out_dim = _output_dim(config)
+    graph = helper.make_graph(
+        g.nodes,
+        "fastmlp",
+        [helper.make_tensor_value_info("input", elem, ["N", config["input_dim"]])],
+        [helper.make_tensor_value_info("output", elem, ["N", out_dim])],
+        initializer=g.inits,
+    )
+    proto = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fastmlp"
+    )
+    proto.ir_version = min(proto.ir_version, 8)  # readable by ONNX Runtime >= 1.14
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def _output_dim(config: dict) -> int:
+    dim = config["input_dim"]
+    for layer in config["layers"]:
+        if layer["class"] == "Dense":
+            dim = layer["config"]["units"]
+    return dim
+
+
+def export(model, path) -> None:
+    """Write ``model`` as an ONNX file at ``path`` (input ``input``, output ``output``).
+
+    Raises
+    ------
+    ImportError
+        If the ``onnx`` package is not installed.
+    ValueError
+        If the model is not built yet.
+    """
+    onnx, _, _ = _import_onnx()
+    proto = build_model_proto(model)
+    onnx.save_model(proto, os.fspath(path))
