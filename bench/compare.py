@@ -1,0 +1,19 @@
+"""fastmlp vs a plain PyTorch loop vs scikit-learn's MLPClassifier, in one run.
+
+    python bench/compare.py             # 60,000 x 784 synthetic MNIST-shaped data (minutes)
+    python bench/compare.py --quick     # fewer samples (about half a minute)
+    python bench/compare.py --markdown  # tables for the README
+    python bench/compare.py --threads 1
+
+Cases: 784-256-128-10 ReLU at batch 64 and 1024 (with % of FP32 peak), the same with
+BatchNorm + Dropout(0.2) at batch 64, one-sample predict latency, 60,000-row predict
+throughput, a tiny 20-64-64-1 binary net at batch 64, fastmlp at 1 vs 2 threads; peak RSS
+during each fit. Peers that are not installed are skipped. The code lives in
+fastmlp.benchmark so that the installed `fastmlp bench` runs the same measurements.
+"""
+import sys
+
+from fastmlp.benchmark import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,521 @@
+"""fastmlp against the peers that are installed (PyTorch, scikit-learn), as ratios.
+
+Used by ``fastmlp bench`` (quick by default) and ``bench/compare.py`` (full by default). Every
+library sees the same synthetic MNIST-shaped data (float32, 784 features, 10 classes), the same
+architecture, Adam at lr 1e-3, the same batch size and the same number of threads, and
+reshuffles every epoch. Throughput is training samples per second over whole epochs after a
+short warm-up; a ratio above 1 means fastmlp is faster.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+# One core's FP32 peak on the reference machine (AVX-512, 2 FMA units at ~3.5 GHz); training
+# costs about 6 FLOPs per parameter per sample (2 forward, 4 backward).
+PEAK_GFLOPS_PER_CORE = 113.0
+PEERS = ("fastmlp", "torch", "sklearn")
+
+
+@dataclass
+class Net:
+    """An MLP shape: input width, hidden widths, outputs (1 = binary, sigmoid)."""
+
+    inputs: int
+    hidden: tuple
+    outputs: int
+    bn_dropout: bool = False  # Dense -> BatchNorm -> ReLU -> Dropout(0.2) for every hidden layer
+
+    @property
+    def params(self) -> int:
+        sizes = (self.inputs, *self.hidden, self.outputs)
+        dense = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        return dense + (2 * sum(self.hidden) if self.bn_dropout else 0)
+
+    def name(self) -> str:
+        text = "-".join(str(s) for s in (self.inputs, *self.hidden, self.outputs))
+        return text + (" BN+Dropout" if self.bn_dropout else "")
+
+
+@dataclass
+class Row:
+    case: str
+    unit: str  # "samples/s" or "us"
+    values: dict = field(default_factory=dict)  # peer -> number or error text
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _rss_kib(field_name: str) -> Optional[int]:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class PeakRSS:
+    """Peak resident memory reached inside a ``with`` block, above what was resident before.
+
+    Linux lets a process reset its high-water mark (``/proc/self/clear_refs``), so each fit is
+    measured on its own; elsewhere the figure is unavailable (None).
+    """
+
+    def __enter__(self):
+        self.mib = None
+        self.before = _rss_kib("VmRSS")
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+                f.write("5")
+            self.ok = self.before is not None
+        except OSError:
+            self.ok = False
+        return self
+
+    def __exit__(self, *exc):
+        peak = _rss_kib("VmHWM") if self.ok else None
+        if peak is not None:
+            self.mib = max(0, peak - self.before) / 1024.0
+        return False
+
+
+# --------------------------------------------------------------------------- data
+
+
+def make_data(n: int, inputs: int, classes: int, seed: int = 0):
+    """Pixels in [0, 1) and labels from a random linear teacher: learnable, MNIST-shaped."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, inputs), dtype=np.float32)
+    teacher = rng.standard_normal((inputs, max(classes, 2))).astype(np.float32)
+    scores = (X - 0.5) @ teacher
+    y = (scores[:, 0] > scores[:, 1]).astype(np.int64) if classes == 1 else \
+        np.argmax(scores, axis=1).astype(np.int64)
+    return X, y
+
+
+# --------------------------------------------------------------------------- peers
+
+
+class FastMLP:
+    name = "fastmlp"
+
+    def __init__(self, threads: int):
+        import fastmlp as fm
+
+        self.fm = fm
+        fm.set_num_threads(threads)
+
+    def build(self, net: Net):
+        fm = self.fm
+        layers = []
+        for h in net.hidden:
+            if net.bn_dropout:
+                layers += [fm.Dense(h, init="he_uniform"), fm.BatchNorm(), fm.ReLU(),
+                           fm.Dropout(0.2)]
+            else:
+                layers.append(fm.Dense(h, activation="relu", init="he_uniform"))
+        layers.append(fm.Dense(net.outputs))
+        model = fm.Sequential(layers, input_dim=net.inputs, seed=0)
+        loss = "binary_cross_entropy" if net.outputs == 1 else "cross_entropy"
+        model.compile(loss=loss, optimizer=fm.Adam(lr=1e-3))
+        return model
+
+    def fit(self, model, X, y, batch: int, epochs: int) -> None:
+        model.fit(X, y, epochs=epochs, batch_size=batch, shuffle=True, verbose=0)
+
+    def predict_fn(self, model) -> Callable:
+        return model.predict
+
+
+class Torch:
+    name = "torch"
+
+    def __init__(self, threads: int):
+        import torch
+
+        self.torch = torch
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+
+    def build(self, net: Net):
+        nn = self.torch.nn
+        layers, width = [], net.inputs
+        for h in net.hidden:
+            layers.append(nn.Linear(width, h))
+            if net.bn_dropout:
+                layers += [nn.BatchNorm1d(h), nn.ReLU(), nn.Dropout(0.2)]
+            else:
+                layers.append(nn.ReLU())
+            width = h
+        layers.append(nn.Linear(width, net.outputs))
+        model = nn.Sequential(*layers)
+        model.opt = self.torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.loss_fn = nn.BCEWithLogitsLoss() if net.outputs == 1 else nn.CrossEntropyLoss()
+        model.binary = net.outputs == 1
+        return model
+
+    def fit(self, model, X, y, batch: int, epochs: int) -> None:
+        # The plain loop people write: a permutation per epoch, index slicing, no DataLoader.
+        torch = self.torch
+        Xt = torch.from_numpy(X)
+        yt = torch.from_numpy(y.astype(np.float32).reshape(-1, 1)) if model.binary else \
+            torch.from_numpy(y)
+        model.train()
+        opt, loss_fn, n = model.opt, model.loss_fn, len(X)
+        for _ in range(epochs):
+            perm = torch.randperm(n)
+            for start in range(0, n, batch):
+                idx = perm[start:start + batch]
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(Xt[idx]), yt[idx])
+                loss.backward()
+                opt.step()
+
+    def predict_fn(self, model) -> Callable:
+        torch = self.torch
+        model.eval()
+        squash = torch.sigmoid if model.binary else (lambda z: torch.softmax(z, dim=1))
+
+        def predict(X):
+            with torch.inference_mode():
+                return squash(model(torch.from_numpy(X))).numpy()
+
+        return predict
+
+
+class Sklearn:
+    name = "sklearn"
+
+    def __init__(self, threads: int):
+        from sklearn.neural_network import MLPClassifier
+
+        self.cls = MLPClassifier
+        self.threads = threads
+        try:
+            from threadpoolctl import threadpool_limits
+
+            self.limits = lambda: threadpool_limits(limits=threads)
+        except ImportError:
+            import contextlib
+
+            self.limits = contextlib.nullcontext
+
+    def build(self, net: Net):
+        if net.bn_dropout:
+            return None  # scikit-learn has neither BatchNorm nor dropout
+        return {"hidden_layer_sizes": net.hidden}
+
+    def fit(self, model, X, y, batch: int, epochs: int):
+        from sklearn.exceptions import ConvergenceWarning
+
+        clf = self.cls(hidden_layer_sizes=model["hidden_layer_sizes"], activation="relu",
+                       solver="adam", alpha=0.0, batch_size=batch, learning_rate_init=1e-3,
+                       max_iter=epochs, tol=0.0, n_iter_no_change=10**9, shuffle=True,
+                       random_state=0)
+        with warnings.catch_warnings(), self.limits():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        model["fitted"] = clf
+
+    def predict_fn(self, model) -> Callable:
+        clf = model["fitted"]
+
+        def predict(X):
+            with self.limits():
+                return clf.predict_proba(X)
+
+        return predict
+
+
+PEER_CLASSES = {"fastmlp": FastMLP, "torch": Torch, "sklearn": Sklearn}
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Config:
+    quick: bool = True
+    threads: int = 2
+    n_big: int = 60_000
+    n_tiny: int = 60_000
+    epochs: int = 1
+    latency_repeats: int = 2000
+    throughput_repeats: int = 3
+
+    @classmethod
+    def make(cls, quick: bool, threads: int) -> "Config":
+        if quick:
+            return cls(quick=True, threads=threads, n_big=8_000, n_tiny=16_000,
+                       latency_repeats=300, throughput_repeats=2)
+        return cls(quick=False, threads=threads)
+
+
+def _time_fit(peer, model, X, y, batch: int, epochs: int):
+    # Warm-up on a few batches: first-call costs (allocation, thread start) are not throughput.
+    warm = min(len(X), 4 * batch)
+    peer.fit(model, X[:warm], y[:warm], batch, 1)
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        peer.fit(model, X, y, batch, epochs)
+        seconds = time.perf_counter() - t0
+    return len(X) * epochs / seconds, mem.mib
+
+
+def _median_latency_us(fn, x, repeats: int) -> float:
+    for _ in range(max(10, repeats // 10)):
+        fn(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        fn(x)
+        times.append(time.perf_counter_ns() - t0)
+    return statistics.median(times) / 1000.0
+
+
+def _throughput(fn, X, repeats: int) -> float:
+    fn(X[:1000])
+    best = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(X)
+        best.append(time.perf_counter() - t0)
+    return len(X) / statistics.median(best)
+
+
+def _short_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return text[:120]
+
+
+class Runner:
+    def __init__(self, cfg: Config, log=print):
+        self.cfg = cfg
+        self.log = log
+        self.peers = {}
+        self.missing = {}
+        for name in PEERS:
+            try:
+                self.peers[name] = PEER_CLASSES[name](cfg.threads)
+            except ImportError as exc:
+                self.missing[name] = str(exc).splitlines()[0]
+        self.errors = []
+        self.rows: list = []
+        self.memory: list = []  # (case, {peer: MiB})
+        self.fitted = {}
+
+    def _guard(self, row: Row, peer: str, fn):
+        if peer not in self.peers:
+            row.values[peer] = "not installed"
+            return None
+        try:
+            return fn(self.peers[peer])
+        except Exception as exc:  # one peer failing must not hide the others' numbers
+            row.values[peer] = "error"
+            self.errors.append(f"{row.case} [{peer}]: {_short_error(exc)}")
+            return None
+
+    def train_case(self, label: str, net: Net, X, y, batch: int, keep: bool = False) -> Row:
+        row = Row(f"train {net.name()}, batch {batch}{label}", "samples/s")
+        mem = {}
+        for name in PEERS:
+            def run(peer, name=name):
+                model = peer.build(net)
+                if model is None:
+                    row.values[name] = "n/a"
+                    return None
+                sps, mib = _time_fit(peer, model, X, y, batch, self.cfg.epochs)
+                row.values[name] = sps
+                mem[name] = mib
+                if keep:
+                    self.fitted[name] = (peer, model)
+                return sps
+
+            self._guard(row, name, run)
+        self.rows.append(row)
+        self.memory.append((row.case, mem))
+        self.log(f"  done: {row.case}")
+        return row
+
+    def run(self) -> None:
+        cfg = self.cfg
+        big = Net(784, (256, 128), 10)
+        X, y = make_data(cfg.n_big, 784, 10)
+        self.train_case("", big, X, y, 64, keep=True)
+        row = self.train_case("", big, X, y, 1024)
+        peak = cfg.threads * PEAK_GFLOPS_PER_CORE * 1e9
+        shares = [f"{n} {100 * row.values[n] * 6 * big.params / peak:.0f}%"
+                  for n in PEERS if isinstance(row.values.get(n), float)]
+        if shares:
+            row.note = "of FP32 peak: " + ", ".join(shares)
+        self.train_case("", Net(784, (256, 128), 10, bn_dropout=True), X, y, 64)
+
+        latency = Row(f"predict 1 sample, {big.name()}", "us")
+        throughput = Row(f"predict {len(X):,} rows, {big.name()}", "samples/s")
+        for name in PEERS:
+            if name not in self.fitted:
+                latency.values[name] = throughput.values[name] = \
+                    self.missing.get(name) and "not installed" or "n/a"
+                continue
+            peer, model = self.fitted[name]
+            self._guard(latency, name, lambda p, m=model: latency.values.__setitem__(
+                p.name, _median_latency_us(p.predict_fn(m), X[:1], cfg.latency_repeats)))
+            self._guard(throughput, name, lambda p, m=model: throughput.values.__setitem__(
+                p.name, _throughput(p.predict_fn(m), X, cfg.throughput_repeats)))
+        self.rows += [latency, throughput]
+        self.log("  done: predict")
+
+        Xs, ys = make_data(cfg.n_tiny, 20, 1, seed=1)
+        self.train_case(" (binary)", Net(20, (64, 64), 1), Xs, ys, 64)
+        self.thread_rows = self._threads_scaling(big, X, y)
+
+    def _threads_scaling(self, net: Net, X, y):
+        """fastmlp alone at 1 and at cfg.threads threads."""
+        if "fastmlp" not in self.peers:
+            return []
+        peer = self.peers["fastmlp"]
+        rows = []
+        counts = sorted({1, self.cfg.threads})
+        for batch in (64, 1024):
+            speeds = {}
+            for t in counts:
+                try:
+                    peer.fm.set_num_threads(t)
+                    speeds[t] = _time_fit(peer, peer.build(net), X, y, batch, self.cfg.epochs)[0]
+                except Exception as exc:
+                    self.errors.append(f"threads {t}, batch {batch}: {_short_error(exc)}")
+            rows.append((batch, speeds))
+        peer.fm.set_num_threads(self.cfg.threads)
+        self.log("  done: threads")
+        return rows
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _cell(value, unit: str) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f} us" if unit == "us" else f"{value:,.0f}"
+    return value or "-"
+
+
+def _ratio(row: Row, other: str) -> str:
+    a, b = row.values.get("fastmlp"), row.values.get(other)
+    if not (isinstance(a, float) and isinstance(b, float)) or a <= 0 or b <= 0:
+        return "-"
+    # Latency: lower is better, so the ratio is other/fastmlp; throughput: fastmlp/other.
+    return f"{(b / a if row.unit == 'us' else a / b):.2f}x"
+
+
+def _table(header: list, rows: list, markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda r: "  ".join(  # noqa: E731
+        str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *[fmt(r) for r in rows]])
+
+
+def machine_line(threads: int) -> str:
+    from fastmlp.cli import _cpu_model, _cpus_available, _peer_versions
+
+    parts = [f"CPU: {_cpu_model()} ({_cpus_available()} CPUs available, {threads} threads used)"]
+    try:
+        import fastmlp as fm
+
+        info = fm.build_info()
+        parts.append(f"fastmlp {info.get('version')} isa={info.get('isa')} "
+                     f"compiler={info.get('compiler')}")
+    except Exception as exc:
+        parts.append(f"fastmlp: {_short_error(exc)}")
+    versions = _peer_versions()
+    parts.append(f"torch {versions['torch']}, scikit-learn {versions['scikit-learn']}, "
+                 f"numpy {versions['numpy']}, Python {platform.python_version()}")
+    return "; ".join(parts)
+
+
+def report(runner: Runner, markdown: bool) -> str:
+    cfg = runner.cfg
+    out = []
+    head = ["case", "fastmlp", "torch", "sklearn", "fastmlp/torch", "fastmlp/sklearn", "note"]
+    body = [[r.case + (" (latency)" if r.unit == "us" else ""),
+             *(_cell(r.values.get(p), r.unit) for p in PEERS),
+             _ratio(r, "torch"), _ratio(r, "sklearn"), r.note] for r in runner.rows]
+    out.append("Throughput in samples/s (latency in microseconds, median); ratios > 1 mean "
+               "fastmlp is faster.")
+    out.append(_table(head, body, markdown))
+    if runner.memory:
+        mem_rows = [[case, *(f"{m[p]:.0f}" if m.get(p) is not None else "-" for p in PEERS)]
+                    for case, m in runner.memory]
+        out += ["", "Peak resident memory added during fit (MiB):",
+                _table(["case", *PEERS], mem_rows, markdown)]
+    if getattr(runner, "thread_rows", None):
+        counts = sorted({1, cfg.threads})
+        trows = []
+        for batch, speeds in runner.thread_rows:
+            cells = [f"{speeds[t]:,.0f}" if t in speeds else "error" for t in counts]
+            scale = (f"{speeds[counts[-1]] / speeds[1]:.2f}x"
+                     if len(counts) > 1 and all(t in speeds for t in counts) else "-")
+            trows.append([f"fastmlp train 784-256-128-10, batch {batch}", *cells, scale])
+        out += ["", "fastmlp thread scaling (samples/s):",
+                _table(["case", *(f"{t} thread{'s' * (t > 1)}" for t in counts), "speed-up"],
+                       trows, markdown)]
+    out += ["", f"Data: synthetic MNIST-shaped (784 features, 10 classes, float32), "
+                f"{cfg.n_big:,} rows; tiny net {cfg.n_tiny:,} rows x 20; {cfg.epochs} epoch(s) "
+                f"timed after a warm-up; Adam lr 1e-3. % of peak assumes "
+                f"{PEAK_GFLOPS_PER_CORE:g} GFLOP/s per core and 6 FLOPs/parameter/sample.",
+            machine_line(cfg.threads)]
+    if runner.missing:
+        out.append("Skipped (not installed): " + ", ".join(sorted(runner.missing)))
+    if runner.errors:
+        out += ["Errors:"] + [f"  {e}" for e in runner.errors]
+    return "\n".join(out)
+
+
+def run(quick: bool = True, markdown: bool = False, threads: int = 2) -> int:
+    cfg = Config.make(quick, threads)
+    log = (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log(f"fastmlp bench ({'quick' if quick else 'full'}, {threads} threads): "
+        f"fastmlp vs {', '.join(p for p in PEERS[1:])} ...")
+    t0 = time.perf_counter()
+    runner = Runner(cfg, log=log)
+    if "fastmlp" not in runner.peers:
+        print(f"fastmlp bench: error: cannot import fastmlp: {runner.missing.get('fastmlp')}",
+              file=sys.stderr)
+        return 1
+    runner.run()
+    print(report(runner, markdown))
+    log(f"(benchmark took {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def main(argv=None, *, quick_default: bool = False) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", default=quick_default,
+                        help="fewer samples (about half a minute)")
+    parser.add_argument("--markdown", action="store_true", help="Markdown tables")
+    parser.add_argument("--threads", type=int, default=2, help="threads for every library")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be >= 1")
+    return run(quick=args.quick, markdown=args.markdown, threads=args.threads)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
