@@ -55,3 +55,74 @@ def test_make_classification_is_seeded_and_shaped():
 def test_make_classification_rejects_bad_sizes(kwargs):
     with pytest.raises(ValueError):
         make_classification(**kwargs)
+
+
+# --------------------------------------------------------------------------- CSV / NPZ files
+
+from fastmlp.datasets import load_csv, load_npz, load_table  # noqa: E402
+
+
+def _write(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_load_csv_numeric_and_named_target(tmp_path):
+    path = _write(tmp_path, "a,b,label\n1,2.5,0\n3,4,1\n\n5,6e-1,1\n")
+    t = load_csv(path, "label")
+    np.testing.assert_array_equal(t.X, [[1, 2.5], [3, 4], [5, 0.6]])
+    np.testing.assert_array_equal(t.y, [0, 1, 1])
+    assert t.feature_names == ["a", "b"] and t.target_name == "label"
+
+
+def test_load_csv_class_names_and_other_delimiters(tmp_path):
+    t = load_csv(_write(tmp_path, "x;y;kind\n1;2;cat\n3;4;dog\n"), "kind")
+    assert list(t.y) == ["cat", "dog"] and t.X.shape == (2, 2)
+    t = load_csv(_write(tmp_path, "x\ty\n1\t2\n", "t.tsv"), "y")
+    assert t.X.shape == (1, 1)
+
+
+def test_load_csv_selects_features_by_name(tmp_path):
+    t = load_csv(_write(tmp_path, "b,a,t\n1,2,0\n"), "t", features=["a", "b"])
+    np.testing.assert_array_equal(t.X, [[2, 1]])
+
+
+@pytest.mark.parametrize("text, target, match", [
+    ("a,b\n1,2\n", "label", r"target column 'label' not found; columns are: a, b"),
+    ("a,b,t\n1,x,0\n", "t", r"column 'b' has 'x' on line 2"),
+    ("a,b,t\n1,2,0\n1,,1\n", "t", r"column 'b' is empty \(missing value\) on line 3"),
+    ("a,b,t\n1,nan,0\n", "t", r"NaN and infinity"),
+    ("a,b,t\n1,2\n", "t", r"line 2 has 2 fields, the header has 3"),
+    ("a,a,t\n1,2,0\n", "t", r"duplicate column"),
+    ("", "t", r"empty"),
+    ("a,t\n", "t", r"no data rows"),
+    ("a,t\n1,\n", "t", r"target column 't' is empty"),
+])
+def test_load_csv_errors_name_the_problem(tmp_path, text, target, match):
+    with pytest.raises(ValueError, match=match):
+        load_csv(_write(tmp_path, text), target)
+
+
+def test_load_npz_and_table(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.arange(6, dtype=np.float32).reshape(3, 2), y=np.array([0, 1, 0]))
+    t = load_table(path)
+    assert t.X.shape == (3, 2) and list(t.y) == [0, 1, 0]
+    np.savez(tmp_path / "nox.npz", features=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"no array named 'X'"):
+        load_npz(tmp_path / "nox.npz")
+    np.savez(tmp_path / "noy.npz", X=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"no array named 'y'"):
+        load_npz(tmp_path / "noy.npz")
+    assert load_npz(tmp_path / "noy.npz", require_y=False).y is None
+    np.savez(tmp_path / "obj.npz", X=np.array([["a"]]), y=np.array([0]))
+    with pytest.raises(ValueError, match="numeric"):
+        load_npz(tmp_path / "obj.npz")
+
+
+def test_load_table_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_table(tmp_path / "missing.csv", "t")
+    with pytest.raises(ValueError, match=r"--target COLUMN \(columns: a, t\)"):
+        load_table(_write(tmp_path, "a,t\n1,0\n"))
