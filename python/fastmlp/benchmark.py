@@ -161,39 +161,45 @@ class Torch:
                 layers.append(nn.ReLU())
             width = h
         layers.append(nn.Linear(width, net.outputs))
-        model = nn.Sequential(*layers)
-        model.opt = self.torch.optim.Adam(model.parameters(), lr=1e-3)
-        model.loss_fn = nn.BCEWithLogitsLoss() if net.outputs == 1 else nn.CrossEntropyLoss()
-        model.binary = net.outputs == 1
-        return model
+        return _TorchModel(nn.Sequential(*layers), self.torch, binary=net.outputs == 1)
 
     def fit(self, model, X, y, batch: int, epochs: int) -> None:
         # The plain loop people write: a permutation per epoch, index slicing, no DataLoader.
-        torch = self.torch
+        torch, net = self.torch, model.net
         Xt = torch.from_numpy(X)
         yt = torch.from_numpy(y.astype(np.float32).reshape(-1, 1)) if model.binary else \
             torch.from_numpy(y)
-        model.train()
+        net.train()
         opt, loss_fn, n = model.opt, model.loss_fn, len(X)
         for _ in range(epochs):
             perm = torch.randperm(n)
             for start in range(0, n, batch):
                 idx = perm[start:start + batch]
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(Xt[idx]), yt[idx])
+                loss = loss_fn(net(Xt[idx]), yt[idx])
                 loss.backward()
                 opt.step()
 
     def predict_fn(self, model) -> Callable:
-        torch = self.torch
-        model.eval()
+        torch, net = self.torch, model.net
+        net.eval()
         squash = torch.sigmoid if model.binary else (lambda z: torch.softmax(z, dim=1))
 
         def predict(X):
             with torch.inference_mode():
-                return squash(model(torch.from_numpy(X))).numpy()
+                return squash(net(torch.from_numpy(X))).numpy()
 
         return predict
+
+
+class _TorchModel:
+    """A torch network with its optimizer and loss (kept off the nn.Module on purpose)."""
+
+    def __init__(self, net, torch, binary: bool):
+        self.net = net
+        self.binary = binary
+        self.opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        self.loss_fn = torch.nn.BCEWithLogitsLoss() if binary else torch.nn.CrossEntropyLoss()
 
 
 class Sklearn:
@@ -203,15 +209,12 @@ class Sklearn:
         from sklearn.neural_network import MLPClassifier
 
         self.cls = MLPClassifier
-        self.threads = threads
-        try:
+        try:  # scikit-learn computes with NumPy's BLAS: give it the same thread count, once
             from threadpoolctl import threadpool_limits
 
-            self.limits = lambda: threadpool_limits(limits=threads)
+            self._limits = threadpool_limits(limits=threads)
         except ImportError:
-            import contextlib
-
-            self.limits = contextlib.nullcontext
+            self._limits = None
 
     def build(self, net: Net):
         if net.bn_dropout:
@@ -225,19 +228,13 @@ class Sklearn:
                        solver="adam", alpha=0.0, batch_size=batch, learning_rate_init=1e-3,
                        max_iter=epochs, tol=0.0, n_iter_no_change=10**9, shuffle=True,
                        random_state=0)
-        with warnings.catch_warnings(), self.limits():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y)
         model["fitted"] = clf
 
     def predict_fn(self, model) -> Callable:
-        clf = model["fitted"]
-
-        def predict(X):
-            with self.limits():
-                return clf.predict_proba(X)
-
-        return predict
+        return model["fitted"].predict_proba
 
 
 PEER_CLASSES = {"fastmlp": FastMLP, "torch": Torch, "sklearn": Sklearn}
@@ -264,15 +261,20 @@ class Config:
         return cls(quick=False, threads=threads)
 
 
-def _time_fit(peer, model, X, y, batch: int, epochs: int):
-    # Warm-up on a few batches: first-call costs (allocation, thread start) are not throughput.
-    warm = min(len(X), 4 * batch)
-    peer.fit(model, X[:warm], y[:warm], batch, 1)
-    with PeakRSS() as mem:
+def _time_fit(peer, net: Net, X, y, batch: int, epochs: int):
+    """Build, warm up and train; return (model, samples/s of the timed fit, peak MiB added)."""
+    with PeakRSS() as mem:  # memory: from building the model to the end of training
+        model = peer.build(net)
+        if model is None:
+            return None, None, None
+        # Warm-up on a few batches: first-call costs (allocation, thread start) are not
+        # throughput.
+        warm = min(len(X), 4 * batch)
+        peer.fit(model, X[:warm], y[:warm], batch, 1)
         t0 = time.perf_counter()
         peer.fit(model, X, y, batch, epochs)
         seconds = time.perf_counter() - t0
-    return len(X) * epochs / seconds, mem.mib
+    return model, len(X) * epochs / seconds, mem.mib
 
 
 def _median_latency_us(fn, x, repeats: int) -> float:
@@ -333,11 +335,10 @@ class Runner:
         mem = {}
         for name in PEERS:
             def run(peer, name=name):
-                model = peer.build(net)
+                model, sps, mib = _time_fit(peer, net, X, y, batch, self.cfg.epochs)
                 if model is None:
                     row.values[name] = "n/a"
                     return None
-                sps, mib = _time_fit(peer, model, X, y, batch, self.cfg.epochs)
                 row.values[name] = sps
                 mem[name] = mib
                 if keep:
@@ -394,7 +395,7 @@ class Runner:
             for t in counts:
                 try:
                     peer.fm.set_num_threads(t)
-                    speeds[t] = _time_fit(peer, peer.build(net), X, y, batch, self.cfg.epochs)[0]
+                    speeds[t] = _time_fit(peer, net, X, y, batch, self.cfg.epochs)[1]
                 except Exception as exc:
                     self.errors.append(f"threads {t}, batch {batch}: {_short_error(exc)}")
             rows.append((batch, speeds))
@@ -463,7 +464,7 @@ def report(runner: Runner, markdown: bool) -> str:
     if runner.memory:
         mem_rows = [[case, *(f"{m[p]:.0f}" if m.get(p) is not None else "-" for p in PEERS)]
                     for case, m in runner.memory]
-        out += ["", "Peak resident memory added during fit (MiB):",
+        out += ["", "Peak resident memory added while building and training (MiB):",
                 _table(["case", *PEERS], mem_rows, markdown)]
     if getattr(runner, "thread_rows", None):
         counts = sorted({1, cfg.threads})
