@@ -16,7 +16,8 @@
 //     vmax(zero, x) propagates a NaN x (relu(NaN) = NaN, as torch).
 //   vselect(m, a, b) = m ? a : b, lane-wise.
 //   vload/vstore need kVecAlign-aligned pointers; vloadu/vstoreu do not;
-//   vload_tail/vstore_tail touch only the first n (0 <= n < width) lanes, the rest read 0.
+//   vload_tail/vstore_tail touch only the first n (0 <= n < width) lanes, the rest read 0;
+//   vlanes_lt<T>(n) is the mask of the first n lanes (for reductions over a tail).
 //
 // Accuracy (vector paths; the scalar path uses <cmath>):
 //   float : vexp, vlog ~1 ulp; vexpm1, vlog1p, vtanh, verf, verfc <= ~2e-7 relative (erfc relative
@@ -120,6 +121,12 @@ inline __m512 vload_tail(const float* p, index_t n) { return _mm512_maskz_loadu_
 inline __m512d vload_tail(const double* p, index_t n) { return _mm512_maskz_loadu_pd(tail_mask8(n), p); }
 inline void vstore_tail(float* p, __m512 v, index_t n) { _mm512_mask_storeu_ps(p, tail_mask16(n), v); }
 inline void vstore_tail(double* p, __m512d v, index_t n) { _mm512_mask_storeu_pd(p, tail_mask8(n), v); }
+// Mask of the first n lanes (0 <= n <= width), for reductions over a tail.
+template <class T>
+inline vmask_t<T> vlanes_lt(index_t n) {
+  if constexpr (sizeof(T) == 4) return n >= 16 ? __mmask16(0xFFFF) : tail_mask16(n);
+  else return n >= 8 ? __mmask8(0xFF) : tail_mask8(n);
+}
 
 inline __m512 vset1(float x) { return _mm512_set1_ps(x); }
 inline __m512d vset1(double x) { return _mm512_set1_pd(x); }
@@ -249,6 +256,11 @@ inline __m256 vload_tail(const float* p, index_t n) { return _mm256_maskload_ps(
 inline __m256d vload_tail(const double* p, index_t n) { return _mm256_maskload_pd(p, tail_mask64(n)); }
 inline void vstore_tail(float* p, __m256 v, index_t n) { _mm256_maskstore_ps(p, tail_mask32(n), v); }
 inline void vstore_tail(double* p, __m256d v, index_t n) { _mm256_maskstore_pd(p, tail_mask64(n), v); }
+template <class T>
+inline vmask_t<T> vlanes_lt(index_t n) {
+  if constexpr (sizeof(T) == 4) return _mm256_castsi256_ps(tail_mask32(n));
+  else return _mm256_castsi256_pd(tail_mask64(n));
+}
 
 inline __m256 vset1(float x) { return _mm256_set1_ps(x); }
 inline __m256d vset1(double x) { return _mm256_set1_pd(x); }
@@ -388,6 +400,8 @@ inline float vload_tail(const float* p, index_t n) { return n > 0 ? *p : 0.0f; }
 inline double vload_tail(const double* p, index_t n) { return n > 0 ? *p : 0.0; }
 inline void vstore_tail(float* p, float v, index_t n) { if (n > 0) *p = v; }
 inline void vstore_tail(double* p, double v, index_t n) { if (n > 0) *p = v; }
+template <class T>
+inline bool vlanes_lt(index_t n) { return n > 0; }
 
 inline float vset1(float x) { return x; }
 inline double vset1(double x) { return x; }

@@ -1,1 +1,0 @@
-// placeholder: kernel dispatcher (to be written)

@@ -1,1 +1,0 @@
-// placeholder: per-ISA kernels (to be written)

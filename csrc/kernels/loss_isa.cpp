@@ -1,0 +1,200 @@
+// Per-ISA losses with the output link fused (softmax / sigmoid). Sums use blocked_sum: fixed
+// blocks in a fixed order, so the loss does not depend on the thread count.
+#include <cmath>
+#include <cstdint>
+
+#include "common/act_math.hpp"
+#include "kernels/kernel_util.hpp"
+
+namespace fm {
+namespace FM_ISA_NS {
+
+namespace {
+constexpr index_t kRowBlock = 64;       // rows per partial sum (row-wise losses)
+constexpr index_t kElemBlock = 4096;    // elements per partial sum (element-wise losses)
+
+inline int popcount(unsigned v) { return __builtin_popcount(v); }
+
+// One softmax row: m = max(x), s = sum exp(x - m); writes e = exp(x - m) to g when non-null.
+template <class T>
+inline void softmax_row(const T* x, index_t k, T* g, T* m, T* s) {
+  *m = row_max(x, k);
+  *s = row_exp_sum(x, *m, g, k);
+}
+
+// g[j] = g[j] * a - b * t[j]   (turns exp values into the softmax gradient)
+template <class T>
+inline void scale_sub(T* g, const T* t, T a, T b, index_t k) {
+  using V = vec_t<T>;
+  constexpr int W = kVecWidth<T>;
+  const V va = vset1(a), vb = vset1(b);
+  index_t j = 0;
+  for (; j + W <= k; j += W) vstoreu(g + j, vfnma(vb, vloadu(t + j), vmul(vloadu(g + j), va)));
+  if (j < k) {
+    index_t r = k - j;
+    vstore_tail(g + j, vfnma(vb, vload_tail(t + j, r), vmul(vload_tail(g + j, r), va)), r);
+  }
+}
+}  // namespace
+
+template <class T>
+double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t n, index_t k,
+                           T grad_scale, T* grad, index_t* correct) {  // logits, grad: (n, k)
+  using V = vec_t<T>;
+  constexpr int W = kVecWidth<T>;
+  return blocked_sum(
+      n, kRowBlock,
+      [&](index_t r0, index_t r1, index_t* cnt) {
+        double sum = 0.0;
+        for (index_t r = r0; r < r1; ++r) {
+          const T* x = logits + r * k;
+          T* g = grad ? grad + r * k : nullptr;
+          index_t y = labels[r];
+          T m, s;
+          softmax_row(x, k, g, &m, &s);
+          // loss = logsumexp(x) - x[y] = log(s) - (x[y] - m)
+          sum += std::log(static_cast<double>(s)) - static_cast<double>(x[y] - m);
+          if (correct && row_argmax(x, k) == y) ++*cnt;
+          if (g) {
+            // g = softmax * scale, then g[y] -= scale
+            const V vs = vset1(grad_scale / s);
+            index_t j = 0;
+            for (; j + W <= k; j += W) vstoreu(g + j, vmul(vloadu(g + j), vs));
+            if (j < k) vstore_tail(g + j, vmul(vload_tail(g + j, k - j), vs), k - j);
+            g[y] -= grad_scale;
+          }
+        }
+        return sum;
+      },
+      correct);
+}
+
+template <class T>
+double softmax_xent_probs(const T* logits, const T* target, index_t n, index_t k, T grad_scale,
+                          T* grad, index_t* correct) {  // logits, target, grad: (n, k)
+  using V = vec_t<T>;
+  constexpr int W = kVecWidth<T>;
+  return blocked_sum(
+      n, kRowBlock,
+      [&](index_t r0, index_t r1, index_t* cnt) {
+        double sum = 0.0;
+        for (index_t r = r0; r < r1; ++r) {
+          const T* x = logits + r * k;
+          const T* t = target + r * k;
+          T* g = grad ? grad + r * k : nullptr;
+          T m, s;
+          softmax_row(x, k, g, &m, &s);
+          T log_s = std::log(s);
+          // loss = -sum_j t_j * log_softmax_j, log_softmax_j = (x_j - m) - log_s; also sum_j t_j
+          const V vm = vset1(m), vls = vset1(log_s);
+          V acc = vzero<T>(), tsum = vzero<T>();
+          index_t j = 0;
+          for (; j + W <= k; j += W) {
+            V tv = vloadu(t + j);
+            acc = vfma(tv, vsub(vsub(vloadu(x + j), vm), vls), acc);
+            tsum = vadd(tsum, tv);
+          }
+          if (j < k) {
+            V tv = vload_tail(t + j, k - j);  // zero lanes contribute 0
+            acc = vfma(tv, vsub(vsub(vload_tail(x + j, k - j), vm), vls), acc);
+            tsum = vadd(tsum, tv);
+          }
+          sum -= static_cast<double>(vreduce_add(acc));
+          if (correct && row_argmax(x, k) == row_argmax(t, k)) ++*cnt;
+          if (g) {
+            // d/dx_j = softmax_j * sum(t) - t_j
+            T ts = vreduce_add(tsum);
+            scale_sub(g, t, grad_scale * ts / s, grad_scale, k);
+          }
+        }
+        return sum;
+      },
+      correct);
+}
+
+template <class T>
+double sigmoid_bce(const T* logits, const T* target, index_t n, index_t k, T grad_scale, T* grad,
+                   index_t* correct) {  // all (n, k), element-wise
+  using V = vec_t<T>;
+  constexpr int W = kVecWidth<T>;
+  const V zero = vzero<T>(), half = vset1(T(0.5)), vscale = vset1(grad_scale);
+  // loss = max(x, 0) - x t + log1p(exp(-|x|)); grad = (sigmoid(x) - t) * scale
+  auto lanes = [&](V x, V t, V* g) {
+    V e = vexp(vsub(zero, vabs(x)));
+    V l = vadd(vfnma(x, t, vmax(zero, x)), vlog1p(e));
+    if (g) {
+      V s = vdiv(vset1(T(1)), vadd(vset1(T(1)), e));
+      s = vselect(vge(x, zero), s, vmul(e, s));
+      *g = vmul(vsub(s, t), vscale);
+    }
+    return l;
+  };
+  return blocked_sum(
+      n * k, kElemBlock,
+      [&](index_t b, index_t e, index_t* cnt) {
+        V acc = zero;
+        index_t c = 0;
+        index_t i = b;
+        for (; i + W <= e; i += W) {
+          V x = vloadu(logits + i), t = vloadu(target + i), g;
+          acc = vadd(acc, lanes(x, t, grad ? &g : nullptr));
+          if (grad) vstoreu(grad + i, g);
+          if (correct) c += popcount(~(vmask_bits(vge(x, zero)) ^ vmask_bits(vge(t, half))) & ((1u << W) - 1u));
+        }
+        if (i < e) {
+          index_t r = e - i;
+          auto live = vlanes_lt<T>(r);
+          V x = vload_tail(logits + i, r), t = vload_tail(target + i, r), g;
+          acc = vadd(acc, vselect(live, lanes(x, t, grad ? &g : nullptr), zero));
+          if (grad) vstore_tail(grad + i, g, r);
+          if (correct) c += popcount(~(vmask_bits(vge(x, zero)) ^ vmask_bits(vge(t, half))) & ((1u << r) - 1u));
+        }
+        *cnt = c;
+        return static_cast<double>(vreduce_add(acc));
+      },
+      correct);
+}
+
+template <class T>
+double mse(const T* pred, const T* target, index_t count, T grad_scale, T* grad) {  // (count,)
+  using V = vec_t<T>;
+  constexpr int W = kVecWidth<T>;
+  const V two_scale = vset1(T(2) * grad_scale);
+  return blocked_sum(count, kElemBlock, [&](index_t b, index_t e, index_t*) {
+    V acc = vzero<T>();
+    index_t i = b;
+    for (; i + W <= e; i += W) {
+      V d = vsub(vloadu(pred + i), vloadu(target + i));
+      acc = vfma(d, d, acc);
+      if (grad) vstoreu(grad + i, vmul(d, two_scale));
+    }
+    if (i < e) {
+      index_t r = e - i;
+      V d = vsub(vload_tail(pred + i, r), vload_tail(target + i, r));  // zero lanes: d = 0
+      acc = vfma(d, d, acc);
+      if (grad) vstore_tail(grad + i, vmul(d, two_scale), r);
+    }
+    return static_cast<double>(vreduce_add(acc));
+  });
+}
+
+template <class T>
+void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
+  parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    map_unary(x + b, y + b, e - b, [](vec_t<T> v) { return op_sigmoid(v); });
+  });
+}
+
+template double softmax_xent_labels<float>(const float*, const std::int32_t*, index_t, index_t, float, float*, index_t*);
+template double softmax_xent_labels<double>(const double*, const std::int32_t*, index_t, index_t, double, double*, index_t*);
+template double softmax_xent_probs<float>(const float*, const float*, index_t, index_t, float, float*, index_t*);
+template double softmax_xent_probs<double>(const double*, const double*, index_t, index_t, double, double*, index_t*);
+template double sigmoid_bce<float>(const float*, const float*, index_t, index_t, float, float*, index_t*);
+template double sigmoid_bce<double>(const double*, const double*, index_t, index_t, double, double*, index_t*);
+template double mse<float>(const float*, const float*, index_t, float, float*);
+template double mse<double>(const double*, const double*, index_t, double, double*);
+template void sigmoid_link<float>(const float*, float*, index_t);
+template void sigmoid_link<double>(const double*, double*, index_t);
+
+}  // namespace FM_ISA_NS
+}  // namespace fm

@@ -1,0 +1,51 @@
+// Reduction entry points: check arguments, then call the per-ISA kernel.
+#include "kernels/reduce.hpp"
+
+#include "common/check.hpp"
+#include "common/isa.hpp"
+
+namespace fm {
+
+FM_DECLARE_PER_ISA(template <class T> void colsum(const T*, index_t, index_t, index_t, T*, bool))
+FM_DECLARE_PER_ISA(template <class T> double l1_l2_penalty(const T*, index_t, T, T, T*))
+FM_DECLARE_PER_ISA(template <class T> bool all_finite(const T*, index_t))
+
+template <class T>
+void colsum(const T* x, index_t rows, index_t cols, index_t ldx, T* out, bool accumulate) {
+  FM_CHECK(rows >= 0 && cols >= 0, "colsum: negative shape (", rows, ", ", cols, ")");
+  FM_CHECK(ldx >= cols || rows <= 1, "colsum: leading dimension ", ldx, " < cols ", cols);
+  if (cols == 0) return;
+  FM_CHECK(out && (x || rows == 0), "colsum: null array");
+  if (rows == 0) {
+    if (!accumulate)
+      for (index_t j = 0; j < cols; ++j) out[j] = T(0);
+    return;
+  }
+  FM_SELECT_ISA(colsum<T>)(x, rows, cols, ldx, out, accumulate);
+}
+
+template <class T>
+double l1_l2_penalty(const T* w, index_t n, T l1, T l2, T* g) {
+  FM_CHECK(n >= 0, "l1_l2_penalty: n must be >= 0, got ", n);
+  FM_CHECK(l1 >= T(0) && l2 >= T(0), "l1_l2_penalty: l1 and l2 must be >= 0, got ", l1, ", ", l2);
+  if (n == 0) return 0.0;
+  FM_CHECK(w, "l1_l2_penalty: null array");
+  return FM_SELECT_ISA(l1_l2_penalty<T>)(w, n, l1, l2, g);
+}
+
+template <class T>
+bool all_finite(const T* x, index_t n) {
+  FM_CHECK(n >= 0, "all_finite: n must be >= 0, got ", n);
+  if (n == 0) return true;
+  FM_CHECK(x, "all_finite: null array");
+  return FM_SELECT_ISA(all_finite<T>)(x, n);
+}
+
+template void colsum<float>(const float*, index_t, index_t, index_t, float*, bool);
+template void colsum<double>(const double*, index_t, index_t, index_t, double*, bool);
+template double l1_l2_penalty<float>(const float*, index_t, float, float, float*);
+template double l1_l2_penalty<double>(const double*, index_t, double, double, double*);
+template bool all_finite<float>(const float*, index_t);
+template bool all_finite<double>(const double*, index_t);
+
+}  // namespace fm

@@ -1,0 +1,212 @@
+"""Loss kernels (_core.kernels: softmax_xent_labels/probs, sigmoid_bce, mse, sigmoid_link) vs
+NumPy and torch, odd shapes, both dtypes, extreme logits, thread invariance, every ISA table."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import special
+
+import fastmlp as fm
+from fastmlp import _core
+
+K = _core.kernels
+DTYPES = [np.float32, np.float64]
+SHAPES = [(1, 1), (1, 2), (7, 3), (15, 10), (16, 16), (17, 7), (33, 17), (257, 5), (1000, 10)]
+ISA_ORDER = ["generic", "avx2", "avx512"]
+
+
+def tol(dtype):
+    return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+
+
+def logits_of(shape, dtype, seed=0, scale=3.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def np_log_softmax(x):
+    x = x.astype(np.float64)
+    m = x.max(axis=1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_xent_labels(dtype):
+    for n, k in SHAPES:
+        x = logits_of((n, k), dtype, seed=n * k)
+        y = np.random.default_rng(n).integers(0, k, n).astype(np.int32)
+        loss, g, correct = K.softmax_xent_labels(x, y, 1.0 / n)
+        ls = np_log_softmax(x)
+        np.testing.assert_allclose(loss, -ls[np.arange(n), y].sum(), rtol=tol(dtype)["rtol"])
+        ref = np.exp(ls)
+        ref[np.arange(n), y] -= 1.0
+        np.testing.assert_allclose(g, ref / n, **tol(dtype))
+        assert correct == int((x.argmax(axis=1) == y).sum())
+        loss2, g2, _ = K.softmax_xent_labels(x, y, 1.0 / n, want_grad=False)
+        assert g2 is None and loss2 == loss
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_xent_probs(dtype):
+    rng = np.random.default_rng(1)
+    for n, k in SHAPES:
+        x = logits_of((n, k), dtype, seed=n + k)
+        t = rng.random((n, k))
+        t = (t / t.sum(axis=1, keepdims=True)).astype(dtype)
+        loss, g, correct = K.softmax_xent_probs(x, t, 0.5)
+        ls = np_log_softmax(x)
+        np.testing.assert_allclose(loss, -(t * ls).sum(), rtol=tol(dtype)["rtol"])
+        ref = np.exp(ls) * t.sum(axis=1, keepdims=True) - t
+        np.testing.assert_allclose(g, 0.5 * ref, **tol(dtype))
+        assert correct == int((x.argmax(axis=1) == t.argmax(axis=1)).sum())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_bce(dtype):
+    rng = np.random.default_rng(2)
+    for n, k in SHAPES:
+        x = logits_of((n, k), dtype, seed=n * 31 + k)
+        t = (rng.random((n, k)) < 0.4).astype(dtype)
+        loss, g, correct = K.sigmoid_bce(x, t, 1.0 / (n * k))
+        xd = x.astype(np.float64)
+        ref = np.maximum(xd, 0) - xd * t + np.log1p(np.exp(-np.abs(xd)))
+        np.testing.assert_allclose(loss, ref.sum(), rtol=tol(dtype)["rtol"])
+        np.testing.assert_allclose(g, (special.expit(xd) - t) / (n * k), **tol(dtype))
+        assert correct == int(((xd >= 0) == (t >= 0.5)).sum())
+    # 1-D targets (n,) work as (n, 1)
+    x = logits_of(17, dtype)
+    t = (np.arange(17) % 2).astype(dtype)
+    loss1, g1, c1 = K.sigmoid_bce(x, t)
+    loss2, g2, c2 = K.sigmoid_bce(x.reshape(17, 1), t.reshape(17, 1))
+    assert loss1 == loss2 and c1 == c2
+    np.testing.assert_array_equal(g1, g2.ravel())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mse(dtype):
+    for n, k in SHAPES:
+        p = logits_of((n, k), dtype, seed=3)
+        t = logits_of((n, k), dtype, seed=4)
+        loss, g = K.mse(p, t, 1.0 / (n * k))
+        d = p.astype(np.float64) - t
+        np.testing.assert_allclose(loss, (d * d).sum(), rtol=tol(dtype)["rtol"])
+        np.testing.assert_allclose(g, 2 * d / (n * k), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_link(dtype):
+    x = logits_of(1000, dtype, scale=20)
+    x[:4] = [-1e4, 1e4, -50, 50]
+    np.testing.assert_allclose(K.sigmoid_link(x), special.expit(x.astype(np.float64)), rtol=2e-6 if dtype == np.float32 else 1e-14, atol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_extreme_logits_are_stable(dtype):
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [50, -50, 49]], dtype=dtype)
+    y = np.array([1, 0, 2], dtype=np.int32)
+    loss, g, _ = K.softmax_xent_labels(x, y)
+    assert np.isfinite(loss) and np.all(np.isfinite(g))
+    np.testing.assert_allclose(loss, -np_log_softmax(x)[np.arange(3), y].sum(), rtol=1e-6)
+    t = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1]], dtype=dtype)
+    loss, g, _ = K.sigmoid_bce(x, t)
+    assert np.isfinite(loss) and np.all(np.isfinite(g))
+    xd = x.astype(np.float64)
+    np.testing.assert_allclose(loss, (np.maximum(xd, 0) - xd * t + np.log1p(np.exp(-np.abs(xd)))).sum(), rtol=1e-6)
+    loss, g, _ = K.softmax_xent_probs(x, t)
+    assert np.isfinite(loss) and np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_against_torch(dtype):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    n, k = 33, 7
+    x = logits_of((n, k), dtype, seed=7)
+    y = np.random.default_rng(8).integers(0, k, n).astype(np.int32)
+    tx = torch.tensor(x, requires_grad=True)
+    tl = F.cross_entropy(tx, torch.tensor(y, dtype=torch.long))
+    tl.backward()
+    loss, g, _ = K.softmax_xent_labels(x, y, 1.0 / n)
+    np.testing.assert_allclose(loss / n, tl.item(), rtol=tol(dtype)["rtol"])
+    np.testing.assert_allclose(g, tx.grad.numpy(), **tol(dtype))
+
+    p = np.random.default_rng(9).random((n, k))
+    p = (p / p.sum(1, keepdims=True)).astype(dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    tl = F.cross_entropy(tx, torch.tensor(p))
+    tl.backward()
+    loss, g, _ = K.softmax_xent_probs(x, p, 1.0 / n)
+    np.testing.assert_allclose(loss / n, tl.item(), rtol=tol(dtype)["rtol"])
+    np.testing.assert_allclose(g, tx.grad.numpy(), **tol(dtype))
+
+    t = (np.random.default_rng(10).random((n, k)) < 0.5).astype(dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    tl = F.binary_cross_entropy_with_logits(tx, torch.tensor(t))
+    tl.backward()
+    loss, g, _ = K.sigmoid_bce(x, t, 1.0 / (n * k))
+    np.testing.assert_allclose(loss / (n * k), tl.item(), rtol=tol(dtype)["rtol"])
+    np.testing.assert_allclose(g, tx.grad.numpy(), **tol(dtype))
+
+    tx = torch.tensor(x, requires_grad=True)
+    tl = F.mse_loss(tx, torch.tensor(t))
+    tl.backward()
+    loss, g = K.mse(x, t, 1.0 / (n * k))
+    np.testing.assert_allclose(loss / (n * k), tl.item(), rtol=tol(dtype)["rtol"])
+    np.testing.assert_allclose(g, tx.grad.numpy(), **tol(dtype))
+
+
+def test_argument_errors():
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match="outside"):
+        K.softmax_xent_labels(x, np.array([0, 1, 3, 0], np.int32))
+    with pytest.raises(ValueError, match="outside"):
+        K.softmax_xent_labels(x, np.array([0, -1, 2, 0], np.int32))
+    with pytest.raises(ValueError):
+        K.softmax_xent_labels(x, np.array([0, 1, 2, 0], np.int64))
+    with pytest.raises(ValueError):
+        K.softmax_xent_labels(x, np.array([0, 1, 2], np.int32))
+    with pytest.raises(ValueError):
+        K.softmax_xent_probs(x, np.zeros((4, 2), np.float32))
+    with pytest.raises(ValueError):
+        K.sigmoid_bce(x, np.zeros((4, 3), np.float64))
+    with pytest.raises(ValueError):
+        K.mse(x, np.zeros(12, np.float32))
+    loss, g, c = K.softmax_xent_labels(np.zeros((0, 3), np.float32), np.zeros(0, np.int32))
+    assert loss == 0.0 and c == 0 and g.shape == (0, 3)
+
+
+def test_loss_does_not_depend_on_threads():
+    n, k = 20_000, 10
+    x = logits_of((n, k), np.float32, seed=11)
+    y = np.random.default_rng(12).integers(0, k, n).astype(np.int32)
+    t = (np.random.default_rng(13).random((n, k)) < 0.5).astype(np.float32)
+    n0 = fm.get_num_threads()
+    res = []
+    try:
+        for nt in (1, 2):
+            fm.set_num_threads(nt)
+            res.append((K.softmax_xent_labels(x, y, 1e-3), K.sigmoid_bce(x, t, 1e-3), K.mse(x, t, 1e-3)))
+    finally:
+        fm.set_num_threads(n0)
+    for a, b in zip(res[0], res[1]):
+        assert a[0] == b[0]
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def _lower_isas():
+    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
+    return ISA_ORDER[: ISA_ORDER.index(best)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_every_isa_table(isa):
+    if isa not in _lower_isas():
+        pytest.skip(f"{isa} is the default table here (or not supported)")
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa"],
+        env=env, capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
