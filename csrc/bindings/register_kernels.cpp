@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "bindings/numpy_args.hpp"
 #include "common/check.hpp"
 #include "common/types.hpp"
 #include "kernels/activation.hpp"
@@ -25,8 +24,39 @@ namespace py = pybind11;
 namespace {
 
 using fm::index_t;
-using fm::bind::has_dtype;
-using fm::bind::shape_str;
+
+template <class T>
+const char* dtype_name() {
+  return sizeof(T) == 4 ? "float32" : "float64";
+}
+
+// True when `a` holds exactly the native dtype of T (no conversion is ever made).
+template <class T>
+bool has_dtype(const py::array& a) {
+  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(), py::dtype::of<T>().ptr());
+}
+
+void check_layout(const py::array& a, const char* name) {
+  const int flags = py::detail::array_proxy(a.ptr())->flags;
+  FM_CHECK(flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_, "'", name, "' must be C-contiguous");
+  FM_CHECK(flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_, "'", name, "' must be aligned");
+}
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(a.shape(i));
+  }
+  if (a.ndim() == 1) s += ",";
+  return s + ")";
+}
+
+py::array as_array(const py::handle& h, const char* name) {
+  FM_CHECK(py::isinstance<py::array>(h), "'", name, "' must be a numpy array, got ",
+           std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  return py::reinterpret_borrow<py::array>(h);
+}
 
 fm::Act act_from_name(const std::string& s) {
   if (s == "linear") return fm::Act::linear;
@@ -58,9 +88,9 @@ std::vector<index_t> shape_of(const py::array& a) {
 // Checks dtype (T), C-contiguity and (when given) the shape of an input.
 template <class T>
 const T* in(const py::array& a, const char* name, const std::vector<index_t>* shape = nullptr) {
-  FM_CHECK(has_dtype<T>(a), "'", name, "' must have dtype ", fm::bind::dtype_name<T>(), ", got ",
+  FM_CHECK(has_dtype<T>(a), "'", name, "' must have dtype ", dtype_name<T>(), ", got ",
            std::string(py::str(a.dtype())));
-  fm::bind::check_layout(a, name);
+  check_layout(a, name);
   if (shape) FM_CHECK(shape_of(a) == *shape, "'", name, "' has shape ", shape_str(a), ", expected a shape like the first array's");
   return static_cast<const T*>(a.data());
 }
@@ -114,11 +144,11 @@ py::array act_bwd_t(fm::Act act, const py::array& dy, const py::object& z, const
   const T* yp = nullptr;
   py::array za, ya;  // keep alive
   if (!z.is_none()) {
-    za = fm::bind::as_array(z, "z");
+    za = as_array(z, "z");
     zp = in<T>(za, "z", &shape);
   }
   if (!y.is_none()) {
-    ya = fm::bind::as_array(y, "y");
+    ya = as_array(y, "y");
     yp = in<T>(ya, "y", &shape);
   }
   auto dz = new_like<T>(shape);
@@ -169,7 +199,7 @@ py::tuple xent_labels_t(const py::array& logits, const py::array& labels, double
   auto shape = shape_of(logits);
   const T* xp = in<T>(logits, "logits");
   FM_CHECK(has_dtype<std::int32_t>(labels), "'labels' must have dtype int32, got ", std::string(py::str(labels.dtype())));
-  fm::bind::check_layout(labels, "labels");
+  check_layout(labels, "labels");
   FM_CHECK(labels.ndim() == 1 && labels.shape(0) == shape[0], "'labels' must have shape (", shape[0], ",), got ",
            shape_str(labels));
   const auto* lp = static_cast<const std::int32_t*>(labels.data());
