@@ -59,8 +59,9 @@ def main() -> None:
 
     scores = model.evaluate(X_test, y_test)
     predicted = np.argmax(model.predict(X_test), axis=1)
-    print(f"test accuracy {scores['accuracy']:.4f} (argmax check {np.mean(predicted == y_test):.4f}), "
-          f"{len(X_train) * len(history.history['loss']) / seconds:,.0f} samples/s")
+    speed = len(X_train) * len(history.history["loss"]) / seconds
+    print(f"test accuracy {scores['accuracy']:.4f} (argmax of predict: "
+          f"{np.mean(predicted == y_test):.4f}), {speed:,.0f} samples/s")
     print(history.diagnose(baseline_error=0.0))
 
 
