@@ -282,6 +282,254 @@ py::array sigmoid_link_t(const py::array& x) {
   return std::move(y);
 }
 
+// ---- reductions ------------------------------------------------------------------------------
+
+// x: 2-D with unit column stride and any row stride (ldx = row stride), e.g. a column slice.
+template <class T>
+py::array colsum_t(const py::array& x, const py::object& out, bool accumulate) {
+  need_2d(x, "x");
+  FM_CHECK(has_dtype<T>(x), "'x' must have dtype ", dtype_name<T>());
+  index_t rows = x.shape(0), cols = x.shape(1), isz = sizeof(T);
+  FM_CHECK(cols <= 1 || x.strides(1) == isz, "'x' must have unit column stride");
+  FM_CHECK(rows <= 1 || (x.strides(0) > 0 && x.strides(0) % isz == 0), "'x' must have a positive row stride");
+  index_t ldx = rows <= 1 ? cols : x.strides(0) / isz;
+  py::array o;
+  if (out.is_none()) {
+    FM_CHECK(!accumulate, "accumulate=True needs 'out'");
+    o = new_like<T>({cols});
+  } else {
+    o = as_array(out, "out");
+  }
+  std::vector<index_t> oshape{cols};
+  T* op = inout<T>(o, "out", &oshape);
+  const T* xp = static_cast<const T*>(x.data());
+  {
+    py::gil_scoped_release nogil;
+    fm::colsum<T>(xp, rows, cols, ldx, op, accumulate);
+  }
+  return o;
+}
+
+template <class T>
+double penalty_t(const py::array& w, double l1, double l2, const py::object& g) {
+  auto shape = shape_of(w);
+  const T* wp = in<T>(w, "w");
+  T* gp = nullptr;
+  py::array ga;
+  if (!g.is_none()) {
+    ga = as_array(g, "g");
+    gp = inout<T>(ga, "g", &shape);
+  }
+  py::gil_scoped_release nogil;
+  return fm::l1_l2_penalty<T>(wp, numel(shape), static_cast<T>(l1), static_cast<T>(l2), gp);
+}
+
+template <class T>
+bool all_finite_t(const py::array& x) {
+  const T* xp = in<T>(x, "x");
+  index_t n = numel(shape_of(x));
+  py::gil_scoped_release nogil;
+  return fm::all_finite<T>(xp, n);
+}
+
+// ---- dropout and noise -------------------------------------------------------------------------
+
+template <class T>
+py::tuple dropout_fwd_t(const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream) {
+  auto shape = shape_of(x);
+  const T* xp = in<T>(x, "x");
+  auto y = new_like<T>(shape);
+  std::vector<py::ssize_t> s(shape.begin(), shape.end());
+  py::array_t<std::uint8_t> mask(s);
+  T* yp = y.mutable_data();
+  std::uint8_t* mp = mask.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fm::dropout_mask_fwd<T>(seed, stream, static_cast<T>(rate), xp, yp, mp, numel(shape));
+  }
+  return py::make_tuple(y, mask);
+}
+
+template <class T>
+py::array dropout_bwd_t(const py::array& dy, const py::array& mask, double rate) {
+  auto shape = shape_of(dy);
+  const T* dyp = in<T>(dy, "dy");
+  FM_CHECK(has_dtype<std::uint8_t>(mask), "'mask' must have dtype uint8, got ", std::string(py::str(mask.dtype())));
+  check_layout(mask, "mask");
+  FM_CHECK(shape_of(mask) == shape, "'mask' has shape ", shape_str(mask), ", expected ", shape_str(dy));
+  const auto* mp = static_cast<const std::uint8_t*>(mask.data());
+  auto dx = new_like<T>(shape);
+  T* dxp = dx.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fm::dropout_bwd<T>(static_cast<T>(rate), mp, dyp, dxp, numel(shape));
+  }
+  return std::move(dx);
+}
+
+template <class T>
+py::array noise_t(const py::array& x, double stddev, std::uint64_t seed, std::uint64_t stream) {
+  auto shape = shape_of(x);
+  const T* xp = in<T>(x, "x");
+  auto y = new_like<T>(shape);
+  T* yp = y.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fm::gaussian_noise_fwd<T>(seed, stream, static_cast<T>(stddev), xp, yp, numel(shape));
+  }
+  return std::move(y);
+}
+
+// ---- batchnorm -----------------------------------------------------------------------------------
+
+// gamma / beta may be None (1 / 0).
+template <class T>
+const T* optional_vec(const py::object& o, const char* name, const std::vector<index_t>& shape, py::array& keep) {
+  if (o.is_none()) return nullptr;
+  keep = as_array(o, name);
+  return in<T>(keep, name, &shape);
+}
+
+template <class T>
+py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::object& beta, py::array running_mean,
+                     py::array running_var, double eps, double momentum, bool update_running) {
+  need_2d(x, "x");
+  auto shape = shape_of(x);
+  index_t n = shape[0], c = shape[1];
+  std::vector<index_t> cs{c};
+  const T* xp = in<T>(x, "x");
+  py::array gk, bk;
+  const T* gp = optional_vec<T>(gamma, "gamma", cs, gk);
+  const T* bp = optional_vec<T>(beta, "beta", cs, bk);
+  T* rm = inout<T>(running_mean, "running_mean", &cs);
+  T* rv = inout<T>(running_var, "running_var", &cs);
+  auto y = new_like<T>(shape);
+  auto sm = new_like<T>(cs);
+  auto si = new_like<T>(cs);
+  T *yp = y.mutable_data(), *smp = sm.mutable_data(), *sip = si.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fm::batchnorm_fwd_train<T>(xp, n, c, gp, bp, static_cast<T>(eps), static_cast<T>(momentum), update_running, rm, rv,
+                               yp, smp, sip);
+  }
+  return py::make_tuple(y, sm, si);
+}
+
+template <class T>
+py::array bn_infer_t(const py::array& x, const py::object& gamma, const py::object& beta, const py::array& running_mean,
+                     const py::array& running_var, double eps) {
+  need_2d(x, "x");
+  auto shape = shape_of(x);
+  std::vector<index_t> cs{shape[1]};
+  const T* xp = in<T>(x, "x");
+  py::array gk, bk;
+  const T* gp = optional_vec<T>(gamma, "gamma", cs, gk);
+  const T* bp = optional_vec<T>(beta, "beta", cs, bk);
+  const T* rm = in<T>(running_mean, "running_mean", &cs);
+  const T* rv = in<T>(running_var, "running_var", &cs);
+  auto y = new_like<T>(shape);
+  T* yp = y.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fm::batchnorm_fwd_infer<T>(xp, shape[0], shape[1], gp, bp, rm, rv, static_cast<T>(eps), yp);
+  }
+  return std::move(y);
+}
+
+template <class T>
+py::tuple bn_bwd_t(const py::array& x, const py::array& dy, const py::object& gamma, const py::array& save_mean,
+                   const py::array& save_invstd) {
+  need_2d(x, "x");
+  auto shape = shape_of(x);
+  std::vector<index_t> cs{shape[1]};
+  const T* xp = in<T>(x, "x");
+  const T* dyp = in<T>(dy, "dy", &shape);
+  py::array gk;
+  const T* gp = optional_vec<T>(gamma, "gamma", cs, gk);
+  const T* sm = in<T>(save_mean, "save_mean", &cs);
+  const T* si = in<T>(save_invstd, "save_invstd", &cs);
+  auto dx = new_like<T>(shape);
+  auto dg = new_like<T>(cs);
+  auto db = new_like<T>(cs);
+  T *dxp = dx.mutable_data(), *dgp = dg.mutable_data(), *dbp = db.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fm::batchnorm_bwd<T>(xp, dyp, shape[0], shape[1], gp, sm, si, dxp, dgp, dbp);
+  }
+  return py::make_tuple(dx, dg, db);
+}
+
+// ---- optimizers (in place) -----------------------------------------------------------------------
+
+template <class T>
+T* optional_state(const py::object& o, const char* name, const std::vector<index_t>& shape, py::array& keep) {
+  if (o.is_none()) return nullptr;
+  keep = as_array(o, name);
+  return inout<T>(keep, name, &shape);
+}
+
+template <class T>
+void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, double momentum, double dampening,
+           double weight_decay, bool nesterov, bool first) {
+  auto shape = shape_of(p);
+  T* pp = inout<T>(p, "p");
+  const T* gp = in<T>(g, "g", &shape);
+  py::array bk;
+  T* bp = optional_state<T>(buf, "buf", shape, bk);
+  fm::SgdParams<T> hp;
+  hp.lr = static_cast<T>(lr);
+  hp.momentum = static_cast<T>(momentum);
+  hp.dampening = static_cast<T>(dampening);
+  hp.weight_decay = static_cast<T>(weight_decay);
+  hp.nesterov = nesterov;
+  py::gil_scoped_release nogil;
+  fm::sgd_update<T>(pp, gp, bp, numel(shape), hp, first);
+}
+
+template <class T>
+void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::object& grad_avg, const py::object& buf,
+               double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+  auto shape = shape_of(p);
+  T* pp = inout<T>(p, "p");
+  const T* gp = in<T>(g, "g", &shape);
+  T* sq = inout<T>(square_avg, "square_avg", &shape);
+  py::array ak, bk;
+  T* ga = optional_state<T>(grad_avg, "grad_avg", shape, ak);
+  T* bp = optional_state<T>(buf, "buf", shape, bk);
+  fm::RmspropParams<T> hp;
+  hp.lr = static_cast<T>(lr);
+  hp.alpha = static_cast<T>(alpha);
+  hp.eps = static_cast<T>(eps);
+  hp.weight_decay = static_cast<T>(weight_decay);
+  hp.momentum = static_cast<T>(momentum);
+  hp.centered = centered;
+  py::gil_scoped_release nogil;
+  fm::rmsprop_update<T>(pp, gp, sq, ga, bp, numel(shape), hp);
+}
+
+template <class T>
+void adam_t(py::array p, const py::array& g, py::array exp_avg, py::array exp_avg_sq, const py::object& max_exp_avg_sq,
+            long long step, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad,
+            bool decoupled) {
+  auto shape = shape_of(p);
+  T* pp = inout<T>(p, "p");
+  const T* gp = in<T>(g, "g", &shape);
+  T* m = inout<T>(exp_avg, "exp_avg", &shape);
+  T* v = inout<T>(exp_avg_sq, "exp_avg_sq", &shape);
+  py::array mk;
+  T* mx = optional_state<T>(max_exp_avg_sq, "max_exp_avg_sq", shape, mk);
+  fm::AdamParams<T> hp;
+  hp.lr = static_cast<T>(lr);
+  hp.beta1 = static_cast<T>(beta1);
+  hp.beta2 = static_cast<T>(beta2);
+  hp.eps = static_cast<T>(eps);
+  hp.weight_decay = static_cast<T>(weight_decay);
+  hp.amsgrad = amsgrad;
+  hp.decoupled = decoupled;
+  py::gil_scoped_release nogil;
+  fm::adam_update<T>(pp, gp, m, v, mx, numel(shape), hp, step);
+}
+
 }  // namespace
 
 void register_kernels(py::module_& m) {
@@ -349,4 +597,99 @@ void register_kernels(py::module_& m) {
   k.def(
       "sigmoid_link", [](const py::array& x) { return is_f64(x, "x") ? sigmoid_link_t<double>(x) : sigmoid_link_t<float>(x); },
       py::arg("x"), "Element-wise sigmoid (the output link of binary cross entropy).");
+  k.def(
+      "colsum",
+      [](const py::array& x, const py::object& out, bool accumulate) {
+        return is_f64(x, "x") ? colsum_t<double>(x, out, accumulate) : colsum_t<float>(x, out, accumulate);
+      },
+      py::arg("x"), py::arg("out") = py::none(), py::arg("accumulate") = false,
+      "Column sums of a 2-D array (any row stride); out (+)= sum over rows.");
+  k.def(
+      "l1_l2_penalty",
+      [](const py::array& w, double l1, double l2, const py::object& g) {
+        return is_f64(w, "w") ? penalty_t<double>(w, l1, l2, g) : penalty_t<float>(w, l1, l2, g);
+      },
+      py::arg("w"), py::arg("l1"), py::arg("l2"), py::arg("g") = py::none(),
+      "l1*sum|w| + (l2/2)*sum w^2; adds l1*sign(w) + l2*w to g in place when given.");
+  k.def(
+      "all_finite", [](const py::array& x) { return is_f64(x, "x") ? all_finite_t<double>(x) : all_finite_t<float>(x); },
+      py::arg("x"), "True when every value is finite.");
+
+  k.def(
+      "dropout_mask_fwd",
+      [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream) {
+        return is_f64(x, "x") ? dropout_fwd_t<double>(x, rate, seed, stream) : dropout_fwd_t<float>(x, rate, seed, stream);
+      },
+      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("stream") = 0,
+      "Inverted dropout: (y, mask uint8); element i's draw depends only on (seed, stream, i).");
+  k.def(
+      "dropout_bwd",
+      [](const py::array& dy, const py::array& mask, double rate) {
+        return is_f64(dy, "dy") ? dropout_bwd_t<double>(dy, mask, rate) : dropout_bwd_t<float>(dy, mask, rate);
+      },
+      py::arg("dy"), py::arg("mask"), py::arg("rate"), "dx = mask ? dy / (1 - rate) : 0.");
+  k.def(
+      "gaussian_noise_fwd",
+      [](const py::array& x, double stddev, std::uint64_t seed, std::uint64_t stream) {
+        return is_f64(x, "x") ? noise_t<double>(x, stddev, seed, stream) : noise_t<float>(x, stddev, seed, stream);
+      },
+      py::arg("x"), py::arg("stddev"), py::arg("seed"), py::arg("stream") = 0, "y = x + stddev * N(0, 1) (Philox).");
+
+  k.def(
+      "batchnorm_fwd_train",
+      [](const py::array& x, const py::object& gamma, const py::object& beta, py::array rm, py::array rv, double eps,
+         double momentum, bool update_running) {
+        return is_f64(x, "x") ? bn_train_t<double>(x, gamma, beta, rm, rv, eps, momentum, update_running)
+                              : bn_train_t<float>(x, gamma, beta, rm, rv, eps, momentum, update_running);
+      },
+      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"),
+      py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("update_running") = true,
+      "Training BatchNorm1d: (y, save_mean, save_invstd); running statistics updated in place.");
+  k.def(
+      "batchnorm_fwd_infer",
+      [](const py::array& x, const py::object& gamma, const py::object& beta, const py::array& rm, const py::array& rv,
+         double eps) {
+        return is_f64(x, "x") ? bn_infer_t<double>(x, gamma, beta, rm, rv, eps) : bn_infer_t<float>(x, gamma, beta, rm, rv, eps);
+      },
+      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"),
+      py::arg("eps") = 1e-5, "Inference BatchNorm1d with the running statistics.");
+  k.def(
+      "batchnorm_bwd",
+      [](const py::array& x, const py::array& dy, const py::object& gamma, const py::array& sm, const py::array& si) {
+        return is_f64(x, "x") ? bn_bwd_t<double>(x, dy, gamma, sm, si) : bn_bwd_t<float>(x, dy, gamma, sm, si);
+      },
+      py::arg("x"), py::arg("dy"), py::arg("gamma"), py::arg("save_mean"), py::arg("save_invstd"),
+      "BatchNorm1d training backward: (dx, dgamma, dbeta).");
+
+  k.def(
+      "sgd_update",
+      [](py::array p, const py::array& g, const py::object& buf, double lr, double momentum, double dampening,
+         double weight_decay, bool nesterov, bool first) {
+        if (is_f64(p, "p")) sgd_t<double>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+        else sgd_t<float>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+      },
+      py::arg("p"), py::arg("g"), py::arg("buf") = py::none(), py::arg("lr") = 0.01, py::arg("momentum") = 0.0,
+      py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0, py::arg("nesterov") = false, py::arg("first") = false,
+      "One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the gradient.");
+  k.def(
+      "rmsprop_update",
+      [](py::array p, const py::array& g, py::array sq, const py::object& ga, const py::object& buf, double lr,
+         double alpha, double eps, double weight_decay, double momentum, bool centered) {
+        if (is_f64(p, "p")) rmsprop_t<double>(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered);
+        else rmsprop_t<float>(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered);
+      },
+      py::arg("p"), py::arg("g"), py::arg("square_avg"), py::arg("grad_avg") = py::none(), py::arg("buf") = py::none(),
+      py::arg("lr") = 0.01, py::arg("alpha") = 0.99, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0,
+      py::arg("momentum") = 0.0, py::arg("centered") = false, "One torch.optim.RMSprop step (in place).");
+  k.def(
+      "adam_update",
+      [](py::array p, const py::array& g, py::array m, py::array v, const py::object& mx, long long step, double lr,
+         double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled) {
+        if (is_f64(p, "p")) adam_t<double>(p, g, m, v, mx, step, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled);
+        else adam_t<float>(p, g, m, v, mx, step, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled);
+      },
+      py::arg("p"), py::arg("g"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("max_exp_avg_sq") = py::none(),
+      py::arg("step") = 1, py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("weight_decay") = 0.0, py::arg("amsgrad") = false, py::arg("decoupled") = false,
+      "One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based.");
 }

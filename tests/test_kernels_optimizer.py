@@ -1,0 +1,166 @@
+"""Optimizer kernels vs torch.optim (single-tensor rules) over 5 steps with the same gradients,
+every flag; and vs the formulas in NumPy without torch."""
+import numpy as np
+import pytest
+
+import fastmlp as fm
+from fastmlp import _core
+
+K = _core.kernels
+DTYPES = [np.float32, np.float64]
+SIZES = [1, 7, 16, 17, 257, 1000]
+
+
+def tol(dtype):
+    # parameters are O(1) and move by O(lr) a step: an entry that ends near 0 carries the
+    # absolute rounding of its O(1) history, hence atol at the float32 ulp of 1 (x8).
+    return dict(rtol=2e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-14)
+
+
+def grads(n, dtype, steps=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(n).astype(dtype) for _ in range(steps)]
+
+
+def run_torch(opt_cls, kwargs, p0, gs):
+    torch = pytest.importorskip("torch")
+    p = torch.nn.Parameter(torch.tensor(p0.copy()))
+    opt = opt_cls([p], foreach=False, **kwargs)
+    for g in gs:
+        p.grad = torch.tensor(g.copy())
+        opt.step()
+    return p.detach().numpy()
+
+
+SGD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.1, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, dampening=0.3),
+    dict(lr=0.05, momentum=0.8, nesterov=True),
+    dict(lr=0.1, momentum=0.9, weight_decay=0.01),
+    dict(lr=0.1, weight_decay=0.1, momentum=0.5, nesterov=True),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hp", SGD_CASES, ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()))
+def test_sgd_vs_torch(dtype, hp):
+    torch = pytest.importorskip("torch")
+    for n in SIZES:
+        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
+        gs = grads(n, dtype, seed=n)
+        ref = run_torch(torch.optim.SGD, hp, p0, gs)
+        p, buf = p0.copy(), np.zeros(n, dtype)
+        for i, g in enumerate(gs):
+            K.sgd_update(p, g, buf, first=(i == 0), **hp)
+        np.testing.assert_allclose(p, ref, **tol(dtype))
+
+
+RMS_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, alpha=0.9, eps=1e-6),
+    dict(lr=0.01, centered=True),
+    dict(lr=0.01, momentum=0.9),
+    dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
+    dict(lr=0.02, weight_decay=0.01),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hp", RMS_CASES, ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()))
+def test_rmsprop_vs_torch(dtype, hp):
+    torch = pytest.importorskip("torch")
+    for n in SIZES:
+        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
+        gs = grads(n, dtype, seed=n + 1)
+        ref = run_torch(torch.optim.RMSprop, hp, p0, gs)
+        p = p0.copy()
+        sq, ga, buf = (np.zeros(n, dtype) for _ in range(3))
+        for g in gs:
+            K.rmsprop_update(p, g, sq, ga, buf, **hp)
+        np.testing.assert_allclose(p, ref, **tol(dtype))
+
+
+ADAM_CASES = [
+    dict(lr=1e-2),
+    dict(lr=1e-2, betas=(0.8, 0.99), eps=1e-6),
+    dict(lr=1e-2, amsgrad=True),
+    dict(lr=1e-2, weight_decay=0.1),
+    dict(lr=1e-2, weight_decay=0.1, amsgrad=True),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("adamw", [False, True], ids=["adam", "adamw"])
+@pytest.mark.parametrize("hp", ADAM_CASES, ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()))
+def test_adam_vs_torch(dtype, adamw, hp):
+    torch = pytest.importorskip("torch")
+    hp = dict(hp)
+    if adamw and "weight_decay" not in hp:
+        hp["weight_decay"] = 0.01  # AdamW's default
+    for n in SIZES:
+        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
+        gs = grads(n, dtype, seed=n + 2)
+        ref = run_torch(torch.optim.AdamW if adamw else torch.optim.Adam, hp, p0, gs)
+        p = p0.copy()
+        m, v, mx = (np.zeros(n, dtype) for _ in range(3))
+        b1, b2 = hp.get("betas", (0.9, 0.999))
+        for step, g in enumerate(gs, start=1):
+            K.adam_update(p, g, m, v, mx, step=step, lr=hp["lr"], beta1=b1, beta2=b2, eps=hp.get("eps", 1e-8),
+                          weight_decay=hp.get("weight_decay", 0.0), amsgrad=hp.get("amsgrad", False), decoupled=adamw)
+        np.testing.assert_allclose(p, ref, **tol(dtype))
+
+
+def test_adam_formula_without_torch():
+    n = 17
+    rng = np.random.default_rng(0)
+    p0, g = rng.standard_normal(n), rng.standard_normal(n)
+    p, m, v = p0.copy(), np.zeros(n), np.zeros(n)
+    K.adam_update(p, g, m, v, None, step=1, lr=0.1)
+    # first step: m_hat = g, v_hat = g^2 -> p - lr * g / (|g| + eps)
+    np.testing.assert_allclose(p, p0 - 0.1 * g / (np.abs(g) + 1e-8), rtol=1e-12)
+    p, buf = p0.copy(), np.zeros(n)
+    K.sgd_update(p, g, buf, lr=0.5, momentum=0.9, first=True)
+    np.testing.assert_allclose(p, p0 - 0.5 * g, rtol=1e-15)
+    np.testing.assert_array_equal(buf, g)
+
+
+def test_updates_do_not_depend_on_threads():
+    n = 1_000_003
+    rng = np.random.default_rng(1)
+    p0, g = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+    n0 = fm.get_num_threads()
+    out = []
+    try:
+        for nt in (1, 2):
+            fm.set_num_threads(nt)
+            p, m, v = p0.copy(), np.zeros(n, np.float32), np.zeros(n, np.float32)
+            K.adam_update(p, g, m, v, None, step=1)
+            out.append(p)
+    finally:
+        fm.set_num_threads(n0)
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_argument_errors():
+    p, g = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    with pytest.raises(ValueError):
+        K.sgd_update(p, g, None, lr=0.1, momentum=0.9)  # momentum without a buffer
+    with pytest.raises(ValueError):
+        K.sgd_update(p, g, np.zeros(4, np.float32), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError):
+        K.sgd_update(p, g, None, lr=-1.0)
+    with pytest.raises(ValueError):
+        K.adam_update(p, g, np.zeros(4, np.float32), np.zeros(4, np.float32), None, step=0)
+    with pytest.raises(ValueError):
+        K.adam_update(p, g, np.zeros(4, np.float32), np.zeros(4, np.float32), None, amsgrad=True)
+    with pytest.raises(ValueError):
+        K.adam_update(p, g, np.zeros(3, np.float32), np.zeros(4, np.float32), None)
+    with pytest.raises(ValueError):
+        K.rmsprop_update(p, g.astype(np.float64), np.zeros(4, np.float32))
+    with pytest.raises(ValueError):
+        K.rmsprop_update(p, g, np.zeros(4, np.float32), None, None, centered=True)
+    ro = np.zeros(4, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError):
+        K.sgd_update(ro, g, None, lr=0.1)
