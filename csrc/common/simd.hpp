@@ -438,6 +438,55 @@ inline vec_t<T> vzero() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 32-bit unsigned integer lanes (counter-based RNG): vu32_t holds kU32Width lanes.
+// vu32_mulhilo(a, m, &hi) returns the low 32 bits of a * m and stores the high 32 bits.
+// ---------------------------------------------------------------------------------------------
+#if defined(FM_SIMD_AVX512)
+using vu32_t = __m512i;
+inline constexpr int kU32Width = 16;
+inline __m512i vu32_set1(std::uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
+inline __m512i vu32_loadu(const std::uint32_t* p) { return _mm512_loadu_si512(p); }
+inline void vu32_storeu(std::uint32_t* p, __m512i v) { _mm512_storeu_si512(p, v); }
+inline __m512i vu32_add(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
+inline __m512i vu32_xor(__m512i a, __m512i b) { return _mm512_xor_si512(a, b); }
+inline __m512i vu32_mulhilo(__m512i a, std::uint32_t m, __m512i* hi) {
+  const __m512i vm = _mm512_set1_epi32(static_cast<int>(m));
+  __m512i even = _mm512_mul_epu32(a, vm);                         // lanes 0, 2, ...: 64-bit products
+  __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), vm);   // lanes 1, 3, ...
+  *hi = _mm512_mask_blend_epi32(__mmask16(0xAAAA), _mm512_srli_epi64(even, 32), odd);
+  return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));
+}
+#elif defined(FM_SIMD_AVX2)
+using vu32_t = __m256i;
+inline constexpr int kU32Width = 8;
+inline __m256i vu32_set1(std::uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
+inline __m256i vu32_loadu(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline void vu32_storeu(std::uint32_t* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+inline __m256i vu32_add(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
+inline __m256i vu32_xor(__m256i a, __m256i b) { return _mm256_xor_si256(a, b); }
+inline __m256i vu32_mulhilo(__m256i a, std::uint32_t m, __m256i* hi) {
+  const __m256i vm = _mm256_set1_epi32(static_cast<int>(m));
+  __m256i even = _mm256_mul_epu32(a, vm);
+  __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), vm);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+  return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+}
+#else
+using vu32_t = std::uint32_t;
+inline constexpr int kU32Width = 1;
+inline std::uint32_t vu32_set1(std::uint32_t x) { return x; }
+inline std::uint32_t vu32_loadu(const std::uint32_t* p) { return *p; }
+inline void vu32_storeu(std::uint32_t* p, std::uint32_t v) { *p = v; }
+inline std::uint32_t vu32_add(std::uint32_t a, std::uint32_t b) { return a + b; }
+inline std::uint32_t vu32_xor(std::uint32_t a, std::uint32_t b) { return a ^ b; }
+inline std::uint32_t vu32_mulhilo(std::uint32_t a, std::uint32_t m, std::uint32_t* hi) {
+  std::uint64_t p = static_cast<std::uint64_t>(a) * m;
+  *hi = static_cast<std::uint32_t>(p >> 32);
+  return static_cast<std::uint32_t>(p);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
 // Elementary functions.
 // ---------------------------------------------------------------------------------------------
 #if defined(FM_SIMD_SCALAR)

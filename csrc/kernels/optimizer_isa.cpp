@@ -5,6 +5,7 @@
 //   addcmul(a, b, v)  -> a + (v * a1) * a2
 //   addcdiv(a, b, v)  -> a + (v * a1) / a2
 //   lerp(a, b, w)     -> |w| < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w)
+// In the AVX2/AVX-512 builds a * b + c is one FMA, as in ATen's vectorized CPU kernels.
 // Element-wise, so parallel over elements is deterministic.
 #include <cmath>
 
@@ -14,95 +15,123 @@
 namespace fm {
 namespace FM_ISA_NS {
 
-namespace {
+
+// Loads/stores r lanes (r == width: a full register, else a masked tail).
 template <class T>
-inline T lerp(T a, T b, T w) {
-  return std::fabs(w) < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+inline vec_t<T> ld(const T* p, index_t r) {
+  return r == kVecWidth<T> ? vloadu(p) : vload_tail(p, r);
 }
-}  // namespace
+template <class T>
+inline void st(T* p, vec_t<T> v, index_t r) {
+  if (r == kVecWidth<T>) vstoreu(p, v);
+  else vstore_tail(p, v, r);
+}
+
+// Runs f(i, r) over [b, e) in registers of r = width lanes, then one tail.
+template <class T, class F>
+inline void for_lanes(index_t b, index_t e, F&& f) {
+  constexpr int W = kVecWidth<T>;
+  index_t i = b;
+  for (; i + W <= e; i += W) f(i, index_t{W});
+  if (i < e) f(i, e - i);
+}
+
+// lerp(a, b, w) with torch's two branches; w is a scalar, so the branch is chosen once.
+template <class V>
+inline V vlerp(V a, V b, V w, V one_minus_w, bool small_w) {
+  V d = vsub(b, a);
+  return small_w ? vfma(w, d, a) : vfnma(d, one_minus_w, b);
+}
 
 template <class T>
-void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp, bool first) {
-  const T lr = hp.lr, wd = hp.weight_decay, mom = hp.momentum;
-  const T one_minus_damp = static_cast<T>(1.0 - static_cast<double>(hp.dampening));
-  const bool use_wd = wd != T(0), use_mom = mom != T(0), nesterov = hp.nesterov;
+void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp, bool first) {  // all (n,)
+  using V = vec_t<T>;
+  const V lr_neg = vset1(-hp.lr), wd = vset1(hp.weight_decay), mom = vset1(hp.momentum),
+          one_minus_damp = vset1(static_cast<T>(1.0 - static_cast<double>(hp.dampening)));
+  const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0), nesterov = hp.nesterov;
   parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) {
-      T d = use_wd ? g[i] + wd * p[i] : g[i];
+    for_lanes<T>(b, e, [&](index_t i, index_t r) {
+      V pi = ld(p + i, r), d = ld(g + i, r);
+      if (use_wd) d = vfma(wd, pi, d);                                 // grad + wd * p
       if (use_mom) {
-        T m = first ? d : buf[i] * mom + one_minus_damp * d;
-        buf[i] = m;
-        d = nesterov ? d + mom * m : m;
+        V m = first ? d : vfma(one_minus_damp, d, vmul(ld(buf + i, r), mom));  // buf*mom + (1-damp)*grad
+        st(buf + i, m, r);
+        d = nesterov ? vfma(mom, m, d) : m;                            // grad + mom * buf
       }
-      p[i] = p[i] + (-lr) * d;
-    }
+      st(p + i, vfma(lr_neg, d, pi), r);                               // p + (-lr) * d
+    });
   });
 }
 
 template <class T>
 void rmsprop_update(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, index_t n,
-                    const RmspropParams<T>& hp) {
-  const T lr = hp.lr, alpha = hp.alpha, eps = hp.eps, wd = hp.weight_decay, mom = hp.momentum;
-  const T one_minus_alpha = static_cast<T>(1.0 - static_cast<double>(hp.alpha));
-  const bool use_wd = wd != T(0), use_mom = mom > T(0), centered = hp.centered;
-  parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) {
-      T d = use_wd ? g[i] + wd * p[i] : g[i];
-      T sq = square_avg[i] * alpha + (one_minus_alpha * d) * d;
-      square_avg[i] = sq;
-      T avg;
+                    const RmspropParams<T>& hp) {  // all (n,)
+  using V = vec_t<T>;
+  const T w = static_cast<T>(1.0 - static_cast<double>(hp.alpha));  // lerp / addcmul weight 1 - alpha
+  const V lr_neg = vset1(-hp.lr), alpha = vset1(hp.alpha), eps = vset1(hp.eps), wd = vset1(hp.weight_decay),
+          mom = vset1(hp.momentum), vw = vset1(w), one_minus_w = vset1(T(1) - w), minus_one = vset1(T(-1));
+  const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum > T(0), centered = hp.centered;
+  const bool small_w = std::fabs(w) < T(0.5);
+  parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    for_lanes<T>(b, e, [&](index_t i, index_t r) {
+      V pi = ld(p + i, r), d = ld(g + i, r);
+      if (use_wd) d = vfma(wd, pi, d);                       // grad + wd * p
+      V sq = vfma(vmul(vw, d), d, vmul(ld(square_avg + i, r), alpha));
+      st(square_avg + i, sq, r);
+      V avg;
       if (centered) {
-        T ga = lerp(grad_avg[i], d, one_minus_alpha);
-        grad_avg[i] = ga;
-        avg = std::sqrt(sq + (T(-1) * ga) * ga);
+        V ga = vlerp(ld(grad_avg + i, r), d, vw, one_minus_w, small_w);
+        st(grad_avg + i, ga, r);
+        avg = vsqrt(vfma(vmul(minus_one, ga), ga, sq));      // addcmul(ga, ga, value=-1)
       } else {
-        avg = std::sqrt(sq);
+        avg = vsqrt(sq);
       }
-      avg = avg + eps;
+      avg = vadd(avg, eps);
       if (use_mom) {
-        T m = buf[i] * mom + (T(1) * d) / avg;
-        buf[i] = m;
-        p[i] = p[i] + (-lr) * m;
+        V m = vadd(vmul(ld(buf + i, r), mom), vdiv(d, avg));  // buf * mom + grad / avg
+        st(buf + i, m, r);
+        st(p + i, vfma(lr_neg, m, pi), r);
       } else {
-        p[i] = p[i] + ((-lr) * d) / avg;
+        st(p + i, vadd(pi, vdiv(vmul(lr_neg, d), avg)), r);
       }
-    }
+    });
   });
 }
 
 template <class T>
 void adam_update(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, index_t n,
-                 const AdamParams<T>& hp, long long step) {
+                 const AdamParams<T>& hp, long long step) {  // all (n,)
+  using V = vec_t<T>;
   const double lr = static_cast<double>(hp.lr), b1 = static_cast<double>(hp.beta1),
                b2 = static_cast<double>(hp.beta2);
   const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step));
   const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step));
-  const T neg_step_size = static_cast<T>(-(lr / bias_correction1));
-  const T bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
-  const T w1 = static_cast<T>(1.0 - b1), beta2 = hp.beta2, w2 = static_cast<T>(1.0 - b2);
-  const T eps = hp.eps, wd = hp.weight_decay;
-  const T decay = static_cast<T>(1.0 - lr * static_cast<double>(hp.weight_decay));
-  const bool use_wd = wd != T(0), decoupled = hp.decoupled, amsgrad = hp.amsgrad;
-  parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) {
-      T pi = p[i], d = g[i];
+  const T w1 = static_cast<T>(1.0 - b1);
+  const V neg_step_size = vset1(static_cast<T>(-(lr / bias_correction1)));
+  const V bc2_sqrt = vset1(static_cast<T>(std::sqrt(bias_correction2)));
+  const V vw1 = vset1(w1), one_minus_w1 = vset1(T(1) - w1), beta2 = vset1(hp.beta2),
+          w2 = vset1(static_cast<T>(1.0 - b2)), eps = vset1(hp.eps), wd = vset1(hp.weight_decay),
+          decay = vset1(static_cast<T>(1.0 - lr * static_cast<double>(hp.weight_decay)));
+  const bool use_wd = hp.weight_decay != T(0), decoupled = hp.decoupled, amsgrad = hp.amsgrad;
+  const bool small_w1 = std::fabs(w1) < T(0.5);
+  parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    for_lanes<T>(b, e, [&](index_t i, index_t r) {
+      V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) {
-        if (decoupled) pi = pi * decay;
-        else d = d + wd * pi;
+        if (decoupled) pi = vmul(pi, decay);                  // p *= 1 - lr * wd
+        else d = vfma(wd, pi, d);                             // grad + wd * p
       }
-      T m = lerp(exp_avg[i], d, w1);
-      T v = exp_avg_sq[i] * beta2 + (w2 * d) * d;
-      exp_avg[i] = m;
-      exp_avg_sq[i] = v;
+      V m = vlerp(ld(exp_avg + i, r), d, vw1, one_minus_w1, small_w1);
+      V v = vfma(vmul(w2, d), d, vmul(ld(exp_avg_sq + i, r), beta2));
+      st(exp_avg + i, m, r);
+      st(exp_avg_sq + i, v, r);
       if (amsgrad) {
-        T mx = max_exp_avg_sq[i];
-        mx = (v > mx || v != v) ? v : mx;  // torch.maximum: NaN propagates
-        max_exp_avg_sq[i] = mx;
-        v = mx;
+        v = vmax(ld(max_exp_avg_sq + i, r), v);               // NaN in v propagates
+        st(max_exp_avg_sq + i, v, r);
       }
-      T denom = std::sqrt(v) / bc2_sqrt + eps;
-      p[i] = pi + (neg_step_size * m) / denom;
-    }
+      V denom = vadd(vdiv(vsqrt(v), bc2_sqrt), eps);
+      st(p + i, vadd(pi, vdiv(vmul(neg_step_size, m), denom)), r);
+    });
   });
 }
 
