@@ -1,5 +1,9 @@
 """BatchNorm kernels vs NumPy and torch.nn.BatchNorm1d: training output, running statistics,
 inference output, backward (dx, dgamma, dbeta); thread invariance; argument checks."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -139,3 +143,24 @@ def test_argument_errors():
         K.batchnorm_fwd_train(np.zeros((0, 3), np.float32), gamma, beta, rm, rv)
     with pytest.raises(ValueError):
         K.batchnorm_bwd(x, np.zeros((5, 2), np.float32), gamma, rm, rv)
+
+
+ISA_ORDER = ["generic", "avx2", "avx512"]
+
+
+def _lower_isas():
+    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
+    return ISA_ORDER[: ISA_ORDER.index(best)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_every_isa_table(isa):
+    if isa not in _lower_isas():
+        pytest.skip(f"{isa} is the default table here (or not supported)")
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa and not threads"],
+        env=env, capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]

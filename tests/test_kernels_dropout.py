@@ -1,5 +1,9 @@
 """Dropout / Gaussian noise kernels: keep fraction, inverted scaling, determinism per
 (seed, stream, index), independence from the thread count and the call size, argument checks."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -112,3 +116,41 @@ def test_argument_errors():
         K.gaussian_noise_fwd(x, -1.0, 0, 0)
     with pytest.raises(ValueError):
         K.dropout_mask_fwd(np.ones(10, np.int32), 0.5, 0, 0)
+
+
+ISA_ORDER = ["generic", "avx2", "avx512"]
+
+
+def _lower_isas():
+    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
+    return ISA_ORDER[: ISA_ORDER.index(best)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_every_isa_table(isa):
+    if isa not in _lower_isas():
+        pytest.skip(f"{isa} is the default table here (or not supported)")
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa and not threads"],
+        env=env, capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+def test_mask_bit_identical_across_isas():
+    code = (
+        "import hashlib, numpy as np, fastmlp as fm; from fastmlp import _core; "
+        "y, m = _core.kernels.dropout_mask_fwd(np.ones(100_003, np.float32), 0.3, 2024, 17); "
+        "z = _core.kernels.gaussian_noise_fwd(np.zeros(1001), 1.0, 2024, 17); "
+        "print(fm.build_info()['isa'], hashlib.sha256(m.tobytes() + z.tobytes()).hexdigest())"
+    )
+    digests = {}
+    for isa in ["generic", "avx2", "avx512"]:
+        if isa != fm.build_info().get("isa_detected") and isa not in _lower_isas():
+            continue
+        out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, FASTMLP_ISA=isa),
+                             capture_output=True, text=True, check=True).stdout.split()
+        digests[out[0]] = out[1]
+    assert len(set(digests.values())) == 1, digests

@@ -1,5 +1,9 @@
 """Optimizer kernels vs torch.optim (single-tensor rules) over 5 steps with the same gradients,
 every flag; and vs the formulas in NumPy without torch."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -164,3 +168,24 @@ def test_argument_errors():
     ro.flags.writeable = False
     with pytest.raises(ValueError):
         K.sgd_update(ro, g, None, lr=0.1)
+
+
+ISA_ORDER = ["generic", "avx2", "avx512"]
+
+
+def _lower_isas():
+    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
+    return ISA_ORDER[: ISA_ORDER.index(best)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_every_isa_table(isa):
+    if isa not in _lower_isas():
+        pytest.skip(f"{isa} is the default table here (or not supported)")
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa and not threads"],
+        env=env, capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]

@@ -1,5 +1,9 @@
 """Reductions: colsum (any row stride, accumulate), l1_l2_penalty (value and gradient, fixed
 order independent of threads), all_finite."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -76,3 +80,24 @@ def test_argument_errors():
         K.colsum(np.ones(3, np.float32))
     with pytest.raises(ValueError):
         K.colsum(np.ones((3, 2), np.float32), out=np.ones(3, np.float32))
+
+
+ISA_ORDER = ["generic", "avx2", "avx512"]
+
+
+def _lower_isas():
+    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
+    return ISA_ORDER[: ISA_ORDER.index(best)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_every_isa_table(isa):
+    if isa not in _lower_isas():
+        pytest.skip(f"{isa} is the default table here (or not supported)")
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa and not threads"],
+        env=env, capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
