@@ -274,6 +274,8 @@ def _architecture(args, n_features: int, n_outputs: int) -> str:
 
 
 def _count_params(model) -> int:
+    if hasattr(model, "count_params"):
+        return int(model.count_params())
     return int(sum(np.size(w) for w in model.get_weights()))
 
 
