@@ -156,6 +156,22 @@ def test_against_torch(dtype):
     np.testing.assert_allclose(g, tx.grad.numpy(), **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gradient_may_overwrite_logits(dtype):
+    x = logits_of((33, 17), dtype, seed=21)
+    y = np.random.default_rng(22).integers(0, 17, 33).astype(np.int32)
+    p = np.random.default_rng(23).random((33, 17))
+    p = (p / p.sum(1, keepdims=True)).astype(dtype)
+    t = (p > 0.06).astype(dtype)
+    for fn, tgt in ((K.softmax_xent_labels, y), (K.softmax_xent_probs, p), (K.sigmoid_bce, t)):
+        ref = fn(x, tgt, 0.1)
+        xx = x.copy()
+        got = fn(xx, tgt, 0.1, in_place=True)
+        assert got[1] is xx
+        assert got[0] == ref[0] and got[2] == ref[2]
+        np.testing.assert_array_equal(xx, ref[1])
+
+
 def test_argument_errors():
     x = np.zeros((4, 3), np.float32)
     with pytest.raises(ValueError, match="outside"):

@@ -193,8 +193,9 @@ py::array softmax_bwd_t(const py::array& y, const py::array& dy) {
 // ---- losses ----------------------------------------------------------------------------------
 
 // (loss, grad or None, correct)
+// in_place: the gradient overwrites logits (the kernels allow grad == logits).
 template <class T>
-py::tuple xent_labels_t(const py::array& logits, const py::array& labels, double scale, bool want_grad) {
+py::tuple xent_labels_t(py::array logits, const py::array& labels, double scale, bool want_grad, bool in_place) {
   need_2d(logits, "logits");
   auto shape = shape_of(logits);
   const T* xp = in<T>(logits, "logits");
@@ -205,7 +206,10 @@ py::tuple xent_labels_t(const py::array& logits, const py::array& labels, double
   const auto* lp = static_cast<const std::int32_t*>(labels.data());
   py::object g = py::none();
   T* gp = nullptr;
-  if (want_grad) {
+  if (in_place) {
+    gp = inout<T>(logits, "logits");
+    g = logits;
+  } else if (want_grad) {
     auto ga = new_like<T>(shape);
     gp = ga.mutable_data();
     g = ga;
@@ -222,8 +226,8 @@ py::tuple xent_labels_t(const py::array& logits, const py::array& labels, double
 enum class PairLoss { xent_probs, bce };
 
 template <class T>
-py::tuple pair_loss_t(PairLoss kind, const py::array& logits, const py::array& target, double scale,
-                      bool want_grad) {
+py::tuple pair_loss_t(PairLoss kind, py::array logits, const py::array& target, double scale, bool want_grad,
+                      bool in_place) {
   auto shape = shape_of(logits);
   if (kind == PairLoss::xent_probs) need_2d(logits, "logits");
   FM_CHECK(logits.ndim() == 1 || logits.ndim() == 2, "'logits' must be 1-D or 2-D, got shape ", shape_str(logits));
@@ -232,7 +236,10 @@ py::tuple pair_loss_t(PairLoss kind, const py::array& logits, const py::array& t
   index_t n = shape[0], k = shape.size() == 2 ? shape[1] : 1;
   py::object g = py::none();
   T* gp = nullptr;
-  if (want_grad) {
+  if (in_place) {
+    gp = inout<T>(logits, "logits");
+    g = logits;
+  } else if (want_grad) {
     auto ga = new_like<T>(shape);
     gp = ga.mutable_data();
     g = ga;
@@ -564,27 +571,32 @@ void register_kernels(py::module_& m) {
 
   k.def(
       "softmax_xent_labels",
-      [](const py::array& logits, const py::array& labels, double scale, bool want_grad) {
-        return is_f64(logits, "logits") ? xent_labels_t<double>(logits, labels, scale, want_grad)
-                                        : xent_labels_t<float>(logits, labels, scale, want_grad);
+      [](py::array logits, const py::array& labels, double scale, bool want_grad, bool in_place) {
+        return is_f64(logits, "logits") ? xent_labels_t<double>(logits, labels, scale, want_grad, in_place)
+                                        : xent_labels_t<float>(logits, labels, scale, want_grad, in_place);
       },
       py::arg("logits"), py::arg("labels"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
-      "Softmax cross entropy with int32 labels: (sum loss, grad * grad_scale or None, correct).");
+      py::arg("in_place") = false,
+      "Softmax cross entropy with int32 labels: (sum loss, grad * grad_scale or None, correct); "
+      "in_place: the gradient overwrites logits.");
   k.def(
       "softmax_xent_probs",
-      [](const py::array& logits, const py::array& target, double scale, bool want_grad) {
-        return is_f64(logits, "logits") ? pair_loss_t<double>(PairLoss::xent_probs, logits, target, scale, want_grad)
-                                        : pair_loss_t<float>(PairLoss::xent_probs, logits, target, scale, want_grad);
+      [](py::array logits, const py::array& target, double scale, bool want_grad, bool in_place) {
+        return is_f64(logits, "logits")
+                   ? pair_loss_t<double>(PairLoss::xent_probs, logits, target, scale, want_grad, in_place)
+                   : pair_loss_t<float>(PairLoss::xent_probs, logits, target, scale, want_grad, in_place);
       },
       py::arg("logits"), py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
+      py::arg("in_place") = false,
       "Softmax cross entropy with probability targets: (sum loss, grad or None, correct).");
   k.def(
       "sigmoid_bce",
-      [](const py::array& logits, const py::array& target, double scale, bool want_grad) {
-        return is_f64(logits, "logits") ? pair_loss_t<double>(PairLoss::bce, logits, target, scale, want_grad)
-                                        : pair_loss_t<float>(PairLoss::bce, logits, target, scale, want_grad);
+      [](py::array logits, const py::array& target, double scale, bool want_grad, bool in_place) {
+        return is_f64(logits, "logits") ? pair_loss_t<double>(PairLoss::bce, logits, target, scale, want_grad, in_place)
+                                        : pair_loss_t<float>(PairLoss::bce, logits, target, scale, want_grad, in_place);
       },
       py::arg("logits"), py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
+      py::arg("in_place") = false,
       "Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).");
   k.def(
       "mse",

@@ -16,9 +16,10 @@ inline constexpr index_t kGrainMath = 4096;      // exp/erf-heavy element-wise o
 
 // Sums f(b, e, &count) -> double over the fixed blocks [b, e) of `block` items of [0, n).
 // Blocks run in parallel; their partial sums (and counts) are added in block order, so the
-// result depends only on (n, block), never on the thread count.
+// result depends only on (n, block), never on the thread count. item_cost: elements an item
+// stands for (a row of k values: k), only to size the thread grain.
 template <class F>
-inline double blocked_sum(index_t n, index_t block, F&& f, index_t* count = nullptr) {
+inline double blocked_sum(index_t n, index_t block, F&& f, index_t* count = nullptr, index_t item_cost = 1) {
   constexpr index_t kGroup = 256;  // partials kept on the stack, one group at a time
   double part[kGroup];
   index_t cnt[kGroup];
@@ -27,7 +28,8 @@ inline double blocked_sum(index_t n, index_t block, F&& f, index_t* count = null
   index_t nblocks = (n + block - 1) / block;
   for (index_t g0 = 0; g0 < nblocks; g0 += kGroup) {
     index_t gn = nblocks - g0 < kGroup ? nblocks - g0 : kGroup;
-    index_t grain = block >= kGrainMath ? 1 : (kGrainMath + block - 1) / block;
+    index_t block_cost = block * (item_cost > 1 ? item_cost : 1);
+    index_t grain = block_cost >= kGrainMath ? 1 : (kGrainMath + block_cost - 1) / block_cost;
     parallel_for(gn, grain, [&](index_t b0, index_t b1) {
       for (index_t b = b0; b < b1; ++b) {
         index_t lo = (g0 + b) * block, hi = lo + block < n ? lo + block : n;

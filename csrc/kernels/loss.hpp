@@ -4,6 +4,7 @@
 // double; when grad is non-null it writes d(sum loss)/d(logits) * grad_scale (the caller
 // passes 1/n or 1/(n*k) for a mean). `correct` (nullable) receives the number of correct
 // predictions (argmax == label for cross entropy; element-wise (p >= 0.5) == (t >= 0.5) for bce).
+// grad may alias logits (the gradient then overwrites them in place).
 #include <cstdint>
 
 #include "common/types.hpp"

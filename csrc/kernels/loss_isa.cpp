@@ -15,13 +15,6 @@ constexpr index_t kElemBlock = 4096;    // elements per partial sum (element-wis
 
 inline int popcount(unsigned v) { return __builtin_popcount(v); }
 
-// One softmax row: m = max(x), s = sum exp(x - m); writes e = exp(x - m) to g when non-null.
-template <class T>
-inline void softmax_row(const T* x, index_t k, T* g, T* m, T* s) {
-  *m = row_max(x, k);
-  *s = row_exp_sum(x, *m, g, k);
-}
-
 // g[j] = g[j] * a - b * t[j]   (turns exp values into the softmax gradient)
 template <class T>
 inline void scale_sub(T* g, const T* t, T a, T b, index_t k) {
@@ -50,11 +43,13 @@ double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t 
           const T* x = logits + r * k;
           T* g = grad ? grad + r * k : nullptr;
           index_t y = labels[r];
-          T m, s;
-          softmax_row(x, k, g, &m, &s);
-          // loss = logsumexp(x) - x[y] = log(s) - (x[y] - m)
-          sum += std::log(static_cast<double>(s)) - static_cast<double>(x[y] - m);
+          // Everything read from x before the exp pass, which may overwrite it (grad == logits).
+          T m = row_max(x, k);
+          T xy_m = x[y] - m;
           if (correct && row_argmax(x, k) == y) ++*cnt;
+          T s = row_exp_sum(x, m, g, k);
+          // loss = logsumexp(x) - x[y] = log(s) - (x[y] - m)
+          sum += std::log(static_cast<double>(s)) - static_cast<double>(xy_m);
           if (g) {
             // g = softmax * scale, then g[y] -= scale
             const V vs = vset1(grad_scale / s);
@@ -66,7 +61,7 @@ double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t 
         }
         return sum;
       },
-      correct);
+      correct, k);
 }
 
 template <class T>
@@ -82,34 +77,39 @@ double softmax_xent_probs(const T* logits, const T* target, index_t n, index_t k
           const T* x = logits + r * k;
           const T* t = target + r * k;
           T* g = grad ? grad + r * k : nullptr;
-          T m, s;
-          softmax_row(x, k, g, &m, &s);
-          T log_s = std::log(s);
-          // loss = -sum_j t_j * log_softmax_j, log_softmax_j = (x_j - m) - log_s; also sum_j t_j
-          const V vm = vset1(m), vls = vset1(log_s);
-          V acc = vzero<T>(), tsum = vzero<T>();
+          T m = row_max(x, k);
+          if (correct && row_argmax(x, k) == row_argmax(t, k)) ++*cnt;  // before x may be overwritten
+          // One pass: e = exp(x - m) (stored to g, which may alias x), s = sum e,
+          // tx = sum t (x - m) <= 0, ts = sum t. Then loss = -sum t log_softmax = ts log(s) - tx,
+          // a sum of non-negative terms (no cancellation) for t >= 0.
+          const V vm = vset1(m);
+          V es = vzero<T>(), tx = vzero<T>(), tsum = vzero<T>();
           index_t j = 0;
           for (; j + W <= k; j += W) {
-            V tv = vloadu(t + j);
-            acc = vfma(tv, vsub(vsub(vloadu(x + j), vm), vls), acc);
+            V d = vsub(vloadu(x + j), vm), tv = vloadu(t + j), e = vexp(d);
+            if (g) vstoreu(g + j, e);
+            es = vadd(es, e);
+            tx = vfma(tv, d, tx);
             tsum = vadd(tsum, tv);
           }
           if (j < k) {
-            V tv = vload_tail(t + j, k - j);  // zero lanes contribute 0
-            acc = vfma(tv, vsub(vsub(vload_tail(x + j, k - j), vm), vls), acc);
+            index_t rr = k - j;
+            V d = vsub(vload_tail(x + j, rr), vm), tv = vload_tail(t + j, rr), e = vexp(d);
+            if (g) vstore_tail(g + j, e, rr);
+            es = vadd(es, vselect(vlanes_lt<T>(rr), e, vzero<T>()));
+            tx = vfma(tv, d, tx);  // zero lanes of t contribute 0
             tsum = vadd(tsum, tv);
           }
-          sum -= static_cast<double>(vreduce_add(acc));
-          if (correct && row_argmax(x, k) == row_argmax(t, k)) ++*cnt;
+          T s = vreduce_add(es), ts = vreduce_add(tsum);
+          sum += static_cast<double>(ts) * std::log(static_cast<double>(s)) - static_cast<double>(vreduce_add(tx));
           if (g) {
             // d/dx_j = softmax_j * sum(t) - t_j
-            T ts = vreduce_add(tsum);
             scale_sub(g, t, grad_scale * ts / s, grad_scale, k);
           }
         }
         return sum;
       },
-      correct);
+      correct, k);
 }
 
 template <class T>
