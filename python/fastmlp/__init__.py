@@ -5,7 +5,29 @@ steps with the GIL released) behind a Keras-style API and scikit-learn drop-in e
 """
 from fastmlp.runtime import build_info, get_num_threads, set_num_threads
 from fastmlp import ops
+from fastmlp import schedules
+from fastmlp.errors import DivergenceError, InvalidParameterError, SymmetryWarning
+from fastmlp.layers import (ELU, GELU, Activation, BatchNorm, Dense, Dropout, GaussianNoise,
+                            LeakyReLU, ReLU, SiLU, Sigmoid, Softmax, Softplus, Standardize, Tanh)
+from fastmlp.optimizers import SGD, Adam, AdamW, RMSprop
+from fastmlp.callbacks import Callback, EarlyStopping, History, LearningRateScheduler
+from fastmlp.model import Sequential
+from fastmlp.data import Standardizer, train_dev_test_split
+from fastmlp.check import diagnose, gradcheck
+
+try:  # io.py (save/load) is written separately; import must work before it exists
+    from fastmlp.io import load
+except ImportError:  # pragma: no cover
+    pass
 
 __version__ = build_info()["version"]
 
-__all__ = ["build_info", "get_num_threads", "set_num_threads", "ops", "__version__"]
+__all__ = [
+    "build_info", "get_num_threads", "set_num_threads", "ops", "__version__", "schedules",
+    "DivergenceError", "InvalidParameterError", "SymmetryWarning",
+    "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "ELU",
+    "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize",
+    "SGD", "RMSprop", "Adam", "AdamW",
+    "Callback", "EarlyStopping", "LearningRateScheduler", "History",
+    "Sequential", "Standardizer", "train_dev_test_split", "diagnose", "gradcheck", "load",
+]

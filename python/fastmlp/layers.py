@@ -1,0 +1,276 @@
+"""Layers: small descriptions the model turns into one C++ network.
+
+A layer holds its constructor arguments (validated here) and knows its output size, the
+shapes of its arrays, how to initialize them (NumPy, float64, then the model's dtype) and the
+dict the engine builds it from (``docs/core_network.md``). The arrays themselves live in the
+C++ network; ``Sequential.get_weights()`` returns copies in layer order.
+"""
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from fastmlp._validation import Interval, Options, validate_params
+from fastmlp.activations import ACTIVATIONS, resolve_activation
+from fastmlp.initializers import INITIALIZERS, initialize
+
+__all__ = [
+    "Layer", "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus",
+    "Softmax", "ELU", "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize",
+    "LAYERS",
+]
+
+_PENALTY = [None, Interval(Real, 0, None)]
+
+
+class Layer:
+    """Base class. Subclasses set ``_params`` (constructor argument names) and
+    ``_constraints``, and override the hooks below as needed."""
+
+    _params: tuple = ()
+    _constraints: dict = {}
+
+    def _validate(self):
+        validate_params(type(self).__name__, {p: getattr(self, p) for p in self._params},
+                        self._constraints)
+
+    def get_config(self) -> dict:
+        """Constructor arguments as a JSON-able dict: ``type(layer)(**layer.get_config())``."""
+        return {p: getattr(self, p) for p in self._params}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def output_dim(self, input_dim: int) -> int:
+        return input_dim
+
+    def param_specs(self, input_dim: int) -> list:
+        """``[(name, shape, trainable)]`` of this layer's arrays, in ``get_weights()`` order."""
+        return []
+
+    def init_params(self, input_dim: int, rng: np.random.Generator) -> list:
+        """Initial values (float64) of the arrays in ``param_specs`` order."""
+        return []
+
+    def core_dict(self) -> dict:
+        raise NotImplementedError
+
+    @property
+    def activation_name(self) -> str | None:
+        """The activation this layer ends with, if any (to spot a softmax before a fused loss)."""
+        return None
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer ``activation(x @ W + b)``, W of shape ``(in_dim, units)``.
+
+    Parameters
+    ----------
+    units : int
+        Output size, >= 1.
+    activation : str or Activation, optional
+        Applied after the affine map (fused into the GEMM); ``None`` is linear.
+    init : str
+        One of :data:`fastmlp.initializers.INITIALIZERS`. Biases start at zero.
+    use_bias : bool
+    l1, l2 : float, optional
+        Penalties on this layer's W, overriding ``compile``'s ``l1``/``l2``.
+    """
+
+    _params = ("units", "activation", "init", "use_bias", "l1", "l2")
+    _constraints = {
+        "units": [Interval(Integral, 1, None)],
+        "init": [Options(sorted(INITIALIZERS))],
+        "use_bias": ["boolean"],
+        "l1": _PENALTY,
+        "l2": _PENALTY,
+    }
+
+    def __init__(self, units, activation=None, init="glorot_uniform", use_bias=True, l1=None,
+                 l2=None):
+        self.units, self.init, self.use_bias, self.l1, self.l2 = units, init, use_bias, l1, l2
+        if isinstance(activation, Activation):
+            self._act, self._alpha = activation._act, activation._alpha
+            params = activation.get_config()
+            params.pop("name", None)
+            activation = activation._act if not params else {"name": activation._act, **params}
+        elif isinstance(activation, dict):  # {"name": ..., **params}, as get_config writes
+            params = dict(activation)
+            self._act, self._alpha = resolve_activation(params.pop("name", None), params)
+        else:
+            self._act, self._alpha = resolve_activation(activation)
+        self.activation = activation
+        self._validate()
+        self.units, self.use_bias = int(units), bool(use_bias)
+        self.l1 = None if l1 is None else float(l1)
+        self.l2 = None if l2 is None else float(l2)
+
+    def output_dim(self, input_dim):
+        return self.units
+
+    def param_specs(self, input_dim):
+        specs = [("W", (input_dim, self.units), True)]
+        if self.use_bias:
+            specs.append(("b", (self.units,), True))
+        return specs
+
+    def init_params(self, input_dim, rng):
+        out = [initialize(self.init, rng, input_dim, self.units)]
+        if self.use_bias:
+            out.append(np.zeros(self.units))
+        return out
+
+    def core_dict(self):
+        return {"kind": "dense", "units": self.units, "use_bias": self.use_bias,
+                "activation": self._act, "alpha": self._alpha, "l1": self.l1, "l2": self.l2}
+
+    @property
+    def activation_name(self):
+        return self._act
+
+
+class Activation(Layer):
+    """An element-wise activation (or a row-wise softmax): ``Activation("leaky_relu", alpha=0.2)``.
+    """
+
+    def __init__(self, name, **params):
+        self._act, self._alpha = resolve_activation(name, params, argname="name")
+        self.name, self._kw = name, dict(params)
+
+    def get_config(self):
+        return {"name": self.name, **self._kw}
+
+    def core_dict(self):
+        return {"kind": "activation", "name": self._act, "alpha": self._alpha}
+
+    @property
+    def activation_name(self):
+        return self._act
+
+
+def _shortcut(cls_name: str, act: str, doc: str):
+    has_alpha = "alpha" in ACTIVATIONS[act]
+
+    if has_alpha:
+        default = ACTIVATIONS[act]["alpha"]
+
+        def __init__(self, alpha=default):
+            Activation.__init__(self, act, alpha=alpha)
+
+        def get_config(self):
+            return {"alpha": self._kw["alpha"]}
+    else:
+        def __init__(self):
+            Activation.__init__(self, act)
+
+        def get_config(self):
+            return {}
+
+    return type(cls_name, (Activation,), {"__init__": __init__, "get_config": get_config,
+                                          "__doc__": doc, "__module__": __name__})
+
+
+ReLU = _shortcut("ReLU", "relu", "``max(x, 0)``.")
+LeakyReLU = _shortcut("LeakyReLU", "leaky_relu", "``x if x > 0 else alpha * x``.")
+Sigmoid = _shortcut("Sigmoid", "sigmoid", "``1 / (1 + exp(-x))``.")
+Tanh = _shortcut("Tanh", "tanh", "``tanh(x)``.")
+Softplus = _shortcut("Softplus", "softplus", "``log(1 + exp(x))``.")
+Softmax = _shortcut("Softmax", "softmax", "Row-wise softmax (do not use before a fused loss).")
+ELU = _shortcut("ELU", "elu", "``x if x > 0 else alpha * (exp(x) - 1)``.")
+GELU = _shortcut("GELU", "gelu", "``x * Phi(x)`` (exact, erf form).")
+SiLU = _shortcut("SiLU", "silu", "``x * sigmoid(x)`` (also called swish).")
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training each unit of each sample is dropped with probability
+    ``rate`` and the kept ones are scaled by ``1 / (1 - rate)``; identity at inference."""
+
+    _params = ("rate",)
+    _constraints = {"rate": [Interval(Real, 0, 1, closed="left")]}
+
+    def __init__(self, rate):
+        self.rate = rate
+        self._validate()
+        self.rate = float(rate)
+
+    def core_dict(self):
+        return {"kind": "dropout", "rate": self.rate}
+
+
+class BatchNorm(Layer):
+    """Batch normalization with PyTorch's ``BatchNorm1d`` semantics.
+
+    Training: normalize with the batch mean and (biased) variance, and update
+    ``running = (1 - momentum) * running + momentum * batch`` (unbiased variance).
+    Inference: use the running statistics. Arrays: ``gamma, beta, running_mean, running_var``.
+    """
+
+    _params = ("momentum", "eps")
+    _constraints = {"momentum": [Interval(Real, 0, 1)],
+                    "eps": [Interval(Real, 0, None, closed="neither")]}
+
+    def __init__(self, momentum=0.1, eps=1e-5):
+        self.momentum, self.eps = momentum, eps
+        self._validate()
+        self.momentum, self.eps = float(momentum), float(eps)
+
+    def param_specs(self, input_dim):
+        return [("gamma", (input_dim,), True), ("beta", (input_dim,), True),
+                ("running_mean", (input_dim,), False), ("running_var", (input_dim,), False)]
+
+    def init_params(self, input_dim, rng):
+        return [np.ones(input_dim), np.zeros(input_dim), np.zeros(input_dim), np.ones(input_dim)]
+
+    def core_dict(self):
+        return {"kind": "batchnorm", "momentum": self.momentum, "eps": self.eps}
+
+
+class GaussianNoise(Layer):
+    """Adds N(0, stddev^2) noise in training only (a regularizer); identity at inference."""
+
+    _params = ("stddev",)
+    _constraints = {"stddev": [Interval(Real, 0, None)]}
+
+    def __init__(self, stddev):
+        self.stddev = stddev
+        self._validate()
+        self.stddev = float(stddev)
+
+    def core_dict(self):
+        return {"kind": "noise", "stddev": self.stddev}
+
+
+class Standardize(Layer):
+    """``(x - mean) / std`` with mean and population std of the first data the model is fit
+    on, frozen afterwards; constant features get std 1. Must be the first layer."""
+
+    def __init__(self):
+        self._fitted = False
+
+    def param_specs(self, input_dim):
+        return [("mean", (input_dim,), False), ("std", (input_dim,), False)]
+
+    def init_params(self, input_dim, rng):
+        return [np.zeros(input_dim), np.ones(input_dim)]
+
+    def core_dict(self):
+        return {"kind": "standardize"}
+
+    @staticmethod
+    def statistics(X: np.ndarray):
+        """Mean and population std of the columns of X (float64), std 1 where constant."""
+        mean = X.mean(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
+        std[std <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+        return mean, std
+
+
+LAYERS = {c.__name__: c for c in (Dense, Activation, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus,
+                                  Softmax, ELU, GELU, SiLU, Dropout, BatchNorm, GaussianNoise,
+                                  Standardize)}

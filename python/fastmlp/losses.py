@@ -1,0 +1,135 @@
+"""Losses: names, aliases, and the conversion of targets ``y`` to what the engine takes.
+
+All three take the last layer's raw output. ``cross_entropy`` fuses a softmax,
+``binary_cross_entropy`` a sigmoid (so neither may follow a softmax/sigmoid layer), ``mse`` is
+the mean over all elements (PyTorch's ``MSELoss``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fastmlp._validation import check_finite
+from fastmlp.errors import InvalidParameterError
+
+__all__ = ["LOSSES", "ALIASES", "resolve_loss", "prepare_targets", "check_last_layer"]
+
+#: loss name -> the output link the engine applies in ``predict`` (and fuses in the loss)
+LOSSES = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": None}
+
+ALIASES = {
+    "categorical_crossentropy": "cross_entropy",
+    "sparse_categorical_crossentropy": "cross_entropy",
+    "crossentropy": "cross_entropy",
+    "log_loss": "cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+    "bce": "binary_cross_entropy",
+    "mean_squared_error": "mse",
+    "squared_error": "mse",
+}
+
+
+def resolve_loss(loss) -> str:
+    if not isinstance(loss, str):
+        raise InvalidParameterError(
+            f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {loss!r} instead.")
+    key = ALIASES.get(loss.lower(), loss.lower())
+    if key not in LOSSES:
+        raise InvalidParameterError(
+            f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {loss!r} instead.")
+    return key
+
+
+def is_classification(loss: str) -> bool:
+    return loss in ("cross_entropy", "binary_cross_entropy")
+
+
+def check_last_layer(loss: str, last_activation: str | None) -> None:
+    """A softmax before cross_entropy (or sigmoid before binary_cross_entropy) would be applied
+    twice: that is a ValueError that says so."""
+    link = LOSSES[loss]
+    if link is not None and last_activation == link:
+        raise ValueError(
+            f"loss={loss!r} applies a {link} itself, but the last layer already ends with a "
+            f"{link}: remove it (the last layer must output raw logits); predict() returns "
+            f"{'probabilities' if link == 'softmax' else 'sigmoid outputs'} anyway")
+
+
+def _as_numeric(y, name):
+    if y is None:
+        raise TypeError(f"{name} must be an array-like of numbers, got None")
+    try:
+        raw = y if isinstance(y, np.ndarray) else np.asarray(y)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{name} could not be converted to a numeric array: {e}") from None
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain numbers, got an array of dtype {raw.dtype}"
+                        + ("; encode string labels as integers 0..K-1 first"
+                           if raw.dtype.kind in "OUS" else ""))
+    if raw.size == 0:
+        raise ValueError(f"{name} is empty (shape {raw.shape})")
+    return raw
+
+
+def prepare_targets(y, loss: str, out_dim: int, dtype: str, n: int | None = None,
+                    name: str = "y") -> np.ndarray:
+    """Validate ``y`` and convert it to the engine's convention for ``loss``.
+
+    cross_entropy: int32 labels ``(n,)`` in 0..out_dim-1, or float ``(n, out_dim)`` class
+    probabilities; binary_cross_entropy: float ``(n, out_dim)`` in [0, 1] (``(n,)`` when
+    ``out_dim == 1``); mse: float ``(n, out_dim)`` (``(n,)`` when ``out_dim == 1``).
+    """
+    raw = _as_numeric(y, name)
+    if loss == "cross_entropy":
+        if raw.ndim == 2 and raw.shape[1] == 1 and out_dim != 1:
+            raw = raw.reshape(-1)
+        if raw.ndim == 1:
+            if raw.dtype.kind == "f":
+                check_finite(raw, name)
+                if not np.all(raw == np.round(raw)):
+                    raise ValueError(f"{name} holds class labels for loss='cross_entropy' and "
+                                     "must be integers 0..K-1 (or pass an (n, K) array of "
+                                     "probabilities)")
+            lo, hi = raw.min(), raw.max()
+            if lo < 0 or hi >= out_dim:
+                raise ValueError(
+                    f"{name} has labels outside the model's classes 0..{out_dim - 1} "
+                    f"(found {lo!r}..{hi!r}); the last layer has {out_dim} unit(s), one per class")
+            out = np.ascontiguousarray(raw, dtype=np.int32)
+        elif raw.ndim == 2:
+            if raw.shape[1] != out_dim:
+                raise ValueError(f"{name} has {raw.shape[1]} columns of class probabilities, "
+                                 f"but the model has {out_dim} output(s)")
+            out = np.ascontiguousarray(raw, dtype=dtype)
+            check_finite(out, name)
+            if out.min() < 0 or out.max() > 1:
+                raise ValueError(f"{name} holds class probabilities and must lie in [0, 1]")
+        else:
+            raise ValueError(f"{name} must be 1-D labels or 2-D probabilities, got shape "
+                             f"{raw.shape}")
+    else:
+        if raw.ndim == 1 and out_dim == 1:
+            raw = raw.reshape(-1, 1)
+        if raw.ndim != 2 or raw.shape[1] != out_dim:
+            raise ValueError(f"{name} must have shape (n_samples, {out_dim}) to match the "
+                             f"model's {out_dim} output(s)" + (" (or (n_samples,))"
+                                                               if out_dim == 1 else "")
+                             + f", got {raw.shape}")
+        out = np.ascontiguousarray(raw, dtype=dtype)
+        check_finite(out, name)
+        if loss == "binary_cross_entropy" and (out.min() < 0 or out.max() > 1):
+            raise ValueError(f"{name} must hold 0/1 targets (or probabilities in [0, 1]) for "
+                             f"loss='binary_cross_entropy', found values in "
+                             f"[{out.min()!r}, {out.max()!r}]")
+    if n is not None and len(out) != n:
+        raise ValueError(f"X and {name} have different numbers of samples: {n} and {len(out)}")
+    return out
+
+
+def accuracy_correct(scores: np.ndarray, y: np.ndarray, loss: str) -> int:
+    """Correct predictions, counted as the engine counts them (per sample for cross_entropy,
+    per element for binary_cross_entropy)."""
+    if loss == "cross_entropy":
+        pred = scores.argmax(axis=1)
+        truth = y if y.ndim == 1 else y.argmax(axis=1)
+        return int((pred == truth).sum())
+    return int(((scores > 0) == (y > 0.5)).sum())

@@ -1,0 +1,251 @@
+"""The per-epoch training loop behind ``Sequential.fit``.
+
+Each epoch: learning rate (schedule, callbacks) -> ``net.fit_epoch`` (the whole epoch in C++,
+GIL released) or the per-batch ``augment`` path -> dev-set evaluation -> History, callbacks,
+progress. Ctrl-C stops after the current batch and returns the history so far; a non-finite
+training loss raises DivergenceError with the last finite weights kept.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from numbers import Integral, Real
+
+import numpy as np
+
+from fastmlp._validation import Interval, Options, check_X, validate_params
+from fastmlp.callbacks import Callback, History
+from fastmlp.errors import DivergenceError, InvalidParameterError
+from fastmlp.losses import accuracy_correct, is_classification
+
+__all__ = ["fit_model", "split_validation", "eval_batch_size"]
+
+_FIT_CONSTRAINTS = {
+    "epochs": [Interval(Integral, 0, None)],
+    "batch_size": [None, Interval(Integral, 1, None)],
+    "validation_split": [Interval(Real, 0, 1, closed="left")],
+    "shuffle": ["boolean"],
+    "verbose": [Options((0, 1, 2, "auto"))],
+    "augment": [None, "callable"],
+}
+
+
+def eval_batch_size(batch_size, n: int) -> int:
+    """Rows per block for inference-mode evaluation (it only bounds memory)."""
+    if batch_size is None:
+        return max(1, min(n, 4096))
+    validate_params("evaluate", {"batch_size": batch_size},
+                    {"batch_size": [Interval(Integral, 1, None)]})
+    return int(min(batch_size, n))
+
+
+def split_validation(n: int, fraction: float, seed: int, labels: np.ndarray | None):
+    """Shuffled (and, given 1-D labels, stratified) train/dev index split, both sorted."""
+    n_val = int(round(n * fraction))
+    if n_val < 1 or n_val >= n:
+        raise ValueError(f"validation_split={fraction} leaves {n - n_val} training and {n_val} "
+                         f"validation samples out of {n}; both need at least one")
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31 - 7,)))
+    if labels is not None:
+        val = []
+        for c in np.unique(labels):
+            idx = rng.permutation(np.flatnonzero(labels == c))
+            val.append(idx[:int(round(len(idx) * fraction))])
+        val = np.concatenate(val)
+        if len(val) < 1 or len(val) >= n:   # tiny classes rounded away: fall back to plain
+            val = rng.permutation(n)[:n_val]
+    else:
+        val = rng.permutation(n)[:n_val]
+    mask = np.zeros(n, dtype=bool)
+    mask[val] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+class _Progress:
+    """verbose=1: a tqdm bar over the epochs (a plain text line without tqdm); verbose=2: one
+    printed line per epoch; 0: nothing."""
+
+    def __init__(self, verbose: int, epochs: int):
+        self.verbose, self.epochs, self.bar = verbose, epochs, None
+        if verbose == 1:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True)
+
+    @staticmethod
+    def _fmt(logs):
+        return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+
+    def update(self, epoch: int, logs: dict, seconds: float):
+        if self.verbose == 0:
+            return
+        if self.verbose == 2:
+            print(f"Epoch {epoch + 1}/{self.epochs} - {seconds:.2f}s - {self._fmt(logs)}",
+                  flush=True)
+        elif self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            self.bar.update(1)
+        else:
+            done = int(30 * (epoch + 1) / max(self.epochs, 1))
+            end = "\n" if epoch + 1 == self.epochs else ""
+            sys.stdout.write(f"\rEpoch {epoch + 1}/{self.epochs} [{'=' * done}"
+                             f"{'.' * (30 - done)}] {seconds:.2f}s - {self._fmt(logs)}{end}")
+            sys.stdout.flush()
+
+    def message(self, text: str):
+        if self.verbose:
+            (self.bar.write if self.bar is not None else print)(text)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        elif self.verbose == 1:
+            sys.stdout.write("\n")
+
+
+def _check_callbacks(callbacks):
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise InvalidParameterError("callbacks must be a list of fm.Callback objects") from None
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise InvalidParameterError(
+                f"callbacks must be fm.Callback objects, got {type(cb).__name__}")
+    return callbacks
+
+
+def _augment_epoch(model, X, y, batch_size, shuffle, epoch, augment):
+    """The slower per-batch path: ``augment(X_batch, rng)`` then one ``train_batch``."""
+    net, loss_name = model._net, model._compile_args[0]
+    rng = np.random.default_rng(np.random.SeedSequence(model._seed, spawn_key=(2**31 - 1,
+                                                                                epoch)))
+    n = len(X)
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    total, correct, count = 0.0, 0, 0
+    classify = is_classification(loss_name)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        try:
+            Xb = augment(X[idx], rng)
+        except KeyboardInterrupt:
+            raise
+        Xb = check_X(Xb, model._dtype, model._input_dim, name="augment(X_batch, rng)")
+        if len(Xb) != len(idx):
+            raise ValueError(f"augment returned {len(Xb)} rows for a batch of {len(idx)}")
+        yb = np.ascontiguousarray(y[idx])
+        if classify:
+            correct += accuracy_correct(net.predict(Xb, False, False), yb, loss_name)
+        value = float(net.train_batch(Xb, yb))
+        if not math.isfinite(value):
+            return {"loss": value, "correct": correct, "count": count, "interrupted": False,
+                    "nonfinite": True}
+        total += value * len(idx)
+        count += len(idx)
+    return {"loss": total / max(count, 1), "correct": correct if classify else -1,
+            "count": count, "interrupted": False, "nonfinite": False}
+
+
+def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
+              validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None):
+    """See :meth:`fastmlp.Sequential.fit`."""
+    model._require_compiled("fit")
+    validate_params("fit", dict(epochs=epochs, batch_size=batch_size,
+                                validation_split=validation_split, shuffle=shuffle,
+                                verbose=verbose, augment=augment), _FIT_CONSTRAINTS)
+    verbose = 1 if verbose == "auto" else int(verbose)
+    batch_size = 32 if batch_size is None else int(batch_size)
+    callbacks = _check_callbacks(callbacks)
+    loss_name = model._compile_args[0]
+
+    X, y = model._check_xy(X, y)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise InvalidParameterError("validation_data must be a pair (X_dev, y_dev)")
+        Xv, yv = model._check_xy(validation_data[0], validation_data[1], "validation_data[0]",
+                                 "validation_data[1]")
+    elif validation_split > 0:
+        labels = y if (loss_name == "cross_entropy" and y.ndim == 1) else None
+        tr, va = split_validation(len(X), float(validation_split), model._seed, labels)
+        Xv, yv = X[va], y[va]
+        X, y = X[tr], y[tr]     # the one copy fit makes: the training rows, contiguous
+    else:
+        Xv = yv = None
+    model._fit_standardize(X)
+    batch_size = min(batch_size, len(X))
+
+    history = History()
+    history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X)}
+    history.set_model(model)
+    model.history = history
+    model.stop_training = False
+    for cb in callbacks:
+        cb.set_model(model)
+        cb.on_train_begin({})
+
+    progress = _Progress(verbose, epochs)
+    classify = is_classification(loss_name)
+    net, optimizer = model._net, model._compile_args[1]
+    diverged = None
+    try:
+        for local_epoch in range(epochs):
+            t0 = time.perf_counter()
+            global_epoch = model._epoch
+            if callable(optimizer.lr):
+                model._set_lr(optimizer.lr_at(global_epoch))
+            for cb in callbacks:
+                cb.on_epoch_begin(local_epoch, {})
+            snapshot = [np.array(p) for p in net.params()]
+            if augment is None:
+                result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch))
+            else:
+                result = _augment_epoch(model, X, y, batch_size, shuffle, global_epoch, augment)
+            model._epoch += 1
+            if result["nonfinite"] or not math.isfinite(result["loss"]):
+                if not result["nonfinite"] or any(not np.isfinite(p).all()
+                                                  for p in net.params()):
+                    for view, old in zip(net.params(), snapshot):
+                        view[...] = old
+                diverged = local_epoch
+                break
+            if result["count"] == 0:      # interrupted before the first batch
+                progress.message("Interrupted: training stopped.")
+                break
+            logs = {"loss": float(result["loss"])}
+            if classify:
+                logs["accuracy"] = model._accuracy(result["correct"], result["count"])
+            if Xv is not None:
+                for k, v in model._evaluate_arrays(Xv, yv).items():
+                    logs["val_" + k] = v
+            history.on_epoch_end(local_epoch, logs)
+            stop = False
+            for cb in callbacks:
+                stop = bool(cb.on_epoch_end(local_epoch, logs)) or stop
+            progress.update(local_epoch, logs, time.perf_counter() - t0)
+            if result["interrupted"]:
+                progress.message("Interrupted: training stopped after the current batch.")
+                break
+            if stop or model.stop_training:
+                break
+    except KeyboardInterrupt:
+        progress.message("Interrupted: training stopped.")
+    finally:
+        progress.close()
+    if diverged is not None:
+        raise DivergenceError(
+            f"the training loss became non-finite (NaN or infinity) in epoch {diverged + 1}; "
+            f"training stopped and the model keeps the last finite weights. Try a lower "
+            f"learning rate (it was {model._current_lr:g}), standardized inputs, or gradient-"
+            f"friendlier initialization.", epoch=diverged, history=history)
+    for cb in callbacks:
+        cb.on_train_end({})
+    return history
