@@ -174,6 +174,21 @@ def test_softmax_against_torch():
     np.testing.assert_allclose(K.softmax_fwd(x), torch.softmax(torch.tensor(x), 1).numpy(), rtol=2e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_in_place(dtype):
+    for act in ACTS:
+        x = rand(257, dtype, seed=30)
+        ref = K.act_fwd(act, x, ALPHA.get(act, 0.0))
+        y = K.act_fwd(act, x, ALPHA.get(act, 0.0), out=x)
+        assert y is x
+        np.testing.assert_array_equal(x, ref)
+        z = rand(257, dtype, seed=31)
+        yy = K.act_fwd(act, z, ALPHA.get(act, 0.0))
+        dy = rand(257, dtype, seed=32)
+        np.testing.assert_array_equal(K.act_bwd(act, dy, z=z, y=yy, alpha=ALPHA.get(act, 0.0)),
+                                      K.act_bwd(act, dy.copy(), z=z, y=yy, alpha=ALPHA.get(act, 0.0)))
+
+
 def test_argument_errors():
     x = np.ones(5, np.float32)
     with pytest.raises(ValueError):

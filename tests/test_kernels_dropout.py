@@ -79,6 +79,16 @@ def test_dropout_bwd(dtype):
         np.testing.assert_array_equal(dx, np.where(mask == 1, dy * scale, 0).astype(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_in_place(dtype):
+    x = np.random.default_rng(3).standard_normal(1001).astype(dtype)
+    ref_y, ref_m = K.dropout_mask_fwd(x, 0.3, 5, 6)
+    y, m = K.dropout_mask_fwd(x, 0.3, 5, 6, out=x)
+    assert y is x
+    np.testing.assert_array_equal(x, ref_y)
+    np.testing.assert_array_equal(m, ref_m)
+
+
 def test_rate_zero_keeps_everything():
     x = np.arange(100, dtype=np.float64)
     y, m = K.dropout_mask_fwd(x, 0.0, 1, 1)

@@ -109,6 +109,19 @@ py::array_t<T> new_like(const std::vector<index_t>& shape) {
   return py::array_t<T>(s);
 }
 
+// The output array: a new one, or `out` (right dtype and shape, writable; may be an input).
+template <class T>
+py::array output(const py::object& out, const std::vector<index_t>& shape, T** data) {
+  py::array o;
+  if (out.is_none()) {
+    o = new_like<T>(shape);
+  } else {
+    o = as_array(out, "out");
+  }
+  *data = inout<T>(o, "out", &shape);
+  return o;
+}
+
 index_t numel(const std::vector<index_t>& s) {
   index_t n = 1;
   for (index_t d : s) n *= d;
@@ -122,17 +135,17 @@ void need_2d(const py::array& a, const char* name) {
 // ---- activations ---------------------------------------------------------------------------
 
 template <class T>
-py::array act_fwd_t(fm::Act act, const py::array& x, double alpha) {
+py::array act_fwd_t(fm::Act act, const py::array& x, double alpha, const py::object& out) {
   auto shape = shape_of(x);
   const T* xp = in<T>(x, "x");
-  auto y = new_like<T>(shape);
-  T* yp = y.mutable_data();
+  T* yp;
+  py::array y = output<T>(out, shape, &yp);
   index_t n = numel(shape);
   {
     py::gil_scoped_release nogil;
     fm::act_fwd<T>(act, static_cast<T>(alpha), xp, yp, n);
   }
-  return std::move(y);
+  return y;
 }
 
 template <class T>
@@ -342,13 +355,14 @@ bool all_finite_t(const py::array& x) {
 // ---- dropout and noise -------------------------------------------------------------------------
 
 template <class T>
-py::tuple dropout_fwd_t(const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream) {
+py::tuple dropout_fwd_t(const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream,
+                        const py::object& out) {
   auto shape = shape_of(x);
   const T* xp = in<T>(x, "x");
-  auto y = new_like<T>(shape);
+  T* yp;
+  py::array y = output<T>(out, shape, &yp);
   std::vector<py::ssize_t> s(shape.begin(), shape.end());
   py::array_t<std::uint8_t> mask(s);
-  T* yp = y.mutable_data();
   std::uint8_t* mp = mask.mutable_data();
   {
     py::gil_scoped_release nogil;
@@ -546,11 +560,12 @@ void register_kernels(py::module_& m) {
         py::arg("act"), "True when act_bwd needs the pre-activation z.");
   k.def(
       "act_fwd",
-      [](const std::string& act, const py::array& x, double alpha) {
+      [](const std::string& act, const py::array& x, double alpha, const py::object& out) {
         fm::Act a = act_from_name(act);
-        return is_f64(x, "x") ? act_fwd_t<double>(a, x, alpha) : act_fwd_t<float>(a, x, alpha);
+        return is_f64(x, "x") ? act_fwd_t<double>(a, x, alpha, out) : act_fwd_t<float>(a, x, alpha, out);
       },
-      py::arg("act"), py::arg("x"), py::arg("alpha") = 0.0, "y = act(x), element-wise (not softmax).");
+      py::arg("act"), py::arg("x"), py::arg("alpha") = 0.0, py::arg("out") = py::none(),
+      "y = act(x), element-wise (not softmax); out may be x (in place).");
   k.def(
       "act_bwd",
       [](const std::string& act, const py::array& dy, const py::object& z, const py::object& y, double alpha) {
@@ -629,10 +644,11 @@ void register_kernels(py::module_& m) {
 
   k.def(
       "dropout_mask_fwd",
-      [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream) {
-        return is_f64(x, "x") ? dropout_fwd_t<double>(x, rate, seed, stream) : dropout_fwd_t<float>(x, rate, seed, stream);
+      [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream, const py::object& out) {
+        return is_f64(x, "x") ? dropout_fwd_t<double>(x, rate, seed, stream, out)
+                              : dropout_fwd_t<float>(x, rate, seed, stream, out);
       },
-      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("stream") = 0,
+      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("stream") = 0, py::arg("out") = py::none(),
       "Inverted dropout: (y, mask uint8); element i's draw depends only on (seed, stream, i).");
   k.def(
       "dropout_bwd",

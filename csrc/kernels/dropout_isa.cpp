@@ -88,18 +88,19 @@ void dropout_mask_fwd(std::uint64_t seed, std::uint64_t stream, T rate, const T*
       if (b % 4 == 0) philox_blocks4(seed, stream, static_cast<std::uint64_t>(b), words);
       const std::uint32_t* w = words + (b % 4) * kBlock;
       index_t i0 = b * kBlock, m = n - i0 < kBlock ? n - i0 : kBlock;
-      const T* __restrict xb = x + i0;
-      T* __restrict yb = y + i0;
+      const T* xb = x + i0;  // y may alias x
+      T* yb = y + i0;
       // Branch-free (a random keep would mispredict half the time): y = x * (keep * scale),
       // as torch's input * mask * scale (so inf * dropped = NaN there too). Local arrays keep
-      // the loops free of aliasing with the uint8 mask, so they vectorize.
+      // the loops free of aliasing (uint8 mask, y == x), so they vectorize.
       alignas(64) T f[kBlock];
       alignas(64) std::uint8_t keep[kBlock];
       const std::uint32_t t = thr;  // locals, not captured references: the loops vectorize
       const T sc = scale;
       for (index_t j = 0; j < kBlock; ++j) keep[j] = static_cast<std::uint8_t>((w[j] >> 8) >= t);
       for (index_t j = 0; j < kBlock; ++j) f[j] = (w[j] >> 8) >= t ? sc : T(0);
-      for (index_t j = 0; j < m; ++j) yb[j] = xb[j] * f[j];
+      for (index_t j = 0; j < m; ++j) f[j] *= xb[j];  // through the local array: no alias check
+      for (index_t j = 0; j < m; ++j) yb[j] = f[j];
       std::memcpy(mask + i0, keep, static_cast<std::size_t>(m));
     }
   });
