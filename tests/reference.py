@@ -265,3 +265,241 @@ class RefOptimizer:
                 p -= lr / bc1 * s["m"] / (np.sqrt(v) / np.sqrt(bc2) + eps)
             else:
                 raise ValueError(self.name)
+
+
+# ---------------------------------------------------------------- the engine contract in NumPy
+
+class RefNetwork:
+    """``_core.Network``'s contract (docs/core_network.md) in NumPy, for testing the Python
+    layer on its own: ``fastmlp.model._network_factory = RefNetwork``. Dropout and noise use
+    NumPy's generator (not Philox), so results match the engine only without them."""
+
+    _N = {"dense": None, "batchnorm": 4, "standardize": 2}
+
+    def __init__(self, layers, input_dim, dtype="float32", seed=0):
+        self.dtype, self.seed, self.step = dtype, seed, 0
+        self.layer_dicts = [dict(d) for d in layers]
+        self._params, self._trainable, self._spec = [], [], []
+        d = input_dim
+        for ld in self.layer_dicts:
+            k = ld["kind"]
+            if k == "dense":
+                self._params += [np.zeros((d, ld["units"]), dtype)]
+                self._trainable += [True]
+                if ld.get("use_bias", True):
+                    self._params += [np.zeros(ld["units"], dtype)]
+                    self._trainable += [True]
+                self._spec.append(("dense", dict(act=ld["activation"], alpha=ld["alpha"],
+                                                 bias=ld.get("use_bias", True), l1=ld.get("l1"),
+                                                 l2=ld.get("l2"))))
+                d = ld["units"]
+            elif k == "batchnorm":
+                self._params += [np.ones(d, dtype), np.zeros(d, dtype), np.zeros(d, dtype),
+                                 np.ones(d, dtype)]
+                self._trainable += [True, True, False, False]
+                self._spec.append(("bn", dict(momentum=ld["momentum"], eps=ld["eps"])))
+            elif k == "standardize":
+                self._params += [np.zeros(d, dtype), np.ones(d, dtype)]
+                self._trainable += [False, False]
+                self._spec.append(("std", {}))
+            elif k == "activation":
+                self._spec.append(("act", dict(act=ld["name"], alpha=ld["alpha"])))
+            else:
+                self._spec.append(("skip", {}))
+        self.output_dim = d
+        self.loss = None
+
+    def params(self):
+        return list(self._params)
+
+    def trainable(self):
+        return list(self._trainable)
+
+    def compile(self, loss, optimizer, l1=0.0, l2=0.0):
+        self.loss, self.l1, self.l2 = loss, l1, l2
+        o = dict(optimizer)
+        name = o.pop("name")
+        if name == "adam":
+            o["betas"] = (o.pop("beta1"), o.pop("beta2"))
+            if o.pop("decoupled"):
+                name = "adamw"
+        self.opt = RefOptimizer(name, **o)
+        self.step = 0
+
+    def set_lr(self, lr):
+        self.opt.hp["lr"] = lr
+
+    def _step(self, X, y):
+        value, grads = loss_and_gradients(self._spec, self._params, X, y, self.loss, self.l1,
+                                          self.l2)
+        if not np.isfinite(value):
+            return value
+        for stats, (i, (kind, _)) in zip(running_stats_after_step(self._spec, self._params, X),
+                                         [(i, s) for i, s in enumerate(self._spec)
+                                          if s[0] == "bn"]):
+            off = sum(_n_arrays(*s) for s in self._spec[:i])
+            self._params[off + 2][...] = stats[0]
+            self._params[off + 3][...] = stats[1]
+        tr = [p.astype(np.float64) for p, t in zip(self._params, self._trainable) if t]
+        self.opt.step(tr, grads)
+        it = iter(tr)
+        for p, t in zip(self._params, self._trainable):
+            if t:
+                p[...] = next(it)
+        self.step += 1
+        return value
+
+    def train_batch(self, X, y):
+        return float(self._step(X, y))
+
+    def fit_epoch(self, X, y, batch_size, shuffle=True, epoch=0):
+        n = len(X)
+        order = np.random.default_rng([self.seed, epoch]).permutation(n) if shuffle \
+            else np.arange(n)
+        total = 0.0
+        for s in range(0, n, batch_size):
+            idx = order[s:s + batch_size]
+            v = self._step(X[idx], y[idx])
+            if not np.isfinite(v):
+                return {"loss": float(v), "correct": 0, "count": s, "interrupted": False,
+                        "nonfinite": True}
+            total += v * len(idx)
+        loss, correct = self.evaluate(X, y, n)
+        return {"loss": total / n, "correct": correct, "count": n, "interrupted": False,
+                "nonfinite": False}
+
+    def predict(self, X, training=False, link=True):
+        z, _ = forward(self._spec, self._params, X, training=training)
+        if link and self.loss == "cross_entropy":
+            z = act_fwd("softmax", z)
+        elif link and self.loss == "binary_cross_entropy":
+            z = act_fwd("sigmoid", z)
+        return z.astype(self.dtype)
+
+    def evaluate(self, X, y, batch_size=256):
+        z, _ = forward(self._spec, self._params, X, training=False)
+        value, _ = loss_grad(z, y, self.loss)
+        pen = 0.0
+        off = 0
+        for kind, cfg in self._spec:
+            if kind == "dense":
+                W = self._params[off].astype(np.float64)
+                a1, a2 = _penalties(cfg, self.l1, self.l2)
+                pen += a1 * np.abs(W).sum() + 0.5 * a2 * (W * W).sum()
+            off += _n_arrays(kind, cfg)
+        if self.loss == "mse":
+            correct = -1
+        elif self.loss == "cross_entropy":
+            t = y if y.ndim == 1 else y.argmax(axis=1)
+            correct = int((z.argmax(axis=1) == t).sum())
+        else:
+            correct = int(((z > 0) == (y > 0.5)).sum())
+        return value + pen, correct
+
+    def gradients(self, X, y, dropout=True):
+        _, grads = loss_and_gradients(self._spec, self._params, X, y, self.loss, self.l1,
+                                      self.l2)
+        return [g.astype(self.dtype) for g in grads]
+
+    def optimizer_state(self):
+        return []
+
+    def set_optimizer_state(self, arrays, step):
+        self.step = step
+
+
+# ---------------------------------------------------------------- the same network in torch
+
+def torch_model(model):
+    """A ``torch.nn.Sequential`` with ``model``'s layers and weights (Dropout/noise left out),
+    in the model's dtype. Returns (module, trainable params in get_weights() order)."""
+    import torch
+    import fastmlp as fm
+
+    tdtype = torch.float64 if model.dtype == "float64" else torch.float32
+    weights = model.get_weights()
+    mods, params, i = [], [], 0
+
+    def act(name, alpha):
+        return {"linear": torch.nn.Identity(), "sigmoid": torch.nn.Sigmoid(),
+                "tanh": torch.nn.Tanh(), "relu": torch.nn.ReLU(),
+                "leaky_relu": torch.nn.LeakyReLU(alpha), "softplus": torch.nn.Softplus(),
+                "elu": torch.nn.ELU(alpha), "gelu": torch.nn.GELU(), "silu": torch.nn.SiLU(),
+                "softmax": torch.nn.Softmax(dim=1)}[name]
+
+    class _Std(torch.nn.Module):
+        def __init__(self, mean, std):
+            super().__init__()
+            self.register_buffer("mean", mean)
+            self.register_buffer("std", std)
+
+        def forward(self, x):
+            return (x - self.mean) / self.std
+
+    def t(a):
+        return torch.tensor(np.asarray(a), dtype=tdtype)
+
+    for layer in model.layers:
+        if isinstance(layer, fm.Dense):
+            lin = torch.nn.Linear(weights[i].shape[0], layer.units, bias=layer.use_bias,
+                                  dtype=tdtype)
+            with torch.no_grad():
+                lin.weight.copy_(t(weights[i].T))
+                params.append(lin.weight)
+                if layer.use_bias:
+                    lin.bias.copy_(t(weights[i + 1]))
+                    params.append(lin.bias)
+            i += 1 + int(layer.use_bias)
+            mods += [lin, act(layer._act, layer._alpha)]
+        elif isinstance(layer, fm.Activation):
+            mods.append(act(layer._act, layer._alpha))
+        elif isinstance(layer, fm.BatchNorm):
+            bn = torch.nn.BatchNorm1d(len(weights[i]), eps=layer.eps, momentum=layer.momentum,
+                                      dtype=tdtype)
+            with torch.no_grad():
+                bn.weight.copy_(t(weights[i]))
+                bn.bias.copy_(t(weights[i + 1]))
+                bn.running_mean.copy_(t(weights[i + 2]))
+                bn.running_var.copy_(t(weights[i + 3]))
+            params += [bn.weight, bn.bias]
+            i += 4
+            mods.append(bn)
+        elif isinstance(layer, fm.Standardize):
+            mods.append(_Std(t(weights[i]), t(weights[i + 1])))
+            i += 2
+    return torch.nn.Sequential(*mods), params
+
+
+def torch_loss(out, y, loss, model, l1=0.0, l2=0.0):
+    """The compiled loss with the penalty, in torch, on raw outputs ``out``."""
+    import torch
+    import fastmlp as fm
+
+    if loss == "cross_entropy":
+        target = torch.as_tensor(np.asarray(y)) if np.asarray(y).ndim == 1 else \
+            torch.as_tensor(np.asarray(y), dtype=out.dtype)
+        value = torch.nn.functional.cross_entropy(out, target.long() if target.ndim == 1
+                                                  else target)
+    elif loss == "binary_cross_entropy":
+        value = torch.nn.functional.binary_cross_entropy_with_logits(
+            out, torch.as_tensor(np.asarray(y, dtype=np.float64).reshape(out.shape),
+                                 dtype=out.dtype))
+    else:
+        value = torch.nn.functional.mse_loss(
+            out, torch.as_tensor(np.asarray(y, dtype=np.float64).reshape(out.shape),
+                                 dtype=out.dtype))
+    return value
+
+
+def torch_penalty(tmodel, model, l1=0.0, l2=0.0):
+    import torch
+    import fastmlp as fm
+
+    dense = [layer for layer in model.layers if isinstance(layer, fm.Dense)]
+    lins = [m for m in tmodel if isinstance(m, torch.nn.Linear)]
+    pen = 0.0
+    for layer, lin in zip(dense, lins):
+        a1 = l1 if layer.l1 is None else layer.l1
+        a2 = l2 if layer.l2 is None else layer.l2
+        pen = pen + a1 * lin.weight.abs().sum() + 0.5 * a2 * (lin.weight ** 2).sum()
+    return pen

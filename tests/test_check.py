@@ -1,0 +1,79 @@
+"""gradcheck and diagnose."""
+import numpy as np
+import pytest
+
+import fastmlp as fm
+
+
+def test_diagnose_four_cases():
+    assert "High variance" in fm.diagnose(0.01, 0.11)
+    assert "High bias" in fm.diagnose(0.15, 0.16)
+    both = fm.diagnose(0.15, 0.30)
+    assert "High bias and high variance" in both
+    assert "Fine" in fm.diagnose(0.005, 0.01)
+    # Relative to a baseline (human-level) error: 15% train vs 14% baseline is fine.
+    assert "Fine" in fm.diagnose(0.15, 0.16, baseline_error=0.14)
+    assert "High variance" in fm.diagnose(1.0, 11.0)     # percents
+
+
+def test_diagnose_suggests_next_steps_and_validates():
+    assert "bigger network" in fm.diagnose(0.2, 0.21)
+    assert "regularization" in fm.diagnose(0.0, 0.2)
+    with pytest.raises(ValueError, match="dev_error"):
+        fm.diagnose(0.1, float("nan"))
+    with pytest.raises(ValueError, match="train_error"):
+        fm.diagnose(-0.1, 0.2)
+
+
+def test_history_diagnose():
+    h = fm.History()
+    h.history = {"loss": [1.0], "accuracy": [0.99], "val_loss": [2.0], "val_accuracy": [0.8]}
+    assert "High variance" in h.diagnose()
+    h.history = {"loss": [1.0]}
+    with pytest.raises(ValueError, match="validation"):
+        h.diagnose()
+
+
+def _small(loss, k, dtype="float64", extra=()):
+    m = fm.Sequential([fm.Dense(5, activation="tanh"), *extra, fm.Dense(4, activation="gelu"),
+                       fm.Dense(k)], input_dim=3, dtype=dtype, seed=2)
+    return m
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy", "mse"])
+def test_gradcheck_float64_below_1e7(loss):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 3))
+    k = 3
+    y = {"cross_entropy": rng.integers(0, k, 9),
+         "binary_cross_entropy": rng.integers(0, 2, (9, k)).astype(float),
+         "mse": rng.normal(size=(9, k))}[loss]
+    m = _small(loss, k, extra=(fm.BatchNorm(), fm.Dropout(0.5)))
+    m.compile(loss=loss, optimizer=fm.SGD(), l1=1e-3, l2=1e-2)
+    before = m.get_weights()
+    report = fm.gradcheck(m, X, y)
+    assert report.max_rel_error < 1e-7, str(report)
+    assert len(report.per_array) == len(m.gradients(X, y))
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)           # the model is untouched
+
+
+def test_gradcheck_float32_model_checked_in_float64():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 3))
+    m = _small("cross_entropy", 2, dtype="float32")
+    m.compile(loss="cross_entropy", optimizer="sgd")
+    assert fm.gradcheck(m, X, rng.integers(0, 2, 6)).max_rel_error < 1e-7
+
+
+def test_gradcheck_detects_wrong_gradients(monkeypatch):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 3))
+    m = _small("mse", 1)
+    m.compile(loss="mse", optimizer="sgd")
+    orig = fm.Sequential._gradients
+    monkeypatch.setattr(fm.Sequential, "_gradients",
+                        lambda self, *a, **k: [g * 1.01 for g in orig(self, *a, **k)])
+    assert fm.gradcheck(m, X, rng.normal(size=6)).max_rel_error > 1e-3
+    with pytest.raises(ValueError, match="eps"):
+        fm.gradcheck(m, X, rng.normal(size=6), eps=-1.0)
