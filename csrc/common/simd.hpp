@@ -635,7 +635,7 @@ inline V vexpm1(V x) {
   return vselect(vlt(vabs(x), vset1(T(0.7))), small, large);  // NaN: large path, NaN
 }
 
-// Per-lane <cmath> fallback (double tanh/erf/erfc: accuracy over speed).
+// Applies a scalar function lane by lane (a fallback for functions without a vector form).
 template <class V, class F>
 inline V per_lane(V x, F f) {
   using T = decltype(vreduce_add(x));
