@@ -330,6 +330,10 @@ class RefNetwork:
         self.opt.hp["lr"] = lr
 
     def _step(self, X, y):
+        with np.errstate(all="ignore"):
+            return self._step_inner(X, y)
+
+    def _step_inner(self, X, y):
         value, grads = loss_and_gradients(self._spec, self._params, X, y, self.loss, self.l1,
                                           self.l2)
         if not np.isfinite(value):

@@ -1,0 +1,217 @@
+"""fit: history, validation split/data, Standardize, progress output, Ctrl-C, divergence,
+augment, input conversion."""
+import numpy as np
+import pytest
+
+import fastmlp as fm
+import fastmlp.training as training
+
+
+def _data(n=120, d=4, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1).astype(int)
+    return X, np.minimum(y, k - 1)
+
+
+def _model(d=4, k=3, dtype="float32", seed=0, loss="cross_entropy", opt=None, first=()):
+    m = fm.Sequential([*first, fm.Dense(16, activation="relu"), fm.Dense(k)], input_dim=d,
+                      dtype=dtype, seed=seed)
+    m.compile(loss=loss, optimizer=opt or fm.Adam(lr=1e-2))
+    return m
+
+
+def test_history_keys_and_learning():
+    X, y = _data()
+    m = _model()
+    h = m.fit(X, y, epochs=15, batch_size=16, validation_split=0.25, verbose=0)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 15 for v in h.history.values()) and h.epoch == list(range(15))
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    assert h.history["accuracy"][-1] > 0.8
+    assert m.history is h and "History" in repr(h)
+
+
+def test_validation_data_and_regression_keys():
+    X, y = _data()
+    m = _model(k=1, loss="mse")
+    t = X[:, :1] * 2.0
+    h = m.fit(X[:100], t[:100], epochs=3, validation_data=(X[100:], t[100:]), verbose=0)
+    assert set(h.history) == {"loss", "val_loss"}
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate(X[100:], t[100:])["loss"])
+
+
+def test_split_validation_is_stratified_and_shuffled():
+    labels = np.array([0] * 90 + [1] * 10)
+    tr, va = training.split_validation(100, 0.2, seed=0, labels=labels)
+    assert len(va) == 20 and (labels[va] == 1).sum() == 2
+    assert sorted(np.concatenate([tr, va]).tolist()) == list(range(100))
+    assert va.max() < 99 or va.min() > 0 or len(set(np.diff(va))) > 1   # not just the tail
+    with pytest.raises(ValueError, match="validation_split"):
+        training.split_validation(1, 0.5, 0, None)
+
+
+def test_standardize_learns_from_fit_data_then_freezes():
+    X, y = _data()
+    X = X * [1, 10, 100, 0] + [5, -3, 0, 7]       # last column constant
+    m = _model(first=[fm.Standardize()])
+    m.fit(X, y, epochs=1, verbose=0)
+    mean, std = m.get_weights()[:2]
+    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(std[:3], X.std(axis=0)[:3], rtol=1e-5)
+    assert std[3] == 1.0
+    m.fit(X * 3, y, epochs=1, verbose=0)            # frozen
+    np.testing.assert_array_equal(m.get_weights()[0], mean)
+
+
+def test_standardize_uses_training_part_of_validation_split():
+    X, y = _data()
+    m = _model(first=[fm.Standardize()])
+    m.fit(X, y, epochs=1, validation_split=0.5, verbose=0)
+    tr, _ = training.split_validation(len(X), 0.5, m.seed, y)
+    np.testing.assert_allclose(m.get_weights()[0], X[tr].mean(axis=0), rtol=1e-5)
+
+
+def test_verbose_modes(capsys):
+    X, y = _data(n=40)
+    _model().fit(X, y, epochs=2, verbose=0)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    _model().fit(X, y, epochs=2, verbose=2, validation_split=0.2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "val_accuracy" in lines[1]
+    _model().fit(X, y, epochs=2, verbose=1)
+    out = capsys.readouterr()
+    assert "loss" in out.out + out.err
+
+
+def test_verbose_1_without_tqdm(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    X, y = _data(n=40)
+    _model().fit(X, y, epochs=3, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 3/3" in out and "loss:" in out
+
+
+def test_keyboard_interrupt_between_epochs_returns_history():
+    X, y = _data()
+
+    class Interrupt(fm.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    h = _model().fit(X, y, epochs=10, callbacks=[Interrupt()], verbose=0)
+    assert len(h.history["loss"]) == 3
+
+
+def test_interrupted_epoch_stops(monkeypatch):
+    X, y = _data()
+    m = _model()
+    m.build()
+    real = m._net
+
+    class Wrapped:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def fit_epoch(self, *a, **k):
+            r = dict(real.fit_epoch(*a, **k))
+            r["interrupted"] = True
+            return r
+
+    m._net = Wrapped()
+    h = m.fit(X, y, epochs=5, verbose=0)
+    assert len(h.history["loss"]) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_divergence_error(dtype):
+    X, y = _data(n=200)
+    m = _model(k=1, loss="mse", dtype=dtype, opt=fm.SGD(lr=1e4))
+    with pytest.raises(fm.DivergenceError, match=r"epoch \d+.*lower learning rate") as info:
+        m.fit(X * 1e3, y * 1e3, epochs=30, batch_size=20, verbose=0)
+    assert isinstance(info.value, FloatingPointError) and info.value.epoch is not None
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+def test_augment_path_called_per_batch_and_learns():
+    X, y = _data()
+    calls = []
+
+    def augment(Xb, rng):
+        calls.append(len(Xb))
+        return Xb + rng.normal(scale=0.01, size=Xb.shape)
+
+    m = _model()
+    h = m.fit(X, y, epochs=4, batch_size=32, augment=augment, verbose=0)
+    assert calls[:4] == [32, 32, 32, 24] and len(calls) == 16
+    assert h.history["loss"][-1] < h.history["loss"][0] and "accuracy" in h.history
+    with pytest.raises(ValueError, match="augment"):
+        m.fit(X, y, epochs=1, augment=lambda Xb, rng: Xb[:, :2], verbose=0)
+    with pytest.raises(ValueError, match="augment"):
+        m.fit(X, y, epochs=1, augment=lambda Xb, rng: Xb * np.nan, verbose=0)
+
+
+def test_inputs_converted_once_and_layouts_agree():
+    X, y = _data()
+    Xc = np.ascontiguousarray(X, dtype=np.float32)
+    seen = []
+    m = _model()
+    m.build()
+    real = m._net
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def fit_epoch(self, Xa, ya, *a, **k):
+            seen.append(Xa)
+            return real.fit_epoch(Xa, ya, *a, **k)
+
+    m._net = Spy()
+    m.fit(Xc, y, epochs=2, verbose=0)
+    assert seen[0] is Xc and seen[1] is Xc         # no copy of an already-converted array
+    a, b = _model(), _model()
+    a.fit(np.asfortranarray(X), list(y), epochs=2, verbose=0)
+    b.fit(Xc, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(a.predict(X), b.predict(Xc))
+
+
+def test_labels_as_float_column_and_probabilities():
+    X, y = _data()
+    a, b, c = _model(), _model(), _model()
+    a.fit(X, y, epochs=2, verbose=0, shuffle=False)
+    b.fit(X, y.astype(float).reshape(-1, 1), epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    c.fit(X, np.eye(3)[y], epochs=2, verbose=0, shuffle=False)   # one-hot probabilities
+    np.testing.assert_allclose(a.get_weights()[0], c.get_weights()[0], rtol=1e-4, atol=1e-6)
+
+
+def test_binary_and_multilabel():
+    X, y = _data()
+    m = _model(k=1, loss="binary_cross_entropy")
+    h = m.fit(X, (y > 0).astype(int), epochs=10, verbose=0)
+    assert h.history["accuracy"][-1] > 0.8
+    p = m.predict(X)
+    assert p.shape == (120, 1) and p.min() >= 0 and p.max() <= 1
+    Y = np.stack([y > 0, X[:, 2] > 0], axis=1).astype(float)
+    m2 = _model(k=2, loss="binary_cross_entropy")
+    h2 = m2.fit(X, Y, epochs=20, verbose=0)
+    assert 0.0 <= h2.history["accuracy"][-1] <= 1.0
+    acc = ((m2.predict(X) > 0.5) == (Y > 0.5)).mean()
+    assert m2.evaluate(X, Y)["accuracy"] == pytest.approx(acc)
+
+
+def test_epochs_zero_and_batch_larger_than_data():
+    X, y = _data(n=10)
+    m = _model()
+    before = m.get_weights()
+    h = m.fit(X, y, epochs=0, verbose=0)
+    assert h.history == {}
+    np.testing.assert_array_equal(m.get_weights()[0], before[0])
+    h = m.fit(X, y, epochs=1, batch_size=1000, verbose=0)
+    assert len(h.history["loss"]) == 1
