@@ -90,6 +90,32 @@ def test_against_torch_batchnorm1d(dtype):
         np.testing.assert_allclose(K.batchnorm_fwd_infer(x, gamma, beta, rm, rv, 1e-5), te, **tol(dtype))
 
 
+def test_backward_central_differences_float64():
+    x, gamma, beta = data(9, 4, np.float64, seed=3)
+    w = np.random.default_rng(4).standard_normal(x.shape)
+
+    def loss(xx, gg, bb):
+        y, _, _ = K.batchnorm_fwd_train(xx, gg, bb, np.zeros(4), np.ones(4), 1e-5, 0.1)
+        return (y * w).sum()
+
+    _, sm, si = K.batchnorm_fwd_train(x, gamma, beta, np.zeros(4), np.ones(4), 1e-5, 0.1)
+    dx, dg, db = K.batchnorm_bwd(x, w, gamma, sm, si)
+    h = 1e-6
+
+    def num(arr, f):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            ap, am = arr.copy(), arr.copy()
+            ap[idx] += h
+            am[idx] -= h
+            g[idx] = (f(ap) - f(am)) / (2 * h)
+        return g
+
+    np.testing.assert_allclose(dx, num(x, lambda a: loss(a, gamma, beta)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(dg, num(gamma, lambda a: loss(x, a, beta)), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(db, num(beta, lambda a: loss(x, gamma, a)), rtol=1e-6, atol=1e-8)
+
+
 def test_update_running_false_changes_no_state():
     x, gamma, beta = data(33, 5, np.float64)
     rm, rv = np.full(5, 0.3), np.full(5, 2.0)

@@ -172,6 +172,33 @@ def test_gradient_may_overwrite_logits(dtype):
         np.testing.assert_array_equal(xx, ref[1])
 
 
+def _num_grad(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        g[idx] = (f(xp) - f(xm)) / (2 * h)
+    return g
+
+
+def test_gradients_central_differences_float64():
+    rng = np.random.default_rng(40)
+    x = rng.standard_normal((7, 5)) * 2
+    y = rng.integers(0, 5, 7).astype(np.int32)
+    p = rng.random((7, 5))
+    p /= p.sum(1, keepdims=True)
+    t = (rng.random((7, 5)) < 0.5).astype(np.float64)
+    cases = [
+        (lambda z: K.softmax_xent_labels(z, y)[0], lambda z: K.softmax_xent_labels(z, y)[1]),
+        (lambda z: K.softmax_xent_probs(z, p)[0], lambda z: K.softmax_xent_probs(z, p)[1]),
+        (lambda z: K.sigmoid_bce(z, t)[0], lambda z: K.sigmoid_bce(z, t)[1]),
+        (lambda z: K.mse(z, t)[0], lambda z: K.mse(z, t)[1]),
+    ]
+    for f, grad in cases:
+        np.testing.assert_allclose(grad(x), _num_grad(f, x), rtol=1e-6, atol=1e-8)
+
+
 def test_argument_errors():
     x = np.zeros((4, 3), np.float32)
     with pytest.raises(ValueError, match="outside"):
