@@ -397,7 +397,7 @@ class RefNetwork:
             t = y if y.ndim == 1 else y.argmax(axis=1)
             correct = int((z.argmax(axis=1) == t).sum())
         else:
-            correct = int(((z > 0) == (y > 0.5)).sum())
+            correct = int(((z >= 0) == (y >= 0.5)).sum())
         return value + pen, correct
 
     def gradients(self, X, y, dropout=True):

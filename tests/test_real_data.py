@@ -1,5 +1,4 @@
 """Real data sets: sklearn's digits and breast cancer."""
-import numpy as np
 import pytest
 
 import fastmlp as fm

@@ -132,4 +132,4 @@ def accuracy_correct(scores: np.ndarray, y: np.ndarray, loss: str) -> int:
         pred = scores.argmax(axis=1)
         truth = y if y.ndim == 1 else y.argmax(axis=1)
         return int((pred == truth).sum())
-    return int(((scores > 0) == (y > 0.5)).sum())
+    return int(((scores >= 0) == (y >= 0.5)).sum())
