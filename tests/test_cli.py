@@ -74,8 +74,8 @@ def test_train_without_data_reaches_95_percent_on_digits():
 
 def test_csv_round_trip_train_predict_evaluate(tmp_path, class_csv):
     model = tmp_path / "model.fmlp"
-    proc = run_cli("train", class_csv, "--target", "colour", "--layers", "16", "--epochs", "15",
-                   "--batch-size", "32", "--out", model, "--seed", "3")
+    proc = run_cli("train", class_csv, "--target", "colour", "--layers", "16", "--epochs", "20",
+                   "--lr", "0.01", "--batch-size", "32", "--out", model, "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     assert "classification (3 classes)" in proc.stdout
     assert float(re.search(r"test accuracy: ([\d.]+)%", proc.stdout).group(1)) >= 90
