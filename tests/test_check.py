@@ -77,3 +77,13 @@ def test_gradcheck_detects_wrong_gradients(monkeypatch):
     assert fm.gradcheck(m, X, rng.normal(size=6)).max_rel_error > 1e-3
     with pytest.raises(ValueError, match="eps"):
         fm.gradcheck(m, X, rng.normal(size=6), eps=-1.0)
+
+
+def test_gradcheck_with_callable_lr_and_standardize():
+    rng = np.random.default_rng(3)
+    X = rng.normal(2, 3, size=(7, 3))
+    m = fm.Sequential([fm.Standardize(), fm.Dense(4, activation="sigmoid", l2=0.1), fm.Dense(2)],
+                      input_dim=3, dtype="float64", seed=0)
+    m.compile(loss="mse", optimizer=fm.SGD(lr=lambda e: 0.1))
+    m.fit(X, rng.normal(size=(7, 2)), epochs=1, verbose=0)
+    assert fm.gradcheck(m, X, rng.normal(size=(7, 2))).max_rel_error < 1e-7

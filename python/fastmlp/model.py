@@ -378,12 +378,15 @@ class Sequential:
     def _float64_twin(self, deterministic=False):
         """A float64 copy (same weights); without Dropout/GaussianNoise when deterministic."""
         self._ensure_built()
-        cfg = self.get_config()
-        keep = [i for i, layer in enumerate(self._layers)
-                if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
-        cfg["layers"] = [cfg["layers"][i] for i in keep]
-        cfg["dtype"] = "float64"
-        twin = Sequential.from_config(cfg)
+        layers = [LAYERS[type(layer).__name__].from_config(layer.get_config())
+                  for layer in self._layers
+                  if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
+        twin = Sequential(layers, input_dim=self._input_dim, dtype="float64", seed=self._seed)
+        if self._compile_args is not None:
+            from fastmlp.optimizers import SGD
+
+            loss, _, l1, l2 = self._compile_args
+            twin.compile(loss, SGD(), l1, l2)   # the optimizer plays no part in gradients
         twin.build()
         if twin._layers and isinstance(twin._layers[0], Standardize):
             twin._layers[0]._fitted = True
