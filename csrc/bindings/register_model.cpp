@@ -1,5 +1,498 @@
+// `_core.Network` (docs/core_network.md): the C++ engine seen from Python. Arguments are
+// checked here (ValueError naming the argument), then compute runs with the GIL released.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bindings/numpy_args.hpp"
+#include "common/check.hpp"
+#include "nn/network.hpp"
+#include "train/train.hpp"
 
 namespace py = pybind11;
 
-void register_model(py::module_& m) {}
+namespace fm::bind {
+namespace {
+
+using nn::LayerKind;
+using nn::LayerSpec;
+
+// ---- layer dicts --------------------------------------------------------------------------
+
+bool has(const py::dict& d, const char* key) { return d.contains(key) && !d[key].is_none(); }
+
+double get_float(const py::dict& d, const char* key, double def, const char* where) {
+  if (!has(d, key)) return def;
+  py::handle v = d[key];
+  FM_CHECK(!py::isinstance<py::bool_>(v) && (py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v) ||
+                                               py::hasattr(v, "__float__")),
+           where, ": '", key, "' must be a number");
+  return v.cast<double>();
+}
+
+long long get_int(const py::dict& d, const char* key, long long def, const char* where) {
+  if (!has(d, key)) return def;
+  py::handle v = d[key];
+  FM_CHECK(!py::isinstance<py::bool_>(v) && (py::isinstance<py::int_>(v) || py::hasattr(v, "__index__")),
+           where, ": '", key, "' must be an integer");
+  return v.attr("__index__")().cast<long long>();
+}
+
+bool get_bool(const py::dict& d, const char* key, bool def) {
+  if (!has(d, key)) return def;
+  return py::bool_(d[key]).cast<bool>();
+}
+
+std::string get_str(const py::dict& d, const char* key, const char* def, const char* where) {
+  if (!has(d, key)) return def;
+  py::handle v = d[key];
+  FM_CHECK(py::isinstance<py::str>(v), where, ": '", key, "' must be a string");
+  return v.cast<std::string>();
+}
+
+double default_alpha(Act a) { return a == Act::leaky_relu ? 0.01 : a == Act::elu ? 1.0 : 0.0; }
+
+LayerSpec parse_layer(const py::handle& h, std::size_t i) {
+  std::string where = "layer " + std::to_string(i);
+  FM_CHECK(py::isinstance<py::dict>(h), where, " must be a dict");
+  py::dict d = py::reinterpret_borrow<py::dict>(h);
+  LayerSpec s;
+  s.kind = nn::layer_kind_from_name(get_str(d, "kind", "", where.c_str()));
+  where += " (" + get_str(d, "kind", "", where.c_str()) + ")";
+  const char* w = where.c_str();
+  switch (s.kind) {
+    case LayerKind::dense: {
+      FM_CHECK(has(d, "units"), w, ": 'units' is required");
+      s.units = get_int(d, "units", 0, w);
+      FM_CHECK(s.units >= 1, w, ": 'units' must be >= 1, got ", s.units);
+      s.use_bias = get_bool(d, "use_bias", true);
+      s.act = nn::act_from_name(get_str(d, "activation", "linear", w));
+      s.alpha = get_float(d, "alpha", default_alpha(s.act), w);
+      s.l1 = get_float(d, "l1", -1.0, w);
+      s.l2 = get_float(d, "l2", -1.0, w);
+      FM_CHECK(!has(d, "l1") || s.l1 >= 0.0, w, ": 'l1' must be >= 0, got ", s.l1);
+      FM_CHECK(!has(d, "l2") || s.l2 >= 0.0, w, ": 'l2' must be >= 0, got ", s.l2);
+      break;
+    }
+    case LayerKind::activation:
+      s.act = nn::act_from_name(get_str(d, "name", "", w));
+      s.alpha = get_float(d, "alpha", default_alpha(s.act), w);
+      break;
+    case LayerKind::dropout:
+      s.rate = get_float(d, "rate", 0.0, w);
+      break;
+    case LayerKind::batchnorm:
+      s.momentum = get_float(d, "momentum", 0.1, w);
+      s.eps = get_float(d, "eps", 1e-5, w);
+      break;
+    case LayerKind::noise:
+      s.stddev = get_float(d, "stddev", 0.0, w);
+      break;
+    case LayerKind::standardize:
+      break;
+  }
+  return s;
+}
+
+nn::OptimizerConfig parse_optimizer(const py::dict& d) {
+  const char* w = "optimizer";
+  nn::OptimizerConfig o;
+  std::string name = get_str(d, "name", "", w);
+  if (name == "sgd") {
+    o.kind = nn::OptKind::sgd;
+    o.lr = get_float(d, "lr", 0.01, w);
+    o.momentum = get_float(d, "momentum", 0.0, w);
+    o.dampening = get_float(d, "dampening", 0.0, w);
+    o.nesterov = get_bool(d, "nesterov", false);
+  } else if (name == "rmsprop") {
+    o.kind = nn::OptKind::rmsprop;
+    o.lr = get_float(d, "lr", 0.01, w);
+    o.alpha = get_float(d, "alpha", 0.99, w);
+    o.eps = get_float(d, "eps", 1e-8, w);
+    o.momentum = get_float(d, "momentum", 0.0, w);
+    o.centered = get_bool(d, "centered", false);
+  } else if (name == "adam" || name == "adamw") {
+    o.kind = nn::OptKind::adam;
+    o.lr = get_float(d, "lr", 1e-3, w);
+    o.beta1 = get_float(d, "beta1", 0.9, w);
+    o.beta2 = get_float(d, "beta2", 0.999, w);
+    if (has(d, "betas")) {
+      auto b = d["betas"].cast<std::vector<double>>();
+      FM_CHECK(b.size() == 2, "optimizer 'betas' must be a pair");
+      o.beta1 = b[0];
+      o.beta2 = b[1];
+    }
+    o.eps = get_float(d, "eps", 1e-8, w);
+    o.amsgrad = get_bool(d, "amsgrad", false);
+    o.decoupled = get_bool(d, "decoupled", name == "adamw");
+  } else {
+    FM_CHECK(false, "unknown optimizer '", name, "'; valid names: sgd, rmsprop, adam, adamw");
+  }
+  o.weight_decay = get_float(d, "weight_decay", name == "adamw" ? 0.01 : 0.0, w);
+  o.validate();
+  return o;
+}
+
+// ---- Ctrl-C -------------------------------------------------------------------------------
+
+// Polled by fit_epoch after each batch, with the GIL released: at most every ~20 ms it takes
+// the GIL and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
+// epoch (interrupted=True); any other exception a handler raises is kept and re-raised.
+class InterruptPoll {
+ public:
+  bool operator()() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(20)) return false;
+    last_ = now;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return false;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+      PyErr_Clear();
+    } else {
+      error_ = std::make_unique<py::error_already_set>();  // fetches and clears
+    }
+    return true;
+  }
+  // Call with the GIL held.
+  void rethrow() {
+    if (error_) {
+      std::unique_ptr<py::error_already_set> e = std::move(error_);
+      throw *e;
+    }
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::unique_ptr<py::error_already_set> error_;
+};
+
+// ---- the Python object --------------------------------------------------------------------
+
+class PyNetwork {
+ public:
+  PyNetwork(const py::list& layers, long long input_dim, const std::string& dtype, unsigned long long seed) {
+    FM_CHECK(dtype == "float32" || dtype == "float64", "dtype must be 'float32' or 'float64', got '", dtype, "'");
+    FM_CHECK(input_dim >= 1, "input_dim must be >= 1, got ", input_dim);
+    std::vector<LayerSpec> specs;
+    for (std::size_t i = 0; i < layers.size(); ++i) specs.push_back(parse_layer(layers[i], i));
+    if (dtype == "float32")
+      f32_ = std::make_unique<nn::Network<float>>(specs, input_dim, seed);
+    else
+      f64_ = std::make_unique<nn::Network<double>>(specs, input_dim, seed);
+    dtype_ = dtype;
+  }
+
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    return f32_ ? f(*f32_) : f(*f64_);
+  }
+  const nn::Plan& plan() const { return f32_ ? f32_->plan() : f64_->plan(); }
+  const std::string& dtype() const { return dtype_; }
+  std::mutex& mutex() { return mu_; }
+
+ private:
+  std::unique_ptr<nn::Network<float>> f32_;
+  std::unique_ptr<nn::Network<double>> f64_;
+  std::string dtype_;
+  std::mutex mu_;  // serializes calls that change state (fit, train_batch, gradients, compile)
+};
+
+template <class T>
+using Net = nn::Network<T>;
+
+// y as the compiled loss wants it (see docs/core_network.md "y conventions").
+template <class T>
+nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n) {
+  FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
+  py::array y = as_array(yh, "y");
+  const index_t k = net.output_dim();
+  nn::Targets<T> t;
+  if (net.loss() == nn::LossKind::cross_entropy && !has_dtype<T>(y)) {
+    t.labels = label_vector(y, "y", n, k);
+    return t;
+  }
+  FM_CHECK(has_dtype<T>(y), "'y' must have dtype ", dtype_name<T>(),
+           net.loss() == nn::LossKind::cross_entropy ? " (class probabilities) or int32 (labels)" : "",
+           ", got ", std::string(py::str(y.dtype())));
+  check_layout(y, "y");
+  bool ok = (y.ndim() == 2 && y.shape(1) == k) || (y.ndim() == 1 && k == 1);
+  FM_CHECK(ok, "'y' must have shape (", n, ", ", k, "), got ", shape_str(y));
+  FM_CHECK(static_cast<index_t>(y.shape(0)) == n, "'y' has ", y.shape(0), " rows but X has ", n);
+  t.values = static_cast<const T*>(y.data());
+  t.cols = k;
+  return t;
+}
+
+template <class T>
+py::array new_array(std::vector<py::ssize_t> shape) {
+  return py::array(py::dtype::of<T>(), shape);
+}
+
+// A copy of `n` values as an array shaped like the parameter.
+template <class T>
+py::array param_copy(const nn::ParamInfo& p, const T* src) {
+  py::array a = p.cols ? new_array<T>({p.rows, p.cols}) : new_array<T>({p.rows});
+  std::memcpy(a.mutable_data(), src, sizeof(T) * p.size());
+  return a;
+}
+
+template <class T>
+py::dict epoch_dict(const train::EpochResult& r) {
+  py::dict d;
+  d["loss"] = r.loss;
+  d["correct"] = r.correct;
+  d["count"] = r.count;
+  d["interrupted"] = r.interrupted;
+  d["nonfinite"] = r.nonfinite;
+  return d;
+}
+
+}  // namespace
+}  // namespace fm::bind
+
+using fm::index_t;
+using fm::bind::PyNetwork;
+namespace nn = fm::nn;
+namespace train = fm::train;
+namespace fb = fm::bind;
+
+void register_model(py::module_& m) {
+  py::class_<PyNetwork>(m, "Network", "The C++ network engine (docs/core_network.md).")
+      .def(py::init<const py::list&, long long, const std::string&, unsigned long long>(), py::arg("layers"),
+           py::arg("input_dim"), py::arg("dtype") = "float32", py::arg("seed") = 0)
+      .def_property_readonly("output_dim", [](PyNetwork& s) { return s.plan().output_dim; })
+      .def_property_readonly("input_dim", [](PyNetwork& s) { return s.plan().input_dim; })
+      .def_property_readonly("dtype", [](PyNetwork& s) { return s.dtype(); })
+      .def_property(
+          "step", [](PyNetwork& s) { return s.visit([](auto& n) { return n.step; }); },
+          [](PyNetwork& s, long long v) {
+            FM_CHECK(v >= 0, "step must be >= 0, got ", v);
+            s.visit([v](auto& n) { n.step = v; });
+          })
+      .def("params",
+           [](py::object self) {
+             PyNetwork& s = self.cast<PyNetwork&>();
+             py::list out;
+             s.visit([&](auto& n) {
+               using T = std::remove_reference_t<decltype(*n.params())>;
+               for (const nn::ParamInfo& p : n.plan().params) {
+                 std::vector<py::ssize_t> shape = p.cols ? std::vector<py::ssize_t>{p.rows, p.cols}
+                                                          : std::vector<py::ssize_t>{p.rows};
+                 // The view's base is the Network object: the arrays keep it alive.
+                 out.append(py::array(py::dtype::of<T>(), shape, {}, n.param_data(p), self));
+               }
+             });
+             return out;
+           },
+           "Writable views of the parameters, in get_weights() order.")
+      .def("trainable",
+           [](PyNetwork& s) {
+             py::list out;
+             for (const nn::ParamInfo& p : s.plan().params) out.append(p.trainable);
+             return out;
+           })
+      .def(
+          "compile",
+          [](PyNetwork& s, const std::string& loss, const py::dict& opt, double l1, double l2) {
+            nn::LossKind lk = nn::loss_from_name(loss);
+            nn::OptimizerConfig oc = fb::parse_optimizer(opt);
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());
+            s.visit([&](auto& n) { n.compile(lk, oc, l1, l2); });
+          },
+          py::arg("loss"), py::arg("optimizer"), py::arg("l1") = 0.0, py::arg("l2") = 0.0)
+      .def_property_readonly("loss",
+                             [](PyNetwork& s) { return std::string(s.visit([](auto& n) { return nn::loss_name(n.loss()); })); })
+      .def(
+          "set_lr",
+          [](PyNetwork& s, double lr) {
+            FM_CHECK(std::isfinite(lr) && lr > 0.0, "lr must be a finite number > 0, got ", lr);
+            s.visit([lr](auto& n) {
+              FM_CHECK(n.compiled(), "the network is not compiled: call compile() first");
+              n.optimizer().lr = lr;
+            });
+          },
+          py::arg("lr"))
+      .def_property_readonly("lr", [](PyNetwork& s) { return s.visit([](auto& n) { return n.optimizer().lr; }); })
+      .def(
+          "fit_epoch",
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, bool shuffle,
+             long long epoch) {
+            FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array X = fb::as_array(Xh, "X");
+              index_t rows = 0;
+              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
+              FM_CHECK(rows >= 1, "'X' must have at least one row");
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              py::array yk = py::reinterpret_borrow<py::array>(yh);  // keep alive
+              fb::InterruptPoll poll;
+              train::EpochResult r;
+              {
+                py::gil_scoped_release nogil;
+                std::lock_guard<std::mutex> lock(s.mutex());
+                r = train::fit_epoch<T>(n, x, t, rows, batch_size, shuffle, epoch, std::ref(poll));
+              }
+              poll.rethrow();
+              return fb::epoch_dict<T>(r);
+            });
+          },
+          py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true, py::arg("epoch") = 0)
+      .def(
+          "train_batch",
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh) {
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array X = fb::as_array(Xh, "X");
+              index_t rows = 0;
+              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
+              FM_CHECK(rows >= 1, "'X' must have at least one row");
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              train::StepResult r;
+              {
+                py::gil_scoped_release nogil;
+                std::lock_guard<std::mutex> lock(s.mutex());
+                r = train::train_batch<T>(n, x, t, rows);
+              }
+              return r.finite ? r.loss : std::nan("");
+            });
+          },
+          py::arg("X"), py::arg("y"))
+      .def(
+          "predict",
+          [](PyNetwork& s, const py::handle& Xh, bool training, bool link) {
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array X = fb::as_array(Xh, "X");
+              index_t rows = 0;
+              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
+              py::array out = fb::new_array<T>({static_cast<py::ssize_t>(rows), n.output_dim()});
+              T* o = static_cast<T*>(out.mutable_data());
+              const bool do_link = link && n.compiled();
+              {
+                py::gil_scoped_release nogil;
+                if (training)
+                  train::predict_training<T>(n, x, rows, o, do_link);
+                else
+                  n.predict(x, rows, o, do_link);
+              }
+              return out;
+            });
+          },
+          py::arg("X"), py::arg("training") = false, py::arg("link") = true)
+      .def(
+          "evaluate",
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size) {
+            FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array X = fb::as_array(Xh, "X");
+              index_t rows = 0;
+              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
+              FM_CHECK(rows >= 1, "'X' must have at least one row");
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              nn::LossSum ls;
+              double pen = 0.0;
+              {
+                py::gil_scoped_release nogil;
+                ls = n.evaluate(x, t, rows);
+                pen = n.penalty(false);
+              }
+              return py::make_tuple(ls.sum / ls.denom + pen, static_cast<long long>(ls.correct));
+            });
+          },
+          py::arg("X"), py::arg("y"), py::arg("batch_size") = 256)
+      .def(
+          "gradients",
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout) {
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array X = fb::as_array(Xh, "X");
+              index_t rows = 0;
+              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
+              FM_CHECK(rows >= 1, "'X' must have at least one row");
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              py::list out;
+              std::vector<std::pair<T*, const nn::ParamInfo*>> dst;
+              for (const nn::ParamInfo& p : n.plan().params) {
+                if (!p.trainable) continue;
+                py::array a = p.cols ? fb::new_array<T>({p.rows, p.cols}) : fb::new_array<T>({p.rows});
+                dst.emplace_back(static_cast<T*>(a.mutable_data()), &p);
+                out.append(a);
+              }
+              {
+                // Never take the GIL while holding the mutex (compile takes them the other way).
+                py::gil_scoped_release nogil;
+                std::lock_guard<std::mutex> lock(s.mutex());
+                train::compute_gradients<T>(n, x, t, rows, dropout);
+                for (auto& d : dst) std::memcpy(d.first, n.grads() + d.second->offset, sizeof(T) * d.second->size());
+              }
+              return out;
+            });
+          },
+          py::arg("X"), py::arg("y"), py::arg("dropout") = true)
+      .def("optimizer_state",
+           [](PyNetwork& s) {
+             py::list out;
+             s.visit([&](auto& n) {
+               using T = std::remove_reference_t<decltype(*n.params())>;
+               if (!n.compiled()) return;
+               const int slots = n.optimizer().state_slots();
+               for (const nn::ParamInfo& p : n.plan().params) {
+                 if (!p.trainable) continue;
+                 for (int k = 0; k < slots; ++k)
+                   out.append(fb::param_copy<T>(p, n.opt_state() + k * n.trainable_size() + p.offset));
+               }
+             });
+             return out;
+           },
+           "Optimizer state: for each trainable array (params() order), its state_slots arrays.")
+      .def(
+          "set_optimizer_state",
+          [](PyNetwork& s, const py::list& arrays, long long step) {
+            FM_CHECK(step >= 0, "step must be >= 0, got ", step);
+            s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              FM_CHECK(n.compiled(), "the network is not compiled: call compile() first");
+              const int slots = n.optimizer().state_slots();
+              std::size_t expect = 0;
+              for (const nn::ParamInfo& p : n.plan().params) expect += p.trainable ? slots : 0;
+              FM_CHECK(arrays.size() == expect, "optimizer state must hold ", expect, " arrays, got ",
+                       arrays.size());
+              // Check everything before writing anything.
+              std::size_t i = 0;
+              for (const nn::ParamInfo& p : n.plan().params) {
+                if (!p.trainable) continue;
+                for (int k = 0; k < slots; ++k, ++i) {
+                  py::array a = fb::as_array(arrays[i], "state");
+                  FM_CHECK(fb::has_dtype<T>(a), "optimizer state array ", i, " must have dtype ", fb::dtype_name<T>());
+                  fb::check_layout(a, "state");
+                  FM_CHECK(static_cast<index_t>(a.size()) == p.size(), "optimizer state array ", i, " must have ",
+                           p.size(), " elements, got ", a.size());
+                }
+              }
+              std::vector<const T*> src;
+              for (i = 0; i < arrays.size(); ++i)
+                src.push_back(static_cast<const T*>(py::reinterpret_borrow<py::array>(arrays[i]).data()));
+              py::gil_scoped_release nogil;
+              std::lock_guard<std::mutex> lock(s.mutex());
+              i = 0;
+              for (const nn::ParamInfo& p : n.plan().params) {
+                if (!p.trainable) continue;
+                for (int k = 0; k < slots; ++k, ++i)
+                  std::memcpy(n.opt_state() + k * n.trainable_size() + p.offset, src[i], sizeof(T) * p.size());
+              }
+              n.step = step;
+            });
+          },
+          py::arg("state"), py::arg("step"));
+}

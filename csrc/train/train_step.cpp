@@ -1,1 +1,92 @@
-// placeholder: training step (to be written)
+// One training step, gradients without an update, and training-mode predict.
+#include <cmath>
+#include <cstring>
+
+#include "common/check.hpp"
+#include "train/train.hpp"
+
+namespace fm::train {
+
+template <class T>
+StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx, index_t begin,
+                      index_t n) {
+  nn::Workspace<T>& ws = net.workspace();
+  const index_t d = net.input_dim();
+  // forward -> loss (dlogits into grad_a) -> backward -> penalty -> update
+  const T* x0 = net.gather_input(ws, idx ? X : X + begin * d, d, idx, n);  // (n, in)
+  Targets<T> t = net.gather_targets(ws, y, idx, begin, n);
+  const T* logits = net.forward_train(ws, x0, n, nn::TrainMode{});          // (n, out)
+  nn::LossSum ls = net.loss_of(logits, t, n, ws.grad_a);
+  StepResult r;
+  r.correct = ls.correct;
+  r.loss = ls.sum / ls.denom;
+  if (!std::isfinite(r.loss)) {
+    r.finite = false;
+    return r;
+  }
+  net.backward(ws, x0, n);
+  r.loss += net.penalty(true);
+  if (!std::isfinite(r.loss)) {
+    r.finite = false;
+    return r;
+  }
+  optimizer_update(net);
+  return r;
+}
+
+template <class T>
+StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t n) {
+  FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
+  FM_CHECK(n >= 1, "X must have at least one row");
+  FM_CHECK(!net.plan().has_batchnorm || n >= 2,
+           "BatchNorm needs at least 2 rows per training batch (batch statistics), got 1");
+  net.workspace().ensure(net.plan(), n, y.values ? y.cols : 0);
+  return train_step(net, X, y, nullptr, 0, n);
+}
+
+template <class T>
+double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index_t n, bool stochastic) {
+  FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
+  FM_CHECK(n >= 1, "X must have at least one row");
+  FM_CHECK(!net.plan().has_batchnorm || n >= 2,
+           "BatchNorm needs at least 2 rows per training batch (batch statistics), got 1");
+  nn::Workspace<T>& ws = net.workspace();
+  ws.ensure(net.plan(), n, y.values ? y.cols : 0);
+  nn::TrainMode mode;
+  mode.stochastic = stochastic;
+  mode.update_running = false;
+  const T* x0 = net.gather_input(ws, X, net.input_dim(), nullptr, n);
+  const T* logits = net.forward_train(ws, x0, n, mode);
+  nn::LossSum ls = net.loss_of(logits, y, n, ws.grad_a);
+  net.backward(ws, x0, n);
+  return ls.sum / ls.denom + net.penalty(true);
+}
+
+template <class T>
+void predict_training(const Network<T>& net, const T* X, index_t n, T* out, bool link) {
+  if (n <= 0) return;
+  FM_CHECK(!net.plan().has_batchnorm || n >= 2,
+           "BatchNorm in training mode needs at least 2 rows (batch statistics), got 1");
+  nn::Workspace<T> ws;  // private: concurrent calls share nothing mutable
+  ws.ensure(net.plan(), n, 0);
+  nn::TrainMode mode;
+  mode.update_running = false;
+  mode.purpose_dropout = nn::kPurposePredictDropout;
+  mode.purpose_noise = nn::kPurposePredictNoise;
+  const T* x0 = net.gather_input(ws, X, net.input_dim(), nullptr, n);
+  const T* logits = net.forward_train(ws, x0, n, mode);
+  std::memcpy(out, logits, sizeof(T) * n * net.output_dim());
+  if (link) net.apply_link(out, n);
+}
+
+#define FM_INSTANTIATE(T)                                                                            \
+  template StepResult train_step<T>(Network<T>&, const T*, const Targets<T>&, const index_t*, index_t, \
+                                    index_t);                                                        \
+  template StepResult train_batch<T>(Network<T>&, const T*, const Targets<T>&, index_t);             \
+  template double compute_gradients<T>(Network<T>&, const T*, const Targets<T>&, index_t, bool);     \
+  template void predict_training<T>(const Network<T>&, const T*, index_t, T*, bool);
+FM_INSTANTIATE(float)
+FM_INSTANTIATE(double)
+#undef FM_INSTANTIATE
+
+}  // namespace fm::train

@@ -1,0 +1,115 @@
+#pragma once
+// The network engine: one fused plan, and four arenas allocated once —
+//   params   (trainable arrays W, b, gamma, beta, contiguous: ONE optimizer call updates all)
+//   grads    (same layout as params)
+//   opt      (state_slots() copies of the params layout)
+//   buffers  (non-trainable arrays: BatchNorm running stats, Standardize mean/std)
+// plus a training Workspace (activations) sized for the largest batch seen so far.
+//
+// Forward and backward of each op sit side by side in network.cpp (llm.c style). Inference
+// streams rows in blocks through thread_local scratch, so concurrent predicts never share
+// mutable memory.
+#include <cstdint>
+#include <vector>
+
+#include "common/aligned_buffer.hpp"
+#include "common/types.hpp"
+#include "nn/config.hpp"
+#include "nn/layer.hpp"
+#include "nn/workspace.hpp"
+
+namespace fm::nn {
+
+// Targets of a batch: labels (n,) for cross entropy with integer labels, else values (n, cols).
+template <class T>
+struct Targets {
+  const std::int32_t* labels = nullptr;
+  const T* values = nullptr;
+  index_t cols = 0;  // columns of `values`
+};
+
+// Loss of one batch: sums as the kernels return them, and the divisor of the mean.
+struct LossSum {
+  double sum = 0.0;     // summed over samples (ce) or elements (bce, mse)
+  double denom = 1.0;   // n (ce) or n*k (bce, mse)
+  index_t correct = 0;  // -1 for mse
+};
+
+// Forward options in training mode.
+struct TrainMode {
+  bool stochastic = true;       // dropout and noise on
+  bool update_running = true;   // BatchNorm running statistics updated
+  std::uint64_t purpose_dropout = kPurposeDropout, purpose_noise = kPurposeNoise;
+};
+
+template <class T>
+class Network {
+ public:
+  Network(const std::vector<LayerSpec>& layers, index_t input_dim, std::uint64_t seed);
+
+  const Plan& plan() const { return plan_; }
+  index_t input_dim() const { return plan_.input_dim; }
+  index_t output_dim() const { return plan_.output_dim; }
+  std::uint64_t seed() const { return seed_; }
+
+  // Parameter storage (params() order: ParamInfo says which arena and where).
+  T* param_data(const ParamInfo& p) { return (p.trainable ? params_.data() : buffers_.data()) + p.offset; }
+  T* params() { return params_.data(); }
+  T* grads() { return grads_.data(); }
+  T* buffers() { return buffers_.data(); }
+  T* opt_state() { return opt_.data(); }
+  index_t trainable_size() const { return plan_.trainable_size; }
+  index_t buffer_size() const { return plan_.buffer_size; }
+
+  // ---- compile-level configuration -------------------------------------------------------
+  void compile(LossKind loss, const OptimizerConfig& opt, double l1, double l2);
+  bool compiled() const { return loss_ != LossKind::none; }
+  LossKind loss() const { return loss_; }
+  OptimizerConfig& optimizer() { return opt_cfg_; }
+  const OptimizerConfig& optimizer() const { return opt_cfg_; }
+  long long step = 0;  // optimizer steps taken; also the dropout/noise RNG counter
+
+  // ---- training-mode passes (use a caller-owned workspace) --------------------------------
+  // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,
+  // standardizing on the way when the first layer is Standardize. Returns the block the
+  // first op reads: X itself when no copy is needed.
+  const T* gather_input(Workspace<T>& ws, const T* X, index_t ldx, const index_t* idx, index_t n) const;
+  // Gathers the batch targets into ws (no copy when contiguous); returns the view.
+  Targets<T> gather_targets(Workspace<T>& ws, const Targets<T>& y, const index_t* idx, index_t begin,
+                            index_t n) const;
+  // Training-mode forward over n rows; returns the logits block (n, output_dim).
+  // Writes running statistics only when mode.update_running (callers hold the network then).
+  const T* forward_train(Workspace<T>& ws, const T* x0, index_t n, const TrainMode& mode) const;
+  // Loss of the logits; when grad is true writes d(mean loss)/d(logits) into ws.grad_a.
+  LossSum loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
+  // Backward from ws.grad_a (dlogits, (n, output_dim)) into grads(); x0 as given to forward.
+  void backward(Workspace<T>& ws, const T* x0, index_t n);
+  // L1/L2 penalty over Dense weights (resolved per layer); adds its gradient when with_grad.
+  double penalty(bool with_grad);
+
+  // ---- inference ------------------------------------------------------------------------
+  // out (n, output_dim) = network(X (n, input_dim)) with running statistics, no dropout/noise,
+  // then the loss link when link is true. Thread-safe (thread_local scratch only).
+  void predict(const T* X, index_t n, T* out, bool link) const;
+  // Mean loss (incl. penalty) and correct count in inference mode.
+  LossSum evaluate(const T* X, const Targets<T>& y, index_t n) const;
+  // Applies the compiled loss's output link (softmax / sigmoid) in place on (n, output_dim).
+  void apply_link(T* out, index_t n) const;
+
+  Workspace<T>& workspace() { return ws_; }
+
+ private:
+  void infer_block(const T* x, index_t rows, T* out, int threads) const;
+
+  Plan plan_;
+  std::uint64_t seed_;
+  AlignedBuffer<T> params_, grads_, buffers_, opt_;
+  LossKind loss_ = LossKind::none;
+  OptimizerConfig opt_cfg_;
+  Workspace<T> ws_;
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace fm::nn

@@ -1,0 +1,88 @@
+#pragma once
+// Activation workspace for training-mode passes: every op's output (and pre-activation,
+// mask, saved batch statistics) for up to `capacity` rows, carved out of one buffer of T and
+// one of bytes. Grown only when a larger batch arrives; never allocated per batch.
+#include <cstdint>
+#include <vector>
+
+#include "common/aligned_buffer.hpp"
+#include "common/types.hpp"
+#include "nn/layer.hpp"
+
+namespace fm::nn {
+
+template <class T>
+struct OpBuffers {
+  T* y = nullptr;               // (rows, out) output; aliases the input block when in place
+  T* z = nullptr;               // (rows, out) pre-activation, when keep_z
+  std::uint8_t* mask = nullptr; // (rows, out) dropout keep mask
+  T* save_mean = nullptr;       // (out,) batchnorm
+  T* save_invstd = nullptr;     // (out,) batchnorm
+};
+
+template <class T>
+struct Workspace {
+  index_t capacity = 0;  // rows the buffers hold
+  index_t target_cols = 0;
+  AlignedBuffer<T> data;
+  AlignedBuffer<std::uint8_t> bytes;
+  AlignedBuffer<std::int32_t> labels;  // (capacity,) gathered labels
+  std::vector<OpBuffers<T>> ops;
+  T* input = nullptr;    // (rows, input_dim) gathered input batch
+  T* grad_a = nullptr;   // (rows, max_width) gradient ping-pong
+  T* grad_b = nullptr;
+  T* targets = nullptr;  // (rows, target_cols) gathered float targets
+  bool stochastic = true; // whether the last forward applied dropout (backward needs to know)
+
+  // Lays the buffers out for `rows` rows (no-op when already large enough).
+  void ensure(const Plan& plan, index_t rows, index_t tcols) {
+    if (rows <= capacity && tcols <= target_cols && ops.size() == plan.ops.size()) return;
+    if (rows < capacity) rows = capacity;
+    if (tcols < target_cols) tcols = target_cols;
+    // Round each block to 64 bytes so every buffer starts aligned.
+    const index_t al = static_cast<index_t>(kAlign / sizeof(T));
+    auto up = [al](index_t x) { return (x + al - 1) / al * al; };
+    index_t total = up(rows * plan.input_dim) + 2 * up(rows * plan.max_width) + up(rows * tcols);
+    index_t total_bytes = 0;
+    for (const Op& op : plan.ops) {
+      if (!op.in_place) total += up(rows * op.out);
+      if (op.keep_z) total += up(rows * op.out);
+      if (op.kind == OpKind::batchnorm) total += 2 * up(op.out);
+      if (op.kind == OpKind::dropout) total_bytes += (rows * op.out + 63) / 64 * 64;
+    }
+    data = AlignedBuffer<T>();
+    data.resize(total > 0 ? total : 1);
+    bytes = AlignedBuffer<std::uint8_t>();
+    bytes.resize(total_bytes > 0 ? total_bytes : 1);
+    labels = AlignedBuffer<std::int32_t>();
+    labels.resize(rows > 0 ? rows : 1);
+    T* p = data.data();
+    std::uint8_t* q = bytes.data();
+    auto take = [&](index_t n) { T* r = p; p += up(n); return r; };
+    input = take(rows * plan.input_dim);
+    grad_a = take(rows * plan.max_width);
+    grad_b = take(rows * plan.max_width);
+    targets = take(rows * tcols);
+    ops.assign(plan.ops.size(), OpBuffers<T>{});
+    T* prev = input;
+    for (std::size_t i = 0; i < plan.ops.size(); ++i) {
+      const Op& op = plan.ops[i];
+      OpBuffers<T>& b = ops[i];
+      b.y = op.in_place ? prev : take(rows * op.out);
+      if (op.keep_z) b.z = take(rows * op.out);
+      if (op.kind == OpKind::batchnorm) {
+        b.save_mean = take(op.out);
+        b.save_invstd = take(op.out);
+      }
+      if (op.kind == OpKind::dropout) {
+        b.mask = q;
+        q += (rows * op.out + 63) / 64 * 64;
+      }
+      prev = b.y;
+    }
+    capacity = rows;
+    target_cols = tcols;
+  }
+};
+
+}  // namespace fm::nn

@@ -1,0 +1,65 @@
+#pragma once
+// Training entry points: one step on a batch, a whole epoch, gradients, training-mode
+// predict. Everything runs in C++ with no Python per batch; the binding releases the GIL.
+#include <cstdint>
+#include <functional>
+
+#include "common/types.hpp"
+#include "nn/network.hpp"
+
+namespace fm::train {
+
+using nn::Network;
+using nn::Targets;
+
+struct StepResult {
+  double loss = 0.0;     // mean batch loss incl. the L1/L2 penalty
+  index_t correct = 0;   // -1 for mse
+  bool finite = true;    // false: the loss was not finite and no update was made
+};
+
+struct EpochResult {
+  double loss = 0.0;     // sample-weighted mean of the batch losses (incl. penalty)
+  index_t correct = 0;   // -1 for mse
+  index_t count = 0;     // samples trained on
+  bool interrupted = false;
+  bool nonfinite = false;
+};
+
+// One optimizer update over the whole parameter arena with the current gradients; increments
+// net.step first (torch's state["step"]).
+template <class T>
+void optimizer_update(Network<T>& net);
+
+// forward -> loss -> backward -> penalty -> update on rows idx[0..n) of X (or rows
+// begin..begin+n when idx is null). The workspace must hold n rows.
+template <class T>
+StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx, index_t begin,
+                      index_t n);
+
+// One step on exactly these n rows (sizes the workspace).
+template <class T>
+StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t n);
+
+// One epoch: Fisher-Yates permutation from Philox(seed, stream(epoch)), batches gathered by
+// index (X is never copied). should_stop is polled after each batch (Ctrl-C). A non-finite
+// loss stops the epoch; parameters that are no longer finite are restored to their values at
+// the start of the epoch.
+template <class T>
+EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
+                      bool shuffle, long long epoch, const std::function<bool()>& should_stop);
+
+// Gradients of the mean loss (incl. penalty) into net.grads(); training mode, no state change
+// (running statistics and step untouched). stochastic: dropout and noise on.
+template <class T>
+double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index_t n, bool stochastic);
+
+// Training-mode forward over all n rows as one batch (batch statistics, dropout, noise),
+// changing no state; out (n, output_dim), link applied when requested.
+template <class T>
+void predict_training(const Network<T>& net, const T* X, index_t n, T* out, bool link);
+
+// The epoch permutation (exposed for tests).
+void epoch_permutation(std::uint64_t seed, long long epoch, index_t n, index_t* perm);
+
+}  // namespace fm::train
