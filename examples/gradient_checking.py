@@ -20,7 +20,9 @@ def main() -> None:
     model = fm.Sequential(
         [
             fm.Standardize(),
-            fm.Dense(8, init="glorot_normal", l2=1e-3),
+            # No bias before BatchNorm: BN subtracts the batch mean, so that bias would get an
+            # exactly zero gradient (and a meaningless relative error).
+            fm.Dense(8, init="glorot_normal", l2=1e-3, use_bias=False),
             fm.BatchNorm(),
             fm.Activation("tanh"),
             fm.Dropout(0.3),
@@ -36,18 +38,17 @@ def main() -> None:
 
     report = fm.gradcheck(model, X, y)
     print(f"max relative error: {report.max_rel_error:.3e}")
-    for name, err in _items(report.per_array):
-        print(f"  {name:>12}: {err:.3e}")
+    for name, err in zip(_names(report), report.per_array):
+        print(f"  {name:>24}: {err:.3e}")
     verdict = "OK" if report.max_rel_error < 1e-7 else "MISMATCH"
     print(f"{verdict}: back-propagation {'matches' if verdict == 'OK' else 'differs from'} "
           "central differences")
 
 
-def _items(per_array):
-    # per_array may be a list (get_weights order) or a dict keyed by array name.
-    if isinstance(per_array, dict):
-        return list(per_array.items())
-    return [(f"array {i}", e) for i, e in enumerate(per_array)]
+def _names(report):
+    names = list(getattr(report, "names", []) or [])
+    return names if len(names) == len(report.per_array) else \
+        [f"array {i}" for i in range(len(report.per_array))]
 
 
 if __name__ == "__main__":

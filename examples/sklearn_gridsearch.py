@@ -7,7 +7,9 @@ for scikit-learn runs unchanged. About ten seconds on the bundled digits.
     python examples/sklearn_gridsearch.py
 """
 import time
+import warnings
 
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -31,7 +33,9 @@ def main() -> None:
     }
     search = GridSearchCV(pipeline, grid, cv=3, n_jobs=1)
     t0 = time.perf_counter()
-    search.fit(X_train, y_train)
+    with warnings.catch_warnings():  # max_iter is deliberately short, as in a quick search
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X_train, y_train)
     print(f"{len(search.cv_results_['params'])} settings x 3 folds in "
           f"{time.perf_counter() - t0:.1f} s")
     for params, score in zip(search.cv_results_["params"],
