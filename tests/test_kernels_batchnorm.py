@@ -116,6 +116,30 @@ def test_backward_central_differences_float64():
     np.testing.assert_allclose(db, num(beta, lambda a: loss(x, gamma, a)), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ["relu", "gelu", "elu", "sigmoid"])
+def test_fused_activation_is_bit_identical(dtype, act):
+    alpha = 1.0 if act == "elu" else 0.0
+    for n, c in [(7, 3), (33, 65), (257, 17)]:
+        x, gamma, beta = data(n, c, dtype, seed=n + c)
+        rm1, rv1 = np.zeros(c, dtype), np.ones(c, dtype)
+        rm2, rv2 = rm1.copy(), rv1.copy()
+        y, sm, si = K.batchnorm_fwd_train(x, gamma, beta, rm1, rv1)
+        fy, fz, fsm, fsi = K.batchnorm_fwd_train(x, gamma, beta, rm2, rv2, act=act, alpha=alpha, with_z=True)
+        np.testing.assert_array_equal(fz, y)
+        np.testing.assert_array_equal(fy, K.act_fwd(act, y, alpha))
+        for a, b in ((sm, fsm), (si, fsi), (rm1, rm2), (rv1, rv2)):
+            np.testing.assert_array_equal(a, b)
+        fy2, _, _ = K.batchnorm_fwd_train(x, gamma, beta, rm2, rv2, act=act, alpha=alpha, update_running=False)
+        np.testing.assert_array_equal(fy2, fy)
+        ye = K.batchnorm_fwd_infer(x, gamma, beta, rm1, rv1)
+        fye, fze = K.batchnorm_fwd_infer(x, gamma, beta, rm1, rv1, act=act, alpha=alpha, with_z=True)
+        np.testing.assert_array_equal(fze, ye)
+        np.testing.assert_array_equal(fye, K.act_fwd(act, ye, alpha))
+    with pytest.raises(ValueError):
+        K.batchnorm_fwd_train(x, gamma, beta, rm1, rv1, act="softmax")
+
+
 def test_update_running_false_changes_no_state():
     x, gamma, beta = data(33, 5, np.float64)
     rm, rv = np.full(5, 0.3), np.full(5, 2.0)

@@ -411,9 +411,11 @@ const T* optional_vec(const py::object& o, const char* name, const std::vector<i
   return in<T>(keep, name, &shape);
 }
 
+// act: element-wise activation fused into the write of y; with_z: also return bn(x).
 template <class T>
 py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::object& beta, py::array running_mean,
-                     py::array running_var, double eps, double momentum, bool update_running) {
+                     py::array running_var, double eps, double momentum, bool update_running, fm::Act act,
+                     double alpha, bool with_z) {
   need_2d(x, "x");
   auto shape = shape_of(x);
   index_t n = shape[0], c = shape[1];
@@ -427,18 +429,25 @@ py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::obje
   auto y = new_like<T>(shape);
   auto sm = new_like<T>(cs);
   auto si = new_like<T>(cs);
-  T *yp = y.mutable_data(), *smp = sm.mutable_data(), *sip = si.mutable_data();
+  T *yp = y.mutable_data(), *smp = sm.mutable_data(), *sip = si.mutable_data(), *zp = nullptr;
+  py::object z = py::none();
+  if (with_z) {
+    auto za = new_like<T>(shape);
+    zp = za.mutable_data();
+    z = za;
+  }
   {
     py::gil_scoped_release nogil;
-    fm::batchnorm_fwd_train<T>(xp, n, c, gp, bp, static_cast<T>(eps), static_cast<T>(momentum), update_running, rm, rv,
-                               yp, smp, sip);
+    fm::batchnorm_act_fwd_train<T>(xp, n, c, gp, bp, static_cast<T>(eps), static_cast<T>(momentum), update_running,
+                                   rm, rv, yp, smp, sip, act, static_cast<T>(alpha), zp);
   }
+  if (with_z) return py::make_tuple(y, z, sm, si);
   return py::make_tuple(y, sm, si);
 }
 
 template <class T>
-py::array bn_infer_t(const py::array& x, const py::object& gamma, const py::object& beta, const py::array& running_mean,
-                     const py::array& running_var, double eps) {
+py::object bn_infer_t(const py::array& x, const py::object& gamma, const py::object& beta, const py::array& running_mean,
+                      const py::array& running_var, double eps, fm::Act act, double alpha, bool with_z) {
   need_2d(x, "x");
   auto shape = shape_of(x);
   std::vector<index_t> cs{shape[1]};
@@ -449,11 +458,19 @@ py::array bn_infer_t(const py::array& x, const py::object& gamma, const py::obje
   const T* rm = in<T>(running_mean, "running_mean", &cs);
   const T* rv = in<T>(running_var, "running_var", &cs);
   auto y = new_like<T>(shape);
-  T* yp = y.mutable_data();
+  T *yp = y.mutable_data(), *zp = nullptr;
+  py::object z = py::none();
+  if (with_z) {
+    auto za = new_like<T>(shape);
+    zp = za.mutable_data();
+    z = za;
+  }
   {
     py::gil_scoped_release nogil;
-    fm::batchnorm_fwd_infer<T>(xp, shape[0], shape[1], gp, bp, rm, rv, static_cast<T>(eps), yp);
+    fm::batchnorm_act_fwd_infer<T>(xp, shape[0], shape[1], gp, bp, rm, rv, static_cast<T>(eps), yp, act,
+                                   static_cast<T>(alpha), zp);
   }
+  if (with_z) return py::make_tuple(y, z);
   return std::move(y);
 }
 
@@ -666,21 +683,27 @@ void register_kernels(py::module_& m) {
   k.def(
       "batchnorm_fwd_train",
       [](const py::array& x, const py::object& gamma, const py::object& beta, py::array rm, py::array rv, double eps,
-         double momentum, bool update_running) {
-        return is_f64(x, "x") ? bn_train_t<double>(x, gamma, beta, rm, rv, eps, momentum, update_running)
-                              : bn_train_t<float>(x, gamma, beta, rm, rv, eps, momentum, update_running);
+         double momentum, bool update_running, const std::string& act, double alpha, bool with_z) {
+        fm::Act a = act_from_name(act);
+        return is_f64(x, "x") ? bn_train_t<double>(x, gamma, beta, rm, rv, eps, momentum, update_running, a, alpha, with_z)
+                              : bn_train_t<float>(x, gamma, beta, rm, rv, eps, momentum, update_running, a, alpha, with_z);
       },
       py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"),
-      py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("update_running") = true,
-      "Training BatchNorm1d: (y, save_mean, save_invstd); running statistics updated in place.");
+      py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("update_running") = true, py::arg("act") = "linear",
+      py::arg("alpha") = 0.0, py::arg("with_z") = false,
+      "Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running statistics "
+      "updated in place.");
   k.def(
       "batchnorm_fwd_infer",
       [](const py::array& x, const py::object& gamma, const py::object& beta, const py::array& rm, const py::array& rv,
-         double eps) {
-        return is_f64(x, "x") ? bn_infer_t<double>(x, gamma, beta, rm, rv, eps) : bn_infer_t<float>(x, gamma, beta, rm, rv, eps);
+         double eps, const std::string& act, double alpha, bool with_z) {
+        fm::Act a = act_from_name(act);
+        return is_f64(x, "x") ? bn_infer_t<double>(x, gamma, beta, rm, rv, eps, a, alpha, with_z)
+                              : bn_infer_t<float>(x, gamma, beta, rm, rv, eps, a, alpha, with_z);
       },
       py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"),
-      py::arg("eps") = 1e-5, "Inference BatchNorm1d with the running statistics.");
+      py::arg("eps") = 1e-5, py::arg("act") = "linear", py::arg("alpha") = 0.0, py::arg("with_z") = false,
+      "Inference BatchNorm1d with the running statistics (+ fused activation): y, or (y, z).");
   k.def(
       "batchnorm_bwd",
       [](const py::array& x, const py::array& dy, const py::object& gamma, const py::array& sm, const py::array& si) {

@@ -8,11 +8,16 @@
 
 namespace fm {
 
-FM_DECLARE_PER_ISA(template <class T> void batchnorm_fwd_train(const T*, index_t, index_t, const T*, const T*, T, T, bool, T*, T*, T*, T*, T*))
-FM_DECLARE_PER_ISA(template <class T> void batchnorm_fwd_infer(const T*, index_t, index_t, const T*, const T*, const T*, const T*, T, T*))
+FM_DECLARE_PER_ISA(template <class T> void batchnorm_act_fwd_train(const T*, index_t, index_t, const T*, const T*, T, T, bool, T*, T*, T*, T*, T*, Act, T, T*))
+FM_DECLARE_PER_ISA(template <class T> void batchnorm_act_fwd_infer(const T*, index_t, index_t, const T*, const T*, const T*, const T*, T, T*, Act, T, T*))
 FM_DECLARE_PER_ISA(template <class T> void batchnorm_bwd(const T*, const T*, index_t, index_t, const T*, const T*, const T*, T*, T*, T*))
 
 namespace {
+void check_act(const char* what, Act act) {
+  int a = static_cast<int>(act);
+  FM_CHECK(a >= 0 && a < static_cast<int>(Act::softmax), what, ": activation must be element-wise, got id ", a);
+}
+
 template <class T>
 void check_common(const char* what, index_t n, index_t c, T eps) {
   FM_CHECK(n >= 1 && c >= 0, what, ": need n >= 1 rows and c >= 0 columns, got (", n, ", ", c, ")");
@@ -21,26 +26,44 @@ void check_common(const char* what, index_t n, index_t c, T eps) {
 }  // namespace
 
 template <class T>
-void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                         T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                         T* save_mean, T* save_invstd) {
+void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
+                             T momentum, bool update_running, T* running_mean, T* running_var, T* y,
+                             T* save_mean, T* save_invstd, Act act, T alpha, T* z_out) {
   check_common("batchnorm_fwd_train", n, c, eps);
+  check_act("batchnorm_fwd_train", act);
   FM_CHECK(momentum >= T(0) && momentum <= T(1), "batchnorm_fwd_train: momentum must be in [0, 1], got ", momentum);
   if (c == 0) return;
   FM_CHECK(x && y && save_mean && save_invstd, "batchnorm_fwd_train: null array");
   if (update_running) FM_CHECK(running_mean && running_var, "batchnorm_fwd_train: null running statistics");
-  FM_SELECT_ISA(batchnorm_fwd_train<T>)(x, n, c, gamma, beta, eps, momentum, update_running, running_mean,
-                                        running_var, y, save_mean, save_invstd);
+  FM_SELECT_ISA(batchnorm_act_fwd_train<T>)(x, n, c, gamma, beta, eps, momentum, update_running, running_mean,
+                                            running_var, y, save_mean, save_invstd, act, alpha, z_out);
+}
+
+template <class T>
+void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
+                         T momentum, bool update_running, T* running_mean, T* running_var, T* y,
+                         T* save_mean, T* save_invstd) {
+  batchnorm_act_fwd_train<T>(x, n, c, gamma, beta, eps, momentum, update_running, running_mean, running_var, y,
+                             save_mean, save_invstd, Act::linear, T(0), nullptr);
+}
+
+template <class T>
+void batchnorm_act_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
+                             const T* running_mean, const T* running_var, T eps, T* y, Act act, T alpha,
+                             T* z_out) {
+  FM_CHECK(n >= 0 && c >= 0, "batchnorm_fwd_infer: negative shape (", n, ", ", c, ")");
+  FM_CHECK(eps > T(0) && std::isfinite(eps), "batchnorm_fwd_infer: eps must be finite and > 0, got ", eps);
+  check_act("batchnorm_fwd_infer", act);
+  if (n == 0 || c == 0) return;
+  FM_CHECK(x && y && running_mean && running_var, "batchnorm_fwd_infer: null array");
+  FM_SELECT_ISA(batchnorm_act_fwd_infer<T>)(x, n, c, gamma, beta, running_mean, running_var, eps, y, act, alpha,
+                                            z_out);
 }
 
 template <class T>
 void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
                          const T* running_mean, const T* running_var, T eps, T* y) {
-  FM_CHECK(n >= 0 && c >= 0, "batchnorm_fwd_infer: negative shape (", n, ", ", c, ")");
-  FM_CHECK(eps > T(0) && std::isfinite(eps), "batchnorm_fwd_infer: eps must be finite and > 0, got ", eps);
-  if (n == 0 || c == 0) return;
-  FM_CHECK(x && y && running_mean && running_var, "batchnorm_fwd_infer: null array");
-  FM_SELECT_ISA(batchnorm_fwd_infer<T>)(x, n, c, gamma, beta, running_mean, running_var, eps, y);
+  batchnorm_act_fwd_infer<T>(x, n, c, gamma, beta, running_mean, running_var, eps, y, Act::linear, T(0), nullptr);
 }
 
 template <class T>
@@ -56,6 +79,10 @@ template void batchnorm_fwd_train<float>(const float*, index_t, index_t, const f
 template void batchnorm_fwd_train<double>(const double*, index_t, index_t, const double*, const double*, double, double, bool, double*, double*, double*, double*, double*);
 template void batchnorm_fwd_infer<float>(const float*, index_t, index_t, const float*, const float*, const float*, const float*, float, float*);
 template void batchnorm_fwd_infer<double>(const double*, index_t, index_t, const double*, const double*, const double*, const double*, double, double*);
+template void batchnorm_act_fwd_train<float>(const float*, index_t, index_t, const float*, const float*, float, float, bool, float*, float*, float*, float*, float*, Act, float, float*);
+template void batchnorm_act_fwd_train<double>(const double*, index_t, index_t, const double*, const double*, double, double, bool, double*, double*, double*, double*, double*, Act, double, double*);
+template void batchnorm_act_fwd_infer<float>(const float*, index_t, index_t, const float*, const float*, const float*, const float*, float, float*, Act, float, float*);
+template void batchnorm_act_fwd_infer<double>(const double*, index_t, index_t, const double*, const double*, const double*, const double*, double, double*, Act, double, double*);
 template void batchnorm_bwd<float>(const float*, const float*, index_t, index_t, const float*, const float*, const float*, float*, float*, float*);
 template void batchnorm_bwd<double>(const double*, const double*, index_t, index_t, const double*, const double*, const double*, double*, double*, double*);
 

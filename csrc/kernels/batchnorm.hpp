@@ -20,6 +20,19 @@ template <class T>
 void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
                          const T* running_mean, const T* running_var, T eps, T* y);
 
+// The same two passes with an element-wise activation fused into the write of y (one pass over
+// y instead of two): y = act(bn(x)); z_out (nullable, (n, c)) receives bn(x), the
+// pre-activation act_bwd needs for gelu/silu/softplus. Bit-identical to batchnorm_fwd_* followed
+// by act_fwd. act != softmax. y may alias x (z_out must not).
+template <class T>
+void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
+                             T momentum, bool update_running, T* running_mean, T* running_var, T* y,
+                             T* save_mean, T* save_invstd, Act act, T alpha, T* z_out);
+template <class T>
+void batchnorm_act_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
+                             const T* running_mean, const T* running_var, T eps, T* y, Act act, T alpha,
+                             T* z_out);
+
 // Given dy, computes dx, and dgamma/dbeta (overwritten). dx may alias dy.
 template <class T>
 void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma,

@@ -3,6 +3,7 @@
 // in double (also for float32 data), so results never depend on the thread count.
 #include <cmath>
 
+#include "common/act_math.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -25,24 +26,29 @@ inline void for_column_blocks(index_t n, index_t c, F&& f) {
   });
 }
 
-// y = x * a + s per column (the affine form PyTorch's CPU kernel uses: a = gamma * invstd,
-// s = beta - mean * a).
+// y = act(x * a + s) per column (the affine form PyTorch's CPU kernel uses: a = gamma * invstd,
+// s = beta - mean * a); z (nullable) keeps x * a + s. The activation runs on each row segment
+// while it is in L1, with the shared act_math loop (same bits as a separate act_fwd pass).
 template <class T>
 inline void affine_rows(const T* x, T* y, index_t n, index_t c, index_t c0, index_t nc, const T* a,
-                        const T* s) {
+                        const T* s, Act act, T alpha, T* z) {
   for (index_t i = 0; i < n; ++i) {
     const T* xr = x + i * c + c0;
     T* yr = y + i * c + c0;
-    for (index_t j = 0; j < nc; ++j) yr[j] = xr[j] * a[j] + s[j];
+    T* out = z ? z + i * c + c0 : yr;
+    for (index_t j = 0; j < nc; ++j) out[j] = xr[j] * a[j] + s[j];
+    if (act != Act::linear) act_fwd_loop(act, alpha, out, yr, nc);
+    else if (z)
+      for (index_t j = 0; j < nc; ++j) yr[j] = out[j];
   }
 }
 
 }  // namespace
 
 template <class T>
-void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                         T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                         T* save_mean, T* save_invstd) {
+void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
+                             T momentum, bool update_running, T* running_mean, T* running_var, T* y,
+                             T* save_mean, T* save_invstd, Act act, T alpha, T* z_out) {
   // x, y: (n, c); gamma, beta, running_*, save_*: (c,)
   const double mom = static_cast<double>(momentum);
   for_column_blocks(n, c, [&](index_t c0, index_t nc) {
@@ -79,13 +85,14 @@ void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const
         }
       }
     }
-    affine_rows(x, y, n, c, c0, nc, a, s);
+    affine_rows(x, y, n, c, c0, nc, a, s, act, alpha, z_out);
   });
 }
 
 template <class T>
-void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
-                         const T* running_mean, const T* running_var, T eps, T* y) {
+void batchnorm_act_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
+                             const T* running_mean, const T* running_var, T eps, T* y, Act act, T alpha,
+                             T* z_out) {
   // x, y: (n, c); the rest (c,)
   for_column_blocks(n, c, [&](index_t c0, index_t nc) {
     T a[kColBlock], s[kColBlock];
@@ -97,7 +104,7 @@ void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const
       a[j] = static_cast<T>(g * invstd);
       s[j] = static_cast<T>(b - static_cast<double>(running_mean[col]) * g * invstd);
     }
-    affine_rows(x, y, n, c, c0, nc, a, s);
+    affine_rows(x, y, n, c, c0, nc, a, s, act, alpha, z_out);
   });
 }
 
@@ -142,10 +149,10 @@ void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma
   });
 }
 
-template void batchnorm_fwd_train<float>(const float*, index_t, index_t, const float*, const float*, float, float, bool, float*, float*, float*, float*, float*);
-template void batchnorm_fwd_train<double>(const double*, index_t, index_t, const double*, const double*, double, double, bool, double*, double*, double*, double*, double*);
-template void batchnorm_fwd_infer<float>(const float*, index_t, index_t, const float*, const float*, const float*, const float*, float, float*);
-template void batchnorm_fwd_infer<double>(const double*, index_t, index_t, const double*, const double*, const double*, const double*, double, double*);
+template void batchnorm_act_fwd_train<float>(const float*, index_t, index_t, const float*, const float*, float, float, bool, float*, float*, float*, float*, float*, Act, float, float*);
+template void batchnorm_act_fwd_train<double>(const double*, index_t, index_t, const double*, const double*, double, double, bool, double*, double*, double*, double*, double*, Act, double, double*);
+template void batchnorm_act_fwd_infer<float>(const float*, index_t, index_t, const float*, const float*, const float*, const float*, float, float*, Act, float, float*);
+template void batchnorm_act_fwd_infer<double>(const double*, index_t, index_t, const double*, const double*, const double*, const double*, double, double*, Act, double, double*);
 template void batchnorm_bwd<float>(const float*, const float*, index_t, index_t, const float*, const float*, const float*, float*, float*, float*);
 template void batchnorm_bwd<double>(const double*, const double*, index_t, index_t, const double*, const double*, const double*, double*, double*, double*);
 
