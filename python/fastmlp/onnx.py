@@ -28,7 +28,6 @@ _SHORTCUTS = {
     "ReLU": "relu", "LeakyReLU": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh",
     "Softplus": "softplus", "Softmax": "softmax", "ELU": "elu", "GELU": "gelu", "SiLU": "silu",
 }
-_DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
 
 
 def _import_onnx():
@@ -69,8 +68,8 @@ class _GraphBuilder:
         return out
 
 
-def _activation(g: _GraphBuilder, x: str, name: str, alpha=None) -> str:
-    if name in (None, "linear"):
+def _activation(g: _GraphBuilder, x: str, name: str, alpha: float) -> str:
+    if name == "linear":
         return x
     if name == "relu":
         return g.op("Relu", [x])
@@ -80,7 +79,6 @@ def _activation(g: _GraphBuilder, x: str, name: str, alpha=None) -> str:
         return g.op("Tanh", [x])
     if name == "softmax":
         return g.op("Softmax", [x], axis=-1)
-    alpha = _DEFAULT_ALPHA.get(name) if alpha is None else float(alpha)
     if name == "leaky_relu":
         # max(x, 0) + alpha * min(x, 0): ONNX Runtime has LeakyRelu for float only.
         pos = g.op("Relu", [x])
@@ -114,10 +112,20 @@ def _activation(g: _GraphBuilder, x: str, name: str, alpha=None) -> str:
     raise ValueError(f"ONNX export: unsupported activation {name!r}")
 
 
-def _layer_activation(cls: str, cfg: dict):
+def _resolve(cls: str, cfg: dict):
+    """``(canonical activation name, alpha)`` of an activation layer or a Dense config."""
+    from fastmlp.activations import resolve_activation
+
+    if cls == "Dense":
+        act = cfg.get("activation")
+        if isinstance(act, dict):
+            params = dict(act)
+            return resolve_activation(params.pop("name", None), params)
+        return resolve_activation(act)
     if cls == "Activation":
-        return cfg.get("name"), cfg.get("alpha")
-    return _SHORTCUTS[cls], cfg.get("alpha")
+        params = dict(cfg)
+        return resolve_activation(params.pop("name", None), params)
+    return resolve_activation(_SHORTCUTS[cls], cfg)
 
 
 def build_model_proto(model):
@@ -145,9 +153,9 @@ def build_model_proto(model):
                 wi += 1
             else:
                 b = None
-            act = cfg.get("activation")
+            act, alpha = _resolve(cls, cfg)
             nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if act in (None, "linear") and nxt is not None and nxt["class"] == "BatchNorm":
+            if act == "linear" and nxt is not None and nxt["class"] == "BatchNorm":
                 # Fold inference BatchNorm into this Dense: y = (xW + b - mu) * s + beta.
                 gamma, beta, mean, var = (w.astype(np.float64) for w in weights[wi : wi + 4])
                 wi += 4
@@ -159,7 +167,7 @@ def build_model_proto(model):
                 x = g.op("MatMul", [x, g.const("W", W)], "dense")
             else:
                 x = g.op("Gemm", [x, g.const("W", W), g.const("b", b)], "dense")
-            x = _activation(g, x, act, cfg.get("alpha"))
+            x = _activation(g, x, act, alpha)
         elif cls == "BatchNorm":
             gamma, beta, mean, var = (w.astype(np.float64) for w in weights[wi : wi + 4])
             wi += 4
@@ -174,7 +182,7 @@ def build_model_proto(model):
         elif cls in ("Dropout", "GaussianNoise"):
             pass  # identity at inference
         elif cls == "Activation" or cls in _SHORTCUTS:
-            x = _activation(g, x, *_layer_activation(cls, cfg))
+            x = _activation(g, x, *_resolve(cls, cfg))
         else:
             raise ValueError(f"ONNX export: unsupported layer {cls!r}")
         i += 1

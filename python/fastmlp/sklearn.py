@@ -1,0 +1,724 @@
+"""scikit-learn estimators: drop-in ``MLPClassifier`` and ``MLPRegressor`` on the fastmlp core.
+
+Constructor parameters, defaults, fitted attributes and stopping rules are those of
+``sklearn.neural_network``; training runs in fastmlp's C++ engine. What maps how:
+
+* The objective is scikit-learn's: its data loss (log loss, or half the squared error summed
+  over outputs) plus ``(alpha / 2) * sum(W**2) / n_batch``. fastmlp's losses are means over
+  elements (``mse``, ``binary_cross_entropy``) or over samples (``cross_entropy``); with
+  ``c`` the ratio fastmlp loss / scikit-learn loss (1, 1/k or 2/k for k outputs), the penalty
+  becomes ``l2 = c * alpha / batch_size``, SGD's step ``lr / c`` and Adam's/RMSprop's
+  ``eps * c``, so the updates are scikit-learn's. ``loss_curve_`` reports scikit-learn's scale.
+* Weights start as scikit-learn's do (Glorot-uniform weights *and* biases, drawn from
+  ``random_state``); shuffling uses fastmlp's counter-based generator, seeded from it.
+* ``solver``: ``"adam"``, ``"sgd"`` (momentum, Nesterov, ``learning_rate`` constant /
+  invscaling / adaptive as scikit-learn) and ``"rmsprop"`` (fastmlp's extra: squared-gradient
+  decay ``beta_2``, ``epsilon``, no momentum). ``"lbfgs"`` is not available.
+* ``sample_weight``: integer weights (a sample counted ``w`` times, the definition
+  scikit-learn tests) and uniform weights are supported exactly; fractional non-uniform
+  weights raise a ``ValueError``.
+* Extras: ``dropout`` (after each hidden activation), ``batch_norm`` (between each hidden
+  Dense and its activation), ``n_threads`` (threads used by fit/predict; None: fastmlp's
+  current setting). Sparse input is accepted and densified.
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError(
+        "fastmlp.sklearn needs scikit-learn: pip install scikit-learn "
+        "(or pip install 'fastmlp[sklearn]')"
+    ) from exc
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+try:
+    from sklearn.utils.validation import validate_data as _sk_validate_data
+except ImportError:  # scikit-learn < 1.6
+    _sk_validate_data = None
+
+import fastmlp as fm
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_HIDDEN_ACTIVATIONS = {
+    # scikit-learn's names, then fastmlp's extra ones
+    "identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+    "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu", "silu": "silu",
+    "softplus": "softplus",
+}
+_SOLVERS = ("adam", "sgd", "rmsprop")
+
+
+def _validate_data(est, X, y=None, reset=True, **kw):
+    if _sk_validate_data is not None:
+        if y is None:
+            return _sk_validate_data(est, X, reset=reset, **kw)
+        return _sk_validate_data(est, X, y, reset=reset, **kw)
+    if y is None:  # pragma: no cover
+        return est._validate_data(X, reset=reset, **kw)
+    return est._validate_data(X, y, reset=reset, **kw)  # pragma: no cover
+
+
+def _dense(X, dtype=None):
+    """Densify sparse input; cast to the model's dtype; C-contiguous (fastmlp never copies)."""
+    if hasattr(X, "toarray"):
+        X = X.toarray()
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+@contextlib.contextmanager
+def _threads(n):
+    if n is None:
+        yield
+        return
+    before = fm.get_num_threads()
+    fm.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        fm.set_num_threads(before)
+
+
+class _Stopper(fm.Callback):
+    """Runs scikit-learn's per-iteration bookkeeping from inside ``Sequential.fit``."""
+
+    def __init__(self, est, n_train, X_val, y_val, sw_val, incremental):
+        self.est, self.n_train = est, n_train
+        self.X_val, self.y_val, self.sw_val = X_val, y_val, sw_val
+        self.incremental = incremental
+        self.stopped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        est = self.est
+        est.n_iter_ += 1
+        est.loss_ = float(logs["loss"]) / est._loss_scale
+        est.t_ += self.n_train
+        est.loss_curve_.append(est.loss_)
+        if est.verbose:
+            print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+        est._update_no_improvement_count(self.X_val, self.y_val, self.sw_val)
+        est._iteration_ends()
+        if est._no_improvement_count > est.n_iter_no_change:
+            if est.early_stopping:
+                msg = ("Validation score did not improve more than tol=%f for %d consecutive "
+                       "epochs." % (est.tol, est.n_iter_no_change))
+            else:
+                msg = ("Training loss did not improve more than tol=%f for %d consecutive "
+                       "epochs." % (est.tol, est.n_iter_no_change))
+            if est._trigger_stopping(msg):
+                self.stopped = True
+                return True
+            est._no_improvement_count = 0
+        return False
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared fitting machinery; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", *_SOLVERS})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+    }
+
+    # -- subclass hooks -------------------------------------------------------------------
+
+    def _validate_input(self, X, y, incremental, reset):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _targets(self, y):
+        """(fastmlp loss, y in the engine's convention, loss scale c, output activation)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _score(self, X, y, sample_weight=None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- fitting --------------------------------------------------------------------------
+
+    def _check_solver_supported(self):
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "solver='lbfgs' is not supported by fastmlp's estimators (they train with "
+                "mini-batch optimizers in C++); use solver='adam' (default), 'sgd' or "
+                "'rmsprop', or sklearn.neural_network for L-BFGS."
+            )
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        self._validate_params()
+        self._check_solver_supported()
+        hidden = self.hidden_layer_sizes
+        if not hasattr(hidden, "__iter__"):
+            hidden = [hidden]
+        hidden = list(hidden)
+        if any(isinstance(h, bool) or not isinstance(h, Integral) for h in hidden):
+            raise ValueError(f"hidden_layer_sizes must be integers, got {hidden}.")
+        if np.any(np.array(hidden) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if first_pass:
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        else:
+            dtype = self._dtype
+        X = _dense(X, dtype)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if not first_pass and y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} outputs but the model was fit with {self.n_outputs_}")
+        self.n_outputs_ = y.shape[1]
+        self._random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._dtype = np.dtype(dtype)
+            self._initialize(y, [X.shape[1]] + hidden + [self.n_outputs_])
+        elif not incremental:
+            self._lr = float(self.learning_rate_init)  # a new fit starts a new schedule
+
+        with _threads(self.n_threads):
+            self._fit_stochastic(X, y, sample_weight, incremental)
+        return self
+
+    def _initialize(self, y, layer_units):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_layers_ = len(layer_units)
+        self._loss_name, _, self._loss_scale, self.out_activation_ = self._targets(y)
+        act = _HIDDEN_ACTIVATIONS[self.activation]
+        layers = []
+        for units in layer_units[1:-1]:
+            layers.append(fm.Dense(units))
+            if self.batch_norm:
+                layers.append(fm.BatchNorm())
+            layers.append(fm.Activation(act))
+            if self.dropout > 0:
+                layers.append(fm.Dropout(float(self.dropout)))
+        layers.append(fm.Dense(layer_units[-1]))
+
+        # scikit-learn's initialization (uniform weights and biases, bound from fan-in/out),
+        # drawn first from random_state as scikit-learn does; then the engine's seed.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        inits = []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            W = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+            b = self._random_state.uniform(-bound, bound, fan_out)
+            inits.append((W, b))
+        seed = int(self._random_state.randint(0, np.iinfo(np.int32).max))
+        model = fm.Sequential(layers, input_dim=layer_units[0], dtype=self._dtype.name,
+                              seed=seed)
+        weights = model.get_weights()
+        k = 0
+        for W, b in inits:
+            weights[k], weights[k + 1] = W.astype(self._dtype), b.astype(self._dtype)
+            k += 2 + (4 if self.batch_norm and k // 2 < len(inits) - 1 else 0)
+        model.set_weights(weights)
+        self._model = model
+        self._compiled_as = None
+        self._lr = float(self.learning_rate_init)
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self._sync_attributes()
+
+    def _compile(self, batch_size):
+        """(Re)compile when a setting changed, keeping the optimizer's state (warm starts)."""
+        c = self._loss_scale
+        l2 = c * float(self.alpha) / batch_size
+        if self.solver == "adam":
+            opt = ("Adam", dict(lr=float(self.learning_rate_init),
+                                betas=(float(self.beta_1), float(self.beta_2)),
+                                eps=float(self.epsilon) * c))
+        elif self.solver == "rmsprop":
+            opt = ("RMSprop", dict(lr=float(self.learning_rate_init), alpha=float(self.beta_2),
+                                   eps=float(self.epsilon) * c))
+        else:
+            opt = ("SGD", dict(lr=self._lr / c, momentum=float(self.momentum),
+                               nesterov=bool(self.nesterovs_momentum and self.momentum > 0)))
+        key = (self._loss_name, opt[0], tuple(sorted(opt[1].items())), l2)
+        if key == self._compiled_as:
+            return
+        state = None
+        if self._compiled_as is not None and self._compiled_as[1] == opt[0]:
+            state = self._model.get_optimizer_state()
+        self._model.compile(loss=self._loss_name, optimizer=getattr(fm, opt[0])(**opt[1]),
+                            l1=0.0, l2=l2)
+        if state is not None:
+            self._model.set_optimizer_state(state)
+        self._compiled_as = key
+
+    def _fit_stochastic(self, X, y, sample_weight, incremental):
+        sw_val = None
+        if self.early_stopping:
+            stratify = y.ravel() if (self._is_single_label_classifier()) else None
+            if stratify is not None and y.shape[1] > 1:  # pragma: no cover - guarded above
+                stratify = None
+            arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+            split = train_test_split(*arrays, random_state=self._random_state,
+                                     test_size=self.validation_fraction,
+                                     stratify=self._stratify_labels(y))
+            X_train, X_val, y_train, y_val = split[:4]
+            sw_train, sw_val = (split[4], split[5]) if sample_weight is not None else (None, None)
+            if X_val.shape[0] < 2:
+                raise ValueError("The validation set is too small. Increase "
+                                 "'validation_fraction' or the size of your dataset.")
+            y_val = self._decode_targets(y_val)
+        else:
+            X_train, y_train, sw_train, X_val, y_val = X, y, sample_weight, None, None
+        X_train, y_train = self._apply_sample_weight(X_train, y_train, sw_train)
+
+        n_samples = X_train.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                              "It is going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        self._compile(batch_size)
+        y_fit = self._engine_targets(y_train)
+
+        epochs = 1 if incremental else int(self.max_iter)
+        stopper = _Stopper(self, n_samples, X_val, y_val, sw_val, incremental)
+        self.n_iter_ = self.n_iter_ if incremental else 0
+        try:
+            self._run_epochs(X_train, y_fit, epochs, batch_size, stopper)
+        except FloatingPointError as exc:  # fm.DivergenceError
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                f"large values and need to be preprocessed. ({exc})") from exc
+        finally:
+            if self.early_stopping and getattr(self, "_best_weights", None) is not None:
+                self._model.set_weights(self._best_weights)
+            self._sync_attributes()
+        if not incremental and not stopper.stopped and epochs == int(self.max_iter):
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
+                "hasn't converged yet." % self.max_iter, ConvergenceWarning)
+
+    def _run_epochs(self, X, y, epochs, batch_size, stopper):
+        """Train up to ``epochs`` epochs; the callback applies scikit-learn's stopping rules.
+
+        The learning rate of each epoch is read from ``self._lr`` (SGD's invscaling and
+        adaptive schedules change it between epochs)."""
+        self._model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle),
+                        callbacks=[stopper], verbose=0)
+
+    def _apply_sample_weight(self, X, y, sw):
+        """Integer weights -> repeated rows (exactly scikit-learn's weighted objective, whose
+        L2 term is divided by the weight sum); uniform weights -> unchanged rows."""
+        if sw is None:
+            return X, y
+        if np.any(sw < 0):
+            raise ValueError("sample_weight must be non-negative.")
+        if np.all(sw == sw[0]) and sw[0] > 0 and sw[0] != np.round(sw[0]):
+            # Uniform weights only rescale the L2 term (scikit-learn divides it by sum(sw)).
+            self._alpha_scale = 1.0 / float(sw[0])
+            return X, y
+        if not np.all(sw == np.round(sw)):
+            raise ValueError(
+                "fastmlp's estimators support integer sample_weight (each sample counted w "
+                "times) or uniform weights; fractional non-uniform weights are not supported.")
+        reps = sw.astype(np.int64)
+        if reps.sum() == 0:
+            raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+        if np.all(reps == 1):
+            return X, y
+        return np.ascontiguousarray(np.repeat(X, reps, axis=0)), np.repeat(y, reps, axis=0)
+
+    # -- scikit-learn's no-improvement and learning-rate bookkeeping ----------------------
+
+    def _update_no_improvement_count(self, X_val, y_val, sw_val):
+        if self.early_stopping:
+            score = self._score(X_val, y_val, sample_weight=sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_weights = [w.copy() for w in self._model.get_weights()]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _iteration_ends(self):
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+            self._set_lr()
+
+    def _trigger_stopping(self, msg):
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._lr <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._lr /= 5.0
+        self._set_lr()
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % self._lr)
+        return False
+
+    def _set_lr(self):
+        self._model.set_lr(self._lr / self._loss_scale)
+
+    # -- results --------------------------------------------------------------------------
+
+    def _sync_attributes(self):
+        """coefs_/intercepts_: copies of the Dense weights (the model keeps the originals)."""
+        weights = self._model.get_weights()
+        self.coefs_, self.intercepts_ = [], []
+        k = 0
+        n_dense = self.n_layers_ - 1
+        for i in range(n_dense):
+            self.coefs_.append(weights[k].copy())
+            self.intercepts_.append(weights[k + 1].copy())
+            k += 2 + (4 if self.batch_norm and i < n_dense - 1 else 0)
+
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = _validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                           dtype=(np.float64, np.float32))
+        with _threads(self.n_threads):
+            return self._model.predict(_dense(X, self._dtype))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multioutput": True}
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier: ``sklearn.neural_network.MLPClassifier`` on fastmlp.
+
+    Parameters are scikit-learn's (see the module docstring for how they map), plus
+    ``dropout``, ``batch_norm`` and ``n_threads``. Multiclass targets train a softmax with
+    cross entropy; binary and multi-label (2-D 0/1) targets train sigmoids with binary cross
+    entropy.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, batch_norm=False, n_threads=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.n_threads = n_threads
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = _validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                              dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        # Same class bookkeeping as scikit-learn (see its _validate_input).
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in "
+                        f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                        f"{classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def _is_single_label_classifier(self):
+        return self._label_binarizer.y_type_ in ("binary", "multiclass")
+
+    def _stratify_labels(self, y):
+        if self.n_outputs_ != 1 and self._label_binarizer.y_type_ != "multiclass":
+            return None  # multi-label: scikit-learn does not stratify
+        return np.argmax(y, axis=1) if y.shape[1] > 1 else y.ravel()
+
+    def _decode_targets(self, y):
+        return self._label_binarizer.inverse_transform(y)
+
+    def _targets(self, y):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "cross_entropy", None, 1.0, "softmax"
+        # binary (one sigmoid) or multi-label: fastmlp's BCE is a mean over the k outputs,
+        # scikit-learn's a sum.
+        return "binary_cross_entropy", None, 1.0 / y.shape[1], "logistic"
+
+    def _engine_targets(self, y):
+        if self._loss_name == "cross_entropy":
+            return np.ascontiguousarray(np.argmax(y, axis=1), dtype=np.int32)
+        return np.ascontiguousarray(y, dtype=self._dtype)
+
+    def _score(self, X, y, sample_weight=None):
+        y_pred = self._predict_labels(self._model.predict(np.ascontiguousarray(X)))
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a 0/1 indicator matrix for multi-label classification.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Integer (or uniform) sample weights.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _SOLVERS:
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 "%s is not stochastic." % self.solver)
+        return True
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        ``classes`` (all classes across calls) is required on the first call.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _predict_labels(self, proba):
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict(self, X):
+        """Predict class labels (or a label indicator matrix for multi-label)."""
+        return self._predict_labels(self._forward(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, columns ordered as ``classes_``."""
+        proba = self._forward(X)
+        if self.n_outputs_ == 1:
+            p = proba.ravel()
+            return np.vstack([1 - p, p]).T
+        return proba
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
+        return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multilabel": True}
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor: ``sklearn.neural_network.MLPRegressor`` on fastmlp.
+
+    Trains half the squared error (as scikit-learn; ``loss="squared_error"`` only).
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error"})],
+    }
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, batch_norm=False, n_threads=None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.n_threads = n_threads
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = _validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _is_single_label_classifier(self):
+        return False
+
+    def _stratify_labels(self, y):
+        return None
+
+    def _decode_targets(self, y):
+        return y.ravel() if y.shape[1] == 1 else y
+
+    def _targets(self, y):
+        # scikit-learn's gradient is that of 0.5 * sum over outputs, mean over samples;
+        # fastmlp's mse is the mean over all n*k elements: ratio 2/k.
+        return "mse", None, 2.0 / y.shape[1], "identity"
+
+    def _engine_targets(self, y):
+        return np.ascontiguousarray(y, dtype=self._dtype)
+
+    def _score(self, X, y, sample_weight=None):
+        y_pred = self._model.predict(np.ascontiguousarray(X))
+        if y_pred.shape[1] == 1:
+            y_pred = y_pred.ravel()
+        if not np.isfinite(y_pred).all():
+            return np.nan
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Integer (or uniform) sample weights.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _SOLVERS:
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 "%s is not stochastic." % self.solver)
+        return True
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single epoch over the given data."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
+        y = self._forward(X)
+        return y.ravel() if y.shape[1] == 1 else y
