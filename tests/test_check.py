@@ -87,3 +87,16 @@ def test_gradcheck_with_callable_lr_and_standardize():
     m.compile(loss="mse", optimizer=fm.SGD(lr=lambda e: 0.1))
     m.fit(X, rng.normal(size=(7, 2)), epochs=1, verbose=0)
     assert fm.gradcheck(m, X, rng.normal(size=(7, 2))).max_rel_error < 1e-7
+
+
+def test_gradcheck_zero_gradient_bias_before_batchnorm():
+    # The bias of a Dense right before BatchNorm has an exactly zero gradient; central
+    # differences give rounding noise there, which must not count as a relative error of 1.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(9, 4))
+    m = fm.Sequential([fm.Dense(6), fm.BatchNorm(), fm.Dense(2)], input_dim=4,
+                      dtype="float64", seed=0)
+    m.compile(loss="binary_cross_entropy", optimizer="sgd")
+    report = fm.gradcheck(m, X, rng.integers(0, 2, (9, 2)))
+    assert report.max_rel_error < 1e-7, str(report)
+    assert np.abs(m.gradients(X, rng.integers(0, 2, (9, 2)))[1]).max() < 1e-12
