@@ -1,6 +1,7 @@
 """Activation kernels (_core.kernels.act_fwd/act_bwd/softmax_*) vs NumPy formulas, torch and
-central differences, on odd sizes, both dtypes, extreme inputs, and every ISA table the host
-supports (the file re-runs itself in a subprocess with FASTMLP_ISA forced lower)."""
+central differences, on odd sizes, both dtypes, extreme inputs; and every ISA table the host
+supports: test_every_isa_table re-runs all tests/test_kernels_*.py with FASTMLP_ISA forced lower."""
+import glob
 import os
 import subprocess
 import sys
@@ -234,13 +235,16 @@ def test_forced_isa_is_active():
 
 @pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
 def test_every_isa_table():
-    """Re-runs this file with each lower ISA table forced (in parallel subprocesses)."""
+    """Re-runs every kernel test file (tests/test_kernels_*.py) with each lower ISA table forced,
+    one subprocess per table, in parallel."""
     isas = _lower_isas()
     if not isas:
         pytest.skip("only the generic table exists here")
+    files = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_kernels_*.py")))
     procs = {
         isa: subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa"],
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files,
+             "-k", "not every_isa and not threads and not across_isas"],
             env=dict(os.environ, FASTMLP_ISA=isa), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for isa in isas
@@ -248,3 +252,4 @@ def test_every_isa_table():
     for isa, proc in procs.items():
         out, _ = proc.communicate()
         assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + out[-4000:]
+        assert " passed" in out, out[-2000:]

@@ -1,8 +1,5 @@
 """BatchNorm kernels vs NumPy and torch.nn.BatchNorm1d: training output, running statistics,
 inference output, backward (dx, dgamma, dbeta); thread invariance; argument checks."""
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -195,27 +192,4 @@ def test_argument_errors():
         K.batchnorm_bwd(x, np.zeros((5, 2), np.float32), gamma, rm, rv)
 
 
-ISA_ORDER = ["generic", "avx2", "avx512"]
 
-
-def _lower_isas():
-    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
-    return ISA_ORDER[: ISA_ORDER.index(best)]
-
-
-@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
-def test_every_isa_table():
-    """Re-runs this file with each lower ISA table forced (in parallel subprocesses)."""
-    isas = _lower_isas()
-    if not isas:
-        pytest.skip("only the generic table exists here")
-    procs = {
-        isa: subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa and not threads"],
-            env=dict(os.environ, FASTMLP_ISA=isa), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for isa in isas
-    }
-    for isa, proc in procs.items():
-        out, _ = proc.communicate()
-        assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + out[-4000:]

@@ -137,24 +137,6 @@ def _lower_isas():
 
 
 @pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
-def test_every_isa_table():
-    """Re-runs this file with each lower ISA table forced (in parallel subprocesses)."""
-    isas = _lower_isas()
-    if not isas:
-        pytest.skip("only the generic table exists here")
-    procs = {
-        isa: subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa and not threads"],
-            env=dict(os.environ, FASTMLP_ISA=isa), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for isa in isas
-    }
-    for isa, proc in procs.items():
-        out, _ = proc.communicate()
-        assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + out[-4000:]
-
-
-@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
 def test_mask_bit_identical_across_isas():
     code = (
         "import hashlib, numpy as np, fastmlp as fm; from fastmlp import _core; "

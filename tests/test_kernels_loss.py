@@ -1,8 +1,6 @@
 """Loss kernels (_core.kernels: softmax_xent_labels/probs, sigmoid_bce, mse, sigmoid_link) vs
 NumPy and torch, odd shapes, both dtypes, extreme logits, thread invariance, every ISA table."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,6 @@ from fastmlp import _core
 K = _core.kernels
 DTYPES = [np.float32, np.float64]
 SHAPES = [(1, 1), (1, 2), (7, 3), (15, 10), (16, 16), (17, 7), (33, 17), (257, 5), (1000, 10)]
-ISA_ORDER = ["generic", "avx2", "avx512"]
 
 
 def tol(dtype):
@@ -237,29 +234,6 @@ def test_loss_does_not_depend_on_threads():
         np.testing.assert_array_equal(a[1], b[1])
 
 
-def _lower_isas():
-    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
-    return ISA_ORDER[: ISA_ORDER.index(best)]
-
-
 @pytest.mark.skipif(not os.environ.get("FASTMLP_ISA"), reason="only in the forced-ISA re-runs")
 def test_forced_isa_is_active():
     assert fm.build_info()["isa"] == os.environ["FASTMLP_ISA"]
-
-
-@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
-def test_every_isa_table():
-    """Re-runs this file with each lower ISA table forced (in parallel subprocesses)."""
-    isas = _lower_isas()
-    if not isas:
-        pytest.skip("only the generic table exists here")
-    procs = {
-        isa: subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not every_isa"],
-            env=dict(os.environ, FASTMLP_ISA=isa), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for isa in isas
-    }
-    for isa, proc in procs.items():
-        out, _ = proc.communicate()
-        assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + out[-4000:]
