@@ -106,7 +106,7 @@ class _Stopper(fm.Callback):
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
         est.n_iter_ += 1
-        est.loss_ = float(logs["loss"]) / est._loss_scale
+        est.loss_ = est._report_loss(float(logs["loss"]))
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)
         if est.verbose:
@@ -251,10 +251,8 @@ class _BaseMLP(BaseEstimator):
         model = fm.Sequential(layers, input_dim=layer_units[0], dtype=self._dtype.name,
                               seed=seed)
         weights = model.get_weights()
-        k = 0
-        for W, b in inits:
+        for k, (W, b) in zip(self._dense_indices(), inits):
             weights[k], weights[k + 1] = W.astype(self._dtype), b.astype(self._dtype)
-            k += 2 + (4 if self.batch_norm and k // 2 < len(inits) - 1 else 0)
         model.set_weights(weights)
         self._model = model
         self._compiled_as = None
@@ -274,7 +272,7 @@ class _BaseMLP(BaseEstimator):
     def _compile(self, batch_size):
         """(Re)compile when a setting changed, keeping the optimizer's state (warm starts)."""
         c = self._loss_scale
-        l2 = c * float(self.alpha) / batch_size
+        l2 = c * float(self.alpha) * self._alpha_scale / batch_size
         if self.solver == "adam":
             opt = ("Adam", dict(lr=float(self.learning_rate_init),
                                 betas=(float(self.beta_1), float(self.beta_2)),
@@ -300,9 +298,6 @@ class _BaseMLP(BaseEstimator):
     def _fit_stochastic(self, X, y, sample_weight, incremental):
         sw_val = None
         if self.early_stopping:
-            stratify = y.ravel() if (self._is_single_label_classifier()) else None
-            if stratify is not None and y.shape[1] > 1:  # pragma: no cover - guarded above
-                stratify = None
             arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
             split = train_test_split(*arrays, random_state=self._random_state,
                                      test_size=self.validation_fraction,
@@ -315,6 +310,7 @@ class _BaseMLP(BaseEstimator):
             y_val = self._decode_targets(y_val)
         else:
             X_train, y_train, sw_train, X_val, y_val = X, y, sample_weight, None, None
+        self._alpha_scale = 1.0
         X_train, y_train = self._apply_sample_weight(X_train, y_train, sw_train)
 
         n_samples = X_train.shape[0]
@@ -326,6 +322,7 @@ class _BaseMLP(BaseEstimator):
                               "It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         self._compile(batch_size)
+        self._batch_size = batch_size
         y_fit = self._engine_targets(y_train)
 
         epochs = 1 if incremental else int(self.max_iter)
@@ -351,8 +348,11 @@ class _BaseMLP(BaseEstimator):
 
         The learning rate of each epoch is read from ``self._lr`` (SGD's invscaling and
         adaptive schedules change it between epochs)."""
+        callbacks = [stopper]
+        if self.solver == "sgd":
+            callbacks.insert(0, fm.LearningRateScheduler(lambda epoch: self._lr / self._loss_scale))
         self._model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle),
-                        callbacks=[stopper], verbose=0)
+                        callbacks=callbacks, verbose=0)
 
     def _apply_sample_weight(self, X, y, sw):
         """Integer weights -> repeated rows (exactly scikit-learn's weighted objective, whose
@@ -399,10 +399,12 @@ class _BaseMLP(BaseEstimator):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
+    def _report_loss(self, fm_loss):
+        return fm_loss / self._loss_scale
+
     def _iteration_ends(self):
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
-            self._set_lr()
 
     def _trigger_stopping(self, msg):
         if self.solver != "sgd" or self.learning_rate != "adaptive":
@@ -414,26 +416,23 @@ class _BaseMLP(BaseEstimator):
                 print(msg + " Learning rate too small. Stopping.")
             return True
         self._lr /= 5.0
-        self._set_lr()
         if self.verbose:
             print(msg + " Setting learning rate to %f" % self._lr)
         return False
-
-    def _set_lr(self):
-        self._model.set_lr(self._lr / self._loss_scale)
 
     # -- results --------------------------------------------------------------------------
 
     def _sync_attributes(self):
         """coefs_/intercepts_: copies of the Dense weights (the model keeps the originals)."""
         weights = self._model.get_weights()
-        self.coefs_, self.intercepts_ = [], []
-        k = 0
-        n_dense = self.n_layers_ - 1
-        for i in range(n_dense):
-            self.coefs_.append(weights[k].copy())
-            self.intercepts_.append(weights[k + 1].copy())
-            k += 2 + (4 if self.batch_norm and i < n_dense - 1 else 0)
+        idx = self._dense_indices()
+        self.coefs_ = [weights[i] for i in idx]
+        self.intercepts_ = [weights[i + 1] for i in idx]
+
+    def _dense_indices(self):
+        """Positions of each Dense layer's W in ``get_weights()`` (b follows it)."""
+        per_hidden = 2 + (4 if self.batch_norm else 0)
+        return [per_hidden * i for i in range(self.n_layers_ - 1)]
 
     def _forward(self, X):
         check_is_fitted(self)
@@ -517,9 +516,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                  f"{self.classes_}. 'y' has {classes}.")
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
-
-    def _is_single_label_classifier(self):
-        return self._label_binarizer.y_type_ in ("binary", "multiclass")
 
     def _stratify_labels(self, y):
         if self.n_outputs_ != 1 and self._label_binarizer.y_type_ != "multiclass":
@@ -666,9 +662,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             y = column_or_1d(y, warn=True)
         return X, y
 
-    def _is_single_label_classifier(self):
-        return False
-
     def _stratify_labels(self, y):
         return None
 
@@ -682,6 +675,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _engine_targets(self, y):
         return np.ascontiguousarray(y, dtype=self._dtype)
+
+    def _report_loss(self, fm_loss):
+        # scikit-learn reports 0.5 * mean over outputs (its gradient is of the sum): with k > 1
+        # outputs that is fastmlp's loss / 2 plus the part of the L2 term the halving removed.
+        k = self.n_outputs_
+        loss = fm_loss / 2.0
+        if k > 1 and self.alpha > 0:
+            weights = self._model.get_weights()
+            sq = sum(float(np.dot(weights[i].ravel(), weights[i].ravel()))
+                     for i in self._dense_indices())
+            loss += (self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_size)) * sq
+        return loss
 
     def _score(self, X, y, sample_weight=None):
         y_pred = self._model.predict(np.ascontiguousarray(X))
