@@ -60,6 +60,13 @@ inline index_t pack_elems(index_t m, index_t n, index_t K) {
   return round_up(a, 16) + round_up(b, 16);
 }
 
+// True when op(B) is read in place by the micro-kernel instead of being packed: B not
+// transposed (rows of NR contiguous values) and too few rows of C to amortize a packing pass.
+template <class Cfg>
+inline bool b_in_place(const GemmArgs<typename Cfg::T>& g) {
+  return !g.trans_b && g.M <= Cfg::B_IN_PLACE_MAX_M;
+}
+
 // C[m0:m1, n0:n1] of the problem g, single-threaded. `buf` holds pack_elems(m, n, K).
 template <class Cfg>
 void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, index_t n0,
@@ -71,6 +78,10 @@ void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, inde
   T* const bpack = buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * imin(K, Cfg::KC), 16);
   const Epilogue<T>& ep = *g.ep;
   const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
+  const bool in_place = b_in_place<Cfg>(g);
+  // With a single ic block, each B micro-panel is used by one sweep of ir only: pack it just
+  // before that sweep (stays in L1/L2) instead of packing the whole KC x NC panel up front.
+  const bool lazy_b = !in_place && m1 - m0 <= Cfg::MC;
   alignas(64) T edge[MR * NR];
 
   // jc: NC-wide panel of C and op(B) (B panel lives in L3).
@@ -81,28 +92,45 @@ void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, inde
       const index_t kc = imin(Cfg::KC, K - pc);
       const bool accumulate = pc > 0 || g.beta != T(0);
       const bool last_k = pc + kc == K;
-      pack_b<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bpack);
+      if (!in_place && !lazy_b) {
+        pack_b<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bpack);
+      } else if (in_place && nc % NR != 0) {
+        // In place, but the last partial panel is packed (zero padded): the kernel may read
+        // whole vectors past the end of B's rows.
+        const index_t full = nc / NR * NR;
+        pack_b<NR>(false, g.B, g.ldb, pc, jc + full, kc, nc - full, bpack + full * kc);
+      }
       // ic: MC-tall block of op(A), packed into L2-sized micro-panels.
       for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
         const index_t mc = imin(Cfg::MC, m1 - ic);
         pack_a<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
-        // jr: NR-wide micro-panel of packed B (stays in L1 across the ir loop).
+        // jr: NR-wide micro-panel of B (stays in L1 across the ir loop).
         for (index_t jr = 0; jr < nc; jr += NR) {
           const index_t nr = imin(NR, nc - jr);
-          const T* bp = bpack + jr * kc;
+          const bool packed = !in_place || nr < NR;
+          if (lazy_b) pack_b<NR>(g.trans_b, g.B, g.ldb, pc, jc + jr, kc, nr, bpack + jr * kc);
+          const T* bp = packed ? bpack + jr * kc : g.B + pc * g.ldb + (jc + jr);
+          const index_t ldbp = packed ? NR : g.ldb;
           // ir: MR x NR micro-tile, accumulated in registers over kc.
           for (index_t ir = 0; ir < mc; ir += MR) {
             const index_t mr = imin(MR, mc - ir);
             const T* ap = apack + ir * kc;
             T* c = g.C + (ic + ir) * g.ldc + (jc + jr);
             if (mr == MR && nr == NR) {
-              Cfg::ukr(kc, ap, bp, NR, c, g.ldc, accumulate);
+              Cfg::ukr(kc, ap, bp, ldbp, c, g.ldc, accumulate);
             } else {
-              // Edge tile: full kernel into a stack tile, then merge the valid part.
-              Cfg::ukr(kc, ap, bp, NR, edge, NR, false);
-              for (index_t i = 0; i < mr; ++i)
-                for (index_t j = 0; j < nr; ++j)
-                  c[i * g.ldc + j] = accumulate ? c[i * g.ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+              // Edge tile: a kernel sized to the tile (same arithmetic) into a stack tile,
+              // then merge the valid part.
+              Cfg::edge(static_cast<int>(mr), static_cast<int>(nr))(kc, ap, bp, ldbp, edge, NR,
+                                                                    false);
+              for (index_t i = 0; i < mr; ++i) {
+                T* __restrict ci = c + i * g.ldc;
+                const T* __restrict ei = edge + i * NR;
+                if (accumulate)
+                  for (index_t j = 0; j < nr; ++j) ci[j] += ei[j];
+                else
+                  for (index_t j = 0; j < nr; ++j) ci[j] = ei[j];
+              }
             }
             if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
           }

@@ -17,60 +17,72 @@ namespace {
 struct CfgF32 {
   using T = float;
   static constexpr int MR = 6, NR = 64;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 96, KC = 256, NC = 4096;
   static constexpr const char* name = "ukr_f32_avx512_6x64";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx512<T>, MR, NR / 16>(k, a, b, ldb, c, ldc, acc);
+    ukr_simd<VecAvx512<T>, MR, NR / 16, MR>(k, a, b, ldb, c, ldc, acc);
   }
+  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 16, MR, T>(m, (n + 15) / 16); }
 };
 struct CfgF64 {
   using T = double;
   static constexpr int MR = 6, NR = 32;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 96, KC = 256, NC = 2048;
   static constexpr const char* name = "ukr_f64_avx512_6x32";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx512<T>, MR, NR / 8>(k, a, b, ldb, c, ldc, acc);
+    ukr_simd<VecAvx512<T>, MR, NR / 8, MR>(k, a, b, ldb, c, ldc, acc);
   }
+  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
 };
 constexpr const char* kIsa = "avx512";
 #elif defined(FM_ISA_avx2)
 struct CfgF32 {
   using T = float;
   static constexpr int MR = 6, NR = 16;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 96, KC = 256, NC = 4096;
   static constexpr const char* name = "ukr_f32_avx2_6x16";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx2<T>, MR, NR / 8>(k, a, b, ldb, c, ldc, acc);
+    ukr_simd<VecAvx2<T>, MR, NR / 8, MR>(k, a, b, ldb, c, ldc, acc);
   }
+  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
 };
 struct CfgF64 {
   using T = double;
   static constexpr int MR = 6, NR = 8;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 96, KC = 256, NC = 2048;
   static constexpr const char* name = "ukr_f64_avx2_6x8";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx2<T>, MR, NR / 4>(k, a, b, ldb, c, ldc, acc);
+    ukr_simd<VecAvx2<T>, MR, NR / 4, MR>(k, a, b, ldb, c, ldc, acc);
   }
+  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 4, MR, T>(m, (n + 3) / 4); }
 };
 constexpr const char* kIsa = "avx2";
 #else
 struct CfgF32 {
   using T = float;
   static constexpr int MR = 4, NR = 8;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 64, KC = 256, NC = 2048;
   static constexpr const char* name = "ukr_f32_ref_4x8";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
     ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
   }
+  static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
 };
 struct CfgF64 {
   using T = double;
   static constexpr int MR = 4, NR = 4;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 64, KC = 256, NC = 2048;
   static constexpr const char* name = "ukr_f64_ref_4x4";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
     ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
   }
+  static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
 };
 constexpr const char* kIsa = "generic";
 #endif

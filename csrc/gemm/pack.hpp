@@ -4,8 +4,79 @@
 // the kernel never needs a bound check. Per-ISA include only.
 #include "common/types.hpp"
 
+#if defined(FM_ISA_avx2) || defined(FM_ISA_avx512)
+#include <immintrin.h>
+#endif
+
 namespace fm {
 namespace FM_ISA_NS {
+
+// Square in-register transpose of a TB x TB block: d[j*ldd + i] = s[i*lds + j].
+// TB = 8 floats / 4 doubles with AVX; 1 (scalar) otherwise.
+template <class T>
+struct Transpose {
+  static constexpr int TB = 1;
+  static void block(const T* s, index_t, T* d, index_t) { d[0] = s[0]; }
+};
+#if defined(FM_ISA_avx2) || defined(FM_ISA_avx512)
+template <>
+struct Transpose<float> {
+  static constexpr int TB = 8;
+  static void block(const float* s, index_t lds, float* d, index_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds),
+           r2 = _mm256_loadu_ps(s + 2 * lds), r3 = _mm256_loadu_ps(s + 3 * lds),
+           r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds),
+           r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+           t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+           t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(d + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+};
+template <>
+struct Transpose<double> {
+  static constexpr int TB = 4;
+  static void block(const double* s, index_t lds, double* d, index_t ldd) {
+    __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + lds),
+            r2 = _mm256_loadu_pd(s + 2 * lds), r3 = _mm256_loadu_pd(s + 3 * lds);
+    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1),
+            t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+    _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm256_storeu_pd(d + ldd, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm256_storeu_pd(d + 2 * ldd, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm256_storeu_pd(d + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
+  }
+};
+#endif
+
+// dst[p*ldd + j] = src[j*lds + p] for j < n, p < k (a k x n panel from n rows of length k),
+// through TB x TB register transposes with scalar fringes.
+template <class T>
+inline void transpose_into(const T* src, index_t lds, index_t n, index_t k, T* __restrict dst,
+                           index_t ldd) {
+  constexpr int TB = Transpose<T>::TB;
+  const index_t n_full = n / TB * TB, k_full = k / TB * TB;
+  for (index_t p = 0; p < k_full; p += TB) {
+    for (index_t j = 0; j < n_full; j += TB)
+      Transpose<T>::block(src + j * lds + p, lds, dst + p * ldd + j, ldd);
+    for (index_t j = n_full; j < n; ++j)
+      for (index_t q = p; q < p + TB; ++q) dst[q * ldd + j] = src[j * lds + q];
+  }
+  for (index_t p = k_full; p < k; ++p)
+    for (index_t j = 0; j < n; ++j) dst[p * ldd + j] = src[j * lds + p];
+}
 
 // op(A)[rows r0.., cols p0..] (m x k block) -> ceil(m/MR) micro-panels of k x MR.
 // op(A)[i][p] = trans ? A[p*lda + i] : A[i*lda + p].
@@ -57,17 +128,11 @@ inline void pack_b(bool trans, const T* B, index_t ldb, index_t p0, index_t c0, 
           for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < nr ? src[j] : T(0);
       }
     } else {
-      // Rows of B are columns of op(B): transpose NR rows into the panel.
-      const T* src = B + (c0 + j0) * ldb + p0;
-      for (index_t j = 0; j < NR; ++j) {
-        T* d = dst + j;
-        if (j < nr) {
-          const T* s = src + j * ldb;
-          for (index_t p = 0; p < k; ++p) d[p * NR] = s[p];
-        } else {
-          for (index_t p = 0; p < k; ++p) d[p * NR] = T(0);
-        }
-      }
+      // Rows of B are columns of op(B): transpose nr rows into the panel, zero the rest.
+      transpose_into(B + (c0 + j0) * ldb + p0, ldb, nr, k, dst, NR);
+      if (nr < NR)
+        for (index_t p = 0; p < k; ++p)
+          for (index_t j = nr; j < NR; ++j) dst[p * NR + j] = T(0);
     }
   }
 }
