@@ -100,3 +100,16 @@ def test_gradcheck_zero_gradient_bias_before_batchnorm():
     report = fm.gradcheck(m, X, rng.integers(0, 2, (9, 2)))
     assert report.max_rel_error < 1e-7, str(report)
     assert np.abs(m.gradients(X, rng.integers(0, 2, (9, 2)))[1]).max() < 1e-12
+
+
+def test_gradcheck_l1_weight_near_zero_and_tiny_gradients():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(2, 1))
+    m = fm.Sequential([fm.Dense(31), fm.Dense(1), fm.BatchNorm(), fm.Dense(1)], input_dim=1,
+                      dtype="float64", seed=0)
+    m.compile(loss="mse", optimizer="sgd", l1=0.0625)
+    w = m.get_weights()
+    w[0][0, 3] = 3e-5                 # within a default step of the L1 kink at 0
+    m.set_weights(w)
+    report = fm.gradcheck(m, X, rng.normal(size=(2, 1)))
+    assert report.max_rel_error < 1e-7, str(report)

@@ -357,6 +357,19 @@ class Sequential:
             k += n
         return total
 
+    def _l1_weight_flags(self) -> list:
+        """For each array (params() order): is it a Dense W with a non-zero L1 penalty?"""
+        l1 = self._compile_args[2] if self._compile_args else 0.0
+        out = []
+        for layer in self._layers:
+            n = len(layer.param_specs(1))
+            if isinstance(layer, Dense):
+                eff = l1 if layer.l1 is None else layer.l1
+                out += [eff > 0] + [False] * (n - 1)
+            else:
+                out += [False] * n
+        return out
+
     def _training_loss(self, X, y) -> float:
         """Mean loss + penalty in training mode, computed in NumPy from the raw outputs (used by
         gradcheck on deterministic float64 twins)."""
