@@ -1,0 +1,296 @@
+"""fm.ops.gemm / _core.gemm against NumPy: odd shapes around the micro-kernel and block sizes,
+both dtypes, all transposes, beta, bias, every activation, z_out, strided inputs, thread-count
+bit-identity, and every kernel table the host supports."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+from fastmlp import _core
+from fastmlp.ops import GEMM_ACTIVATIONS
+
+DTYPES = [np.float32, np.float64]
+TRANS = [(False, False), (False, True), (True, False), (True, True)]
+
+
+def _info(dtype):
+    return _core.gemm_info(np.dtype(dtype).name)
+
+
+def _operands(rng, m, n, k, ta, tb, dtype):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    return a, b
+
+
+def _op(x, t):
+    return x.T if t else x
+
+
+def _check_close(got, a, b, ta, tb, extra=None):
+    """|got - exact| within a bound that scales with K and the dtype's epsilon."""
+    A = _op(a, ta).astype(np.float64)
+    B = _op(b, tb).astype(np.float64)
+    exact = A @ B
+    if extra is not None:
+        exact = exact + extra
+    k = A.shape[1]
+    eps = np.finfo(got.dtype).eps
+    bound = 2 * eps * (k + 2) * (np.abs(A) @ np.abs(B) + (np.abs(extra) if extra is not None else 0))
+    np.testing.assert_array_less(np.abs(got - exact), bound + 10 * np.finfo(got.dtype).tiny)
+
+
+def _shapes(dtype):
+    g = _info(dtype)
+    mr, nr, kc = g["mr"], g["nr"], g["kc"]
+    return [
+        (1, 1, 1),
+        (mr - 1, nr + 1, 3),
+        (mr + 1, nr - 1, kc + 1),
+        (mr, nr, kc),
+        (1, 3 * nr + 5, 2 * kc + 3),
+        (257, 33, 65),
+        (2 * mr + 3, 257, 17),
+    ]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta,tb", TRANS)
+def test_matches_numpy_odd_shapes(dtype, ta, tb):
+    rng = np.random.default_rng(1)
+    for m, n, k in _shapes(dtype):
+        a, b = _operands(rng, m, n, k, ta, tb, dtype)
+        got = fm.ops.gemm(a, b, trans_a=ta, trans_b=tb)
+        assert got.dtype == dtype and got.shape == (m, n)
+        _check_close(got, a, b, ta, tb)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(0, 5, 3), (4, 0, 3), (0, 0, 0), (3, 4, 0)])
+def test_empty_sizes(dtype, m, n, k):
+    rng = np.random.default_rng(2)
+    for ta, tb in TRANS:
+        a, b = _operands(rng, m, n, k, ta, tb, dtype)
+        bias = np.arange(n, dtype=dtype)
+        got = fm.ops.gemm(a, b, trans_a=ta, trans_b=tb, bias=bias, activation="relu")
+        assert got.shape == (m, n)
+        # K == 0: C = act(bias).
+        np.testing.assert_array_equal(got, np.broadcast_to(np.maximum(bias, 0), (m, n)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta,tb", TRANS)
+def test_beta_zero_ignores_garbage_and_beta_one_accumulates(dtype, ta, tb):
+    rng = np.random.default_rng(3)
+    g = _info(dtype)
+    m, n, k = g["mr"] + 2, g["nr"] + 3, g["kc"] + 1
+    a, b = _operands(rng, m, n, k, ta, tb, dtype)
+    out = np.full((m, n), np.nan, dtype=dtype)
+    _core.gemm(a, b, ta, tb, None, 0, 0.0, out, 0.0)
+    assert np.isfinite(out).all()
+    _check_close(out, a, b, ta, tb)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    out = c0.copy()
+    _core.gemm(a, b, ta, tb, None, 0, 0.0, out, 1.0)
+    _check_close(out, a, b, ta, tb, extra=c0.astype(np.float64))
+
+
+def _np_act(name, x, alpha):
+    from scipy.special import erf
+
+    if name == "linear":
+        return x
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "leaky_relu":
+        return np.where(x < 0, alpha * x, x)
+    if name == "softplus":  # torch's threshold (x > 20 returned as is)
+        return np.where(x > 20, x, np.logaddexp(0, x))
+    if name == "elu":
+        return np.where(x < 0, alpha * np.expm1(x), x)
+    if name == "gelu":
+        return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+    if name in ("silu", "swish"):
+        return x / (1 + np.exp(-x))
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(GEMM_ACTIVATIONS))
+def test_bias_and_every_activation(dtype, name):
+    rng = np.random.default_rng(4)
+    g = _info(dtype)
+    m, n, k = 2 * g["mr"] + 1, g["nr"] + 5, 37
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for alpha in ([None] if name not in ("leaky_relu", "elu") else [None, 0.3]):
+        for ta, tb in TRANS:
+            a, b = _operands(rng, m, n, k, ta, tb, dtype)
+            bias = rng.standard_normal(n).astype(dtype)
+            got = fm.ops.gemm(a, b, trans_a=ta, trans_b=tb, bias=bias, activation=name, alpha=alpha)
+            z = _op(a, ta).astype(np.float64) @ _op(b, tb).astype(np.float64) + bias
+            al = GEMM_ACTIVATIONS[name][1] if alpha is None else alpha
+            want = _np_act(name, z, al)
+            np.testing.assert_allclose(got, want, rtol=tol * 10, atol=tol * math.sqrt(k) * 4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_z_out_holds_pre_activation(dtype):
+    rng = np.random.default_rng(5)
+    g = _info(dtype)
+    m, n, k = g["mr"] + 1, 2 * g["nr"] + 1, g["kc"] + 3
+    a, b = _operands(rng, m, n, k, False, False, dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    z = np.full((m, n), np.nan, dtype=dtype)
+    y = _core.gemm(a, b, False, False, bias, GEMM_ACTIVATIONS["gelu"][0], 0.0, None, 0.0, z)
+    z_lin = _core.gemm(a, b, False, False, bias, 0, 0.0)
+    np.testing.assert_array_equal(z, z_lin)  # same kernel, same order: bit-identical
+    np.testing.assert_allclose(y, _np_act("gelu", z.astype(np.float64), 0.0),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_strided_and_fortran_inputs(dtype):
+    rng = np.random.default_rng(6)
+    m, n, k = 19, 45, 70
+    base_a = rng.standard_normal((2 * m, 3 * k)).astype(dtype)
+    base_b = rng.standard_normal((k, n)).astype(dtype)
+    variants_a = [
+        base_a[:m, :k],                       # row stride > cols
+        base_a[::2, ::3],                     # no unit stride: one copy
+        np.asfortranarray(base_a[:m, :k]),    # Fortran: used as the transpose
+        base_a[:m, :k][::-1],                 # negative stride
+    ]
+    variants_b = [base_b, np.asfortranarray(base_b), base_b[::-1][::-1], base_b.T.copy().T]
+    for a in variants_a:
+        for b in variants_b:
+            got = fm.ops.gemm(a, b)
+            _check_close(got, np.ascontiguousarray(a), np.ascontiguousarray(b), False, False)
+    # Transposed views of Fortran arrays with the transpose flags.
+    at = np.asfortranarray(rng.standard_normal((k, m)).astype(dtype))
+    bt = np.asfortranarray(rng.standard_normal((n, k)).astype(dtype))
+    got = fm.ops.gemm(at, bt, trans_a=True, trans_b=True)
+    _check_close(got, at, bt, True, True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta,tb", TRANS)
+def test_thread_count_bit_identical(dtype, ta, tb):
+    rng = np.random.default_rng(7)
+    m, n, k = 150, 333, 300
+    name = np.dtype(dtype).name
+    assert _core.gemm_threads_for(m, n, k, 2, name) == 2
+    a, b = _operands(rng, m, n, k, ta, tb, dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    act = GEMM_ACTIVATIONS["silu"][0]
+    one = _core.gemm(a, b, ta, tb, bias, act, 0.0, None, 0.0, None, 1)
+    for threads in (2, 3):
+        many = _core.gemm(a, b, ta, tb, bias, act, 0.0, None, 0.0, None, threads)
+        np.testing.assert_array_equal(one, many)
+
+
+def test_small_shapes_stay_single_threaded():
+    assert _core.gemm_threads_for(1, 256, 784, 2) == 1
+    assert _core.gemm_threads_for(4, 4, 4, 8) == 1
+    assert _core.gemm_threads_for(64, 256, 784, 2) == 2
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reference_matches(dtype):
+    rng = np.random.default_rng(8)
+    a, b = _operands(rng, 23, 71, 130, True, False, dtype)
+    bias = rng.standard_normal(71).astype(dtype)
+    act = GEMM_ACTIVATIONS["tanh"][0]
+    got = _core.gemm(a, b, True, False, bias, act, 0.0)
+    ref = _core.gemm_ref(a, b, True, False, bias, act, 0.0)
+    np.testing.assert_allclose(got, ref, rtol=1e-4 if dtype == np.float32 else 1e-11, atol=1e-5)
+
+
+def test_nan_propagates():
+    a = np.ones((3, 4), np.float32)
+    a[1, 2] = np.nan
+    got = fm.ops.gemm(a, np.ones((4, 5), np.float32))
+    assert np.isnan(got[1]).all() and np.isfinite(got[[0, 2]]).all()
+
+
+def test_validation_errors():
+    a32 = np.ones((3, 4), np.float32)
+    b32 = np.ones((4, 5), np.float32)
+    with pytest.raises(TypeError, match="same dtype"):
+        fm.ops.gemm(a32, b32.astype(np.float64))
+    with pytest.raises(TypeError, match="a must be"):
+        fm.ops.gemm(a32.astype(np.float16), b32)
+    with pytest.raises(ValueError, match="a must be 2-D"):
+        fm.ops.gemm(np.ones(4, np.float32), b32)
+    with pytest.raises(ValueError, match="b must be 2-D"):
+        fm.ops.gemm(a32, np.ones((1, 4, 5), np.float32))
+    with pytest.raises(ValueError, match="a and b"):
+        fm.ops.gemm(a32, b32, trans_b=True)
+    with pytest.raises(ValueError, match="bias"):
+        fm.ops.gemm(a32, b32, bias=np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="valid names: linear"):
+        fm.ops.gemm(a32, b32, activation="nope")
+    with pytest.raises(ValueError, match="softmax"):
+        fm.ops.gemm(a32, b32, activation="softmax")
+    with pytest.raises(TypeError, match="activation"):
+        fm.ops.gemm(a32, b32, activation=3)
+    with pytest.raises(TypeError, match="alpha"):
+        fm.ops.gemm(a32, b32, activation="elu", alpha="x")
+    with pytest.raises(ValueError, match="beta"):
+        _core.gemm(a32, b32, False, False, None, 0, 0.0, np.zeros((3, 5), np.float32), 0.5)
+    with pytest.raises(ValueError, match="out"):
+        _core.gemm(a32, b32, False, False, None, 0, 0.0, np.zeros((5, 3), np.float32))
+    with pytest.raises(ValueError, match="softmax|activation"):
+        _core.gemm(a32, b32, False, False, None, 9, 0.0)
+    # Lists are accepted; swish is silu.
+    got = fm.ops.gemm([[1.0, 2.0]], [[3.0], [4.0]], activation="swish")
+    np.testing.assert_allclose(got, [[11.0 / (1 + math.exp(-11.0))]])
+
+
+_ISA_SCRIPT = r"""
+import numpy as np, fastmlp as fm
+from fastmlp import _core
+assert fm.build_info()["isa"] == "{isa}", fm.build_info()["isa"]
+rng = np.random.default_rng(0)
+for dt in (np.float32, np.float64):
+    g = _core.gemm_info(np.dtype(dt).name)
+    assert g["isa"] == "{isa}", g
+    for ta in (False, True):
+        for tb in (False, True):
+            for m, n, k in [(1, 5, 7), (g["mr"] + 1, g["nr"] + 3, g["kc"] + 1), (64, 100, 33)]:
+                a = rng.standard_normal((k, m) if ta else (m, k)).astype(dt)
+                b = rng.standard_normal((n, k) if tb else (k, n)).astype(dt)
+                bias = rng.standard_normal(n).astype(dt)
+                got = fm.ops.gemm(a, b, trans_a=ta, trans_b=tb, bias=bias, activation="gelu")
+                ref = _core.gemm_ref(a, b, ta, tb, bias, 7, 0.0)
+                tol = 1e-4 if dt == np.float32 else 1e-11
+                np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+                one = _core.gemm(a, b, ta, tb, bias, 7, 0.0, None, 0.0, None, 1)
+                two = _core.gemm(a, b, ta, tb, bias, 7, 0.0, None, 0.0, None, 2)
+                np.testing.assert_array_equal(one, two)
+print("ok")
+"""
+
+
+def _supported_isas():
+    order = ["generic", "avx2", "avx512"]
+    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
+    return order[: order.index(best) + 1]
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_every_supported_isa_table(isa):
+    if isa not in _supported_isas():
+        pytest.skip(f"host does not support {isa}")
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    res = subprocess.run([sys.executable, "-c", _ISA_SCRIPT.replace("{isa}", isa)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip().endswith("ok")
