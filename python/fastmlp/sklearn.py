@@ -64,13 +64,13 @@ _HIDDEN_ACTIVATIONS = {
 _SOLVERS = ("adam", "sgd", "rmsprop")
 
 
-def _validate_data(est, X, y=None, reset=True, **kw):
+_NO_Y = "no_validation"
+
+
+def _validate_data(est, X, y=_NO_Y, reset=True, **kw):
+    """scikit-learn's validate_data (>= 1.6) or the estimator method it replaced."""
     if _sk_validate_data is not None:
-        if y is None:
-            return _sk_validate_data(est, X, reset=reset, **kw)
         return _sk_validate_data(est, X, y, reset=reset, **kw)
-    if y is None:  # pragma: no cover
-        return est._validate_data(X, reset=reset, **kw)
     return est._validate_data(X, y, reset=reset, **kw)  # pragma: no cover
 
 
