@@ -207,6 +207,23 @@ def test_dropout_off_at_predict_and_training_predict_stochastic():
     np.testing.assert_allclose(net.predict(X, link=False), ref, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 8, 9])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_small_row_predict_path(rows, dtype, threads):
+    layers = [dense(300, "gelu"), dense(130, "relu", use_bias=False), dense(3)]
+    net = make_net(layers, 260, dtype, wscale=0.1)
+    X = np.random.default_rng(17).normal(size=(rows, 260)).astype(dtype)
+    old = _core.get_num_threads()
+    _core.set_num_threads(threads)
+    try:
+        got = net.predict(X, link=False)
+    finally:
+        _core.set_num_threads(old)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, forward_np(layers, net.params(), X), rtol=tol, atol=tol)
+
+
 def test_params_views_keep_network_alive():
     net = make_net([dense(3)], 2)
     ps = net.params()
@@ -388,6 +405,7 @@ def test_optimizer_steps_vs_torch(opt):
 # ---- training loop -----------------------------------------------------------------------------
 
 def _fit_weights(threads, dtype):
+    old = _core.get_num_threads()
     _core.set_num_threads(threads)
     try:
         layers = [dense(96, "relu"), dict(kind="batchnorm"), dict(kind="dropout", rate=0.3),
@@ -402,7 +420,7 @@ def _fit_weights(threads, dtype):
         assert r["count"] == 301 and not r["nonfinite"]
         return [p.copy() for p in net.params()], r
     finally:
-        _core.set_num_threads(2)
+        _core.set_num_threads(old)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -466,12 +484,13 @@ def test_concurrent_predicts():
     layers = [dense(64, "relu"), dense(5)]
     net = make_net(layers, 20, "float32")
     X = np.random.default_rng(16).normal(size=(700, 20)).astype(np.float32)
-    ref = net.predict(X)
+    ref, ref1 = net.predict(X), net.predict(X[:1])
+    np.testing.assert_allclose(ref1, ref[:1], rtol=1e-5, atol=1e-6)  # one-row path streams W
     errors = []
 
     def work():
         for _ in range(20):
-            if not np.array_equal(net.predict(X), ref) or not np.array_equal(net.predict(X[:1]), ref[:1]):
+            if not np.array_equal(net.predict(X), ref) or not np.array_equal(net.predict(X[:1]), ref1):
                 errors.append(1)
 
     ts = [threading.Thread(target=work) for _ in range(4)]

@@ -14,6 +14,7 @@
 #include "kernels/dropout.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/reduce.hpp"
+#include "nn/small_gemm.hpp"
 
 namespace fm::nn {
 
@@ -366,8 +367,14 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) cons
     T* dst = i == last_writer ? out : bufs[next];
     switch (op.kind) {
       case OpKind::dense: {
+        const T* bias = op.b >= 0 ? params_.data() + op.b : nullptr;
+        if (rows <= kSmallGemmMaxRows) {  // one sample: stream W, no packing
+          small_gemm<T>(rows, op.out, op.in, cur, params_.data() + op.w, bias, dst, threads);
+          if (op.act != Act::linear) act_fwd<T>(op.act, alpha, dst, dst, rows * op.out);
+          break;
+        }
         Epilogue<T> ep;
-        ep.bias = op.b >= 0 ? params_.data() + op.b : nullptr;
+        ep.bias = bias;
         ep.act = op.act;
         ep.alpha = alpha;
         gemm_threads<T>(threads, false, false, rows, op.out, op.in, cur, op.in, params_.data() + op.w, op.out,
