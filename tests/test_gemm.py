@@ -294,3 +294,19 @@ def test_every_supported_isa_table(isa):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "softplus", "elu", "gelu", "silu"])
+def test_fused_epilogue_matches_standalone_activation_bitwise(dtype, name):
+    kernels = getattr(_core, "kernels", None)
+    if kernels is None or not hasattr(kernels, "act_fwd"):
+        pytest.skip("standalone activation kernels not built")
+    rng = np.random.default_rng(9)
+    g = _info(dtype)
+    a, b = _operands(rng, g["mr"] + 3, 2 * g["nr"] + 7, 50, False, True, dtype)
+    bias = rng.standard_normal(b.shape[0]).astype(dtype)
+    code, alpha = GEMM_ACTIVATIONS[name]
+    fused = _core.gemm(a, b, False, True, bias, code, alpha)
+    z = _core.gemm(a, b, False, True, bias, 0, 0.0)
+    np.testing.assert_array_equal(fused, kernels.act_fwd(name, z, alpha))

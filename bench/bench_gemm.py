@@ -1,0 +1,108 @@
+"""GEMM benchmarks (pytest-benchmark group "gemm"): the MLP shapes the engine calls (forward
+X·W, backward dX = dZ·Wᵀ and dW = Xᵀ·dZ, one-sample predict) and 2048³, each reported as
+GFLOP/s, ratio to NumPy's matmul (its BLAS, timed in the same run) and fraction of peak
+(113 GFLOP/s fp32 per Zen 4 core; half that for fp64).
+
+    PYTHONPATH=build/dev-NAME/pkg python -m pytest bench/bench_gemm.py --benchmark-enable -q -s
+    PYTHONPATH=build/dev-NAME/pkg python bench/bench_gemm.py      # table, 1 and 2 threads
+"""
+import time
+
+import numpy as np
+import pytest
+
+from fastmlp import _core
+
+PEAK_F32_PER_CORE = 113.0  # GFLOP/s: 2 x 256-bit FMA pipes x 8 lanes x 2 flops x ~3.5 GHz
+
+# (name, M, N, K, trans_a, trans_b)
+SHAPES = [
+    ("fwd 64x256x784", 64, 256, 784, False, False),
+    ("fwd 1024x256x784", 1024, 256, 784, False, False),
+    ("dX 64x784x256 (B^T)", 64, 784, 256, False, True),
+    ("dW 784x256x64 (A^T)", 784, 256, 64, True, False),
+    ("fwd 256x784x64", 256, 784, 64, False, False),
+    ("predict 1x256x784", 1, 256, 784, False, False),
+    ("2048^3", 2048, 2048, 2048, False, False),
+]
+
+
+def _operands(m, n, k, ta, tb, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    return a, b, np.empty((m, n), dtype)
+
+
+def best_time(fn, min_time=0.05, repeats=7):
+    """Best mean over `repeats` batches of calls lasting ~min_time/repeats each (noisy host)."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    inner = max(1, int(min_time / repeats / one))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / inner)
+    return best
+
+
+def _blas_threads(n):
+    """NumPy's BLAS limited to the same thread count as ours (when threadpoolctl is there)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def measure(m, n, k, ta, tb, dtype=np.float32, threads=1):
+    """(fastmlp GFLOP/s, numpy GFLOP/s with as many threads, fraction of `threads`-core peak)."""
+    a, b, out = _operands(m, n, k, ta, tb, dtype)
+    flops = 2.0 * m * n * k
+    t_fm = best_time(lambda: _core.gemm(a, b, ta, tb, None, 0, 0.0, out, 0.0, None, threads))
+    A, B = (a.T if ta else a), (b.T if tb else b)
+    with _blas_threads(threads):
+        t_np = best_time(lambda: np.matmul(A, B, out=out))
+    peak = PEAK_F32_PER_CORE * threads * (1.0 if dtype == np.float32 else 0.5)
+    gf = flops / t_fm / 1e9
+    return gf, flops / t_np / 1e9, gf / peak
+
+
+@pytest.mark.benchmark(group="gemm")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name,m,n,k,ta,tb", SHAPES, ids=[s[0] for s in SHAPES])
+def test_gemm(benchmark, name, m, n, k, ta, tb, dtype):
+    if m * n * k > 1e9 and dtype == np.float64:
+        pytest.skip("2048^3 in float32 only")
+    a, b, out = _operands(m, n, k, ta, tb, dtype)
+    benchmark(_core.gemm, a, b, ta, tb, None, 0, 0.0, out, 0.0)
+    threads = _core.gemm_threads_for(m, n, k, _core.get_num_threads(), np.dtype(dtype).name)
+    gf, gf_np, frac = measure(m, n, k, ta, tb, dtype, threads)
+    benchmark.extra_info.update(gflops=round(gf, 1), ratio_numpy=round(gf / gf_np, 2),
+                                frac_peak=round(frac, 3), threads=threads)
+    print(f"\n{name} {np.dtype(dtype).name} ({threads} thr): {gf:.1f} GFLOP/s, "
+          f"{gf / gf_np:.2f}x numpy, {100 * frac:.0f}% of peak")
+
+
+def main():
+    info = _core.gemm_info("float32")
+    print(f"GEMM {info['ukernel']} (MR={info['mr']} NR={info['nr']} MC={info['mc']} "
+          f"KC={info['kc']} NC={info['nc']}); peak {PEAK_F32_PER_CORE} GFLOP/s/core fp32")
+    head = f"{'shape':24s} {'thr':>3s} {'GFLOP/s':>8s} {'numpy':>8s} {'ratio':>6s} {'%peak':>6s}"
+    print(head)
+    print("-" * len(head))
+    for name, m, n, k, ta, tb in SHAPES:
+        for threads in (1, 2):
+            gf, gf_np, frac = measure(m, n, k, ta, tb, np.float32, threads)
+            print(f"{name:24s} {threads:3d} {gf:8.1f} {gf_np:8.1f} {gf / gf_np:6.2f} "
+                  f"{100 * frac:5.0f}%")
+
+
+if __name__ == "__main__":
+    main()
