@@ -10,9 +10,10 @@
 namespace fm {
 namespace FM_ISA_NS {
 
-// Minimum items a thread takes: below this, a parallel region costs more than it saves.
-inline constexpr index_t kGrainCheap = 32768;    // memory-bound element-wise ops
-inline constexpr index_t kGrainMath = 4096;      // exp/erf-heavy element-wise ops
+// Minimum items a thread takes: below this, a parallel region (fork/join, and on a busy
+// machine the wait for a descheduled thread) costs more than it saves. ~10-30 us of work.
+inline constexpr index_t kGrainCheap = 65536;    // memory-bound element-wise ops
+inline constexpr index_t kGrainMath = 16384;     // exp/erf-heavy element-wise ops
 
 // Sums f(b, e, &count) -> double over the fixed blocks [b, e) of `block` items of [0, n).
 // Blocks run in parallel; their partial sums (and counts) are added in block order, so the
