@@ -12,6 +12,7 @@ void act_fwd(Act act, T alpha, const T* x, T* y, index_t n);
 
 // dz = dy * f'(z), n elements. z is the pre-activation, y = f(z) the output; relu, leaky_relu,
 // sigmoid, tanh, elu and linear only read y (z may be null); gelu, silu and softplus read z.
+// Reading y assumes alpha >= 0 for leaky_relu and elu (then y > 0 exactly when z > 0).
 // dz may alias dy.
 template <class T>
 void act_bwd(Act act, T alpha, const T* z, const T* y, const T* dy, T* dz, index_t n);
