@@ -190,6 +190,21 @@ def test_in_place(dtype):
                                       K.act_bwd(act, dy.copy(), z=z, y=yy, alpha=ALPHA.get(act, 0.0)))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_epilogue_agrees_bit_for_bit(dtype):
+    """The GEMM's fused activation (common/act_math.hpp) gives the same bits as act_fwd."""
+    gemm = getattr(getattr(fm, "ops", None), "gemm", None)
+    if gemm is None:
+        pytest.skip("fm.ops.gemm not available")
+    rng = np.random.default_rng(50)
+    a = rng.standard_normal((33, 17)).astype(dtype)
+    b = rng.standard_normal((17, 29)).astype(dtype)
+    bias = rng.standard_normal(29).astype(dtype)
+    lin = gemm(a, b, bias=bias)
+    for act in ["sigmoid", "tanh", "relu", "softplus", "gelu", "silu"]:
+        np.testing.assert_array_equal(gemm(a, b, bias=bias, activation=act), K.act_fwd(act, lin), err_msg=act)
+
+
 def test_argument_errors():
     x = np.ones(5, np.float32)
     with pytest.raises(ValueError):
