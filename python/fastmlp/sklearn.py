@@ -103,6 +103,9 @@ class _Stopper(fm.Callback):
         self.incremental = incremental
         self.stopped = False
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.est._epoch_begins()
+
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
         est.n_iter_ += 1
@@ -402,6 +405,9 @@ class _BaseMLP(BaseEstimator):
     def _report_loss(self, fm_loss):
         return fm_loss / self._loss_scale
 
+    def _epoch_begins(self):
+        pass
+
     def _iteration_ends(self):
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
@@ -676,17 +682,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _engine_targets(self, y):
         return np.ascontiguousarray(y, dtype=self._dtype)
 
-    def _report_loss(self, fm_loss):
+    def _epoch_begins(self):
         # scikit-learn reports 0.5 * mean over outputs (its gradient is of the sum): with k > 1
-        # outputs that is fastmlp's loss / 2 plus the part of the L2 term the halving removed.
-        k = self.n_outputs_
-        loss = fm_loss / 2.0
-        if k > 1 and self.alpha > 0:
+        # outputs that is fastmlp's loss / 2 plus the part of the L2 term the halving removed,
+        # taken at the epoch's starting weights (exact for one full batch).
+        self._sq_weights = 0.0
+        if self.n_outputs_ > 1 and self.alpha > 0:
             weights = self._model.get_weights()
-            sq = sum(float(np.dot(weights[i].ravel(), weights[i].ravel()))
-                     for i in self._dense_indices())
-            loss += (self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_size)) * sq
-        return loss
+            self._sq_weights = sum(float(np.dot(weights[i].ravel(), weights[i].ravel()))
+                                   for i in self._dense_indices())
+
+    def _report_loss(self, fm_loss):
+        k = self.n_outputs_
+        scale = self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_size)
+        return fm_loss / 2.0 + scale * self._sq_weights
 
     def _score(self, X, y, sample_weight=None):
         y_pred = self._model.predict(np.ascontiguousarray(X))
