@@ -259,6 +259,7 @@ class _BaseMLP(BaseEstimator):
         model.set_weights(weights)
         self._model = model
         self._compiled_as = None
+        self._best_weights = None
         self._lr = float(self.learning_rate_init)
         self.loss_curve_ = []
         self._no_improvement_count = 0
@@ -330,7 +331,7 @@ class _BaseMLP(BaseEstimator):
 
         epochs = 1 if incremental else int(self.max_iter)
         stopper = _Stopper(self, n_samples, X_val, y_val, sw_val, incremental)
-        self.n_iter_ = self.n_iter_ if incremental else 0
+        self.n_iter_ = 0  # as scikit-learn: counts this call's epochs (1 for partial_fit)
         try:
             self._run_epochs(X_train, y_fit, epochs, batch_size, stopper)
         except FloatingPointError as exc:  # fm.DivergenceError
