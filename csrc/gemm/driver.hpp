@@ -140,6 +140,46 @@ void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, inde
   }
 }
 
+// M == 1 with B not transposed (predict one sample): a row of A times B, streaming whole
+// rows of B (ROW_NV vectors wide) with no packing of B. Same K blocking and per-element FMA
+// order as the tiled path, so a one-row product equals that row of a batched one bitwise.
+template <class Cfg>
+void gemm_row(const GemmArgs<typename Cfg::T>& g) {
+  using T = typename Cfg::T;
+  constexpr int W = Cfg::W;
+  const index_t K = g.K, N = g.N;
+  T* buf = workspace<T>().get(round_up(K, 16) + Cfg::KC * W);
+  const T* a = g.A;
+  T* tail = buf;
+  if (g.trans_a) {  // op(A) row is a column of A: gather it once
+    for (index_t p = 0; p < K; ++p) buf[p] = g.A[p * g.lda];
+    a = buf;
+    tail = buf + round_up(K, 16);
+  }
+  const index_t n_vec = N / W * W;
+  alignas(64) T edge[W];
+  for (index_t pc = 0; pc < K; pc += Cfg::KC) {
+    const index_t kc = imin(Cfg::KC, K - pc);
+    const bool accumulate = pc > 0 || g.beta != T(0);
+    const T* b = g.B + pc * g.ldb;
+    for (index_t j0 = 0; j0 < n_vec; j0 += Cfg::ROW_NV * W) {
+      const int nv = static_cast<int>(imin(Cfg::ROW_NV, (n_vec - j0) / W));
+      Cfg::row(nv)(kc, a + pc, b + j0, g.ldb, g.C + j0, 0, accumulate);
+    }
+    if (n_vec < N) {  // last partial vector through a zero-padded copy
+      const index_t r = N - n_vec;
+      for (index_t p = 0; p < kc; ++p)
+        for (index_t j = 0; j < W; ++j) tail[p * W + j] = j < r ? b[p * g.ldb + n_vec + j] : T(0);
+      Cfg::row(1)(kc, a + pc, tail, W, edge, 0, false);
+      for (index_t j = 0; j < r; ++j) g.C[n_vec + j] = accumulate ? g.C[n_vec + j] + edge[j] : edge[j];
+    }
+  }
+  const Epilogue<T>& ep = *g.ep;
+  if (!epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr))
+    for (index_t j0 = 0; j0 < N; j0 += Cfg::NR)  // the tiled path's segments
+      epilogue_tile(ep, g.C + j0, g.ldc, 0, j0, 1, imin(Cfg::NR, N - j0));
+}
+
 // K == 0: C = act(beta * C + bias); C is not read when beta == 0.
 template <class T>
 void gemm_k0(const GemmArgs<T>& g) {
@@ -176,6 +216,12 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
   if (g.K == 0) {
     gemm_k0(g);
     return;
+  }
+  if constexpr (Cfg::ROW_NV > 0) {
+    if (g.M == 1 && !g.trans_b) {
+      gemm_row<Cfg>(g);
+      return;
+    }
   }
   int nt = threads < 1 ? 1 : threads;
 #ifdef FM_HAVE_OPENMP

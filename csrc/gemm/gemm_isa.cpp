@@ -24,6 +24,8 @@ struct CfgF32 {
     ukr_simd<VecAvx512<T>, MR, NR / 16, MR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 16, MR, T>(m, (n + 15) / 16); }
+  static constexpr int W = 16, ROW_NV = 16;  // one-row path: up to ROW_NV vectors of B per sweep
+  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx512<T>, 1, ROW_NV, 1, T>(nv); }
 };
 struct CfgF64 {
   using T = double;
@@ -35,6 +37,8 @@ struct CfgF64 {
     ukr_simd<VecAvx512<T>, MR, NR / 8, MR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
+  static constexpr int W = 8, ROW_NV = 16;  // one-row path: up to ROW_NV vectors of B per sweep
+  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx512<T>, 1, ROW_NV, 1, T>(nv); }
 };
 constexpr const char* kIsa = "avx512";
 #elif defined(FM_ISA_avx2)
@@ -48,6 +52,8 @@ struct CfgF32 {
     ukr_simd<VecAvx2<T>, MR, NR / 8, MR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
+  static constexpr int W = 8, ROW_NV = 12;  // one-row path: up to ROW_NV vectors of B per sweep
+  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx2<T>, 1, ROW_NV, 1, T>(nv); }
 };
 struct CfgF64 {
   using T = double;
@@ -59,6 +65,8 @@ struct CfgF64 {
     ukr_simd<VecAvx2<T>, MR, NR / 4, MR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 4, MR, T>(m, (n + 3) / 4); }
+  static constexpr int W = 4, ROW_NV = 12;  // one-row path: up to ROW_NV vectors of B per sweep
+  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx2<T>, 1, ROW_NV, 1, T>(nv); }
 };
 constexpr const char* kIsa = "avx2";
 #else
@@ -72,6 +80,8 @@ struct CfgF32 {
     ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
+  static constexpr int W = 1, ROW_NV = 0;  // no one-row path
+  static UkrFn<T> row(int) { return nullptr; }
 };
 struct CfgF64 {
   using T = double;
@@ -83,6 +93,8 @@ struct CfgF64 {
     ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
+  static constexpr int W = 1, ROW_NV = 0;  // no one-row path
+  static UkrFn<T> row(int) { return nullptr; }
 };
 constexpr const char* kIsa = "generic";
 #endif

@@ -17,17 +17,17 @@ inline void ukr_simd(index_t k, const T* __restrict a, const T* __restrict b, in
   typename V::reg acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
 
   for (index_t p = 0; p < k; ++p) {
     typename V::reg bv[NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       typename V::reg av = V::bcast(a + i);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
     }
     a += AS;
@@ -37,13 +37,13 @@ inline void ukr_simd(index_t k, const T* __restrict a, const T* __restrict b, in
   if (accumulate) {
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int j = 0; j < NV; ++j)
         V::store(c + i * ldc + j * W, V::add(V::load(c + i * ldc + j * W), acc[i][j]));
   } else {
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * W, acc[i][j]);
   }
 }
