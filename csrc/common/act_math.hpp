@@ -12,7 +12,7 @@
 // NaN inputs give NaN outputs.
 //
 // Only for per-ISA sources (fm::FM_ISA_NS).
-#include "common/simd.hpp"
+#include "common/simd_math.hpp"
 #include "common/types.hpp"
 
 namespace fm {

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "common/parallel.hpp"
-#include "common/simd.hpp"
+#include "common/simd_math.hpp"
 #include "common/types.hpp"
 
 namespace fm {
