@@ -420,6 +420,8 @@ def torch_model(model):
     import torch
     import fastmlp as fm
 
+    # Tiny tensors: one thread is fastest and does not fight the machine's other work.
+    torch.set_num_threads(1)
     tdtype = torch.float64 if model.dtype == "float64" else torch.float32
     weights = model.get_weights()
     mods, params, i = [], [], 0
