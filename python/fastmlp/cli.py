@@ -304,14 +304,14 @@ def _progress_callback(fm, args, epochs: int):
             self.start = time.perf_counter()
             self.last = self.start
             self.epoch = 0
-            self.bar = tqdm(total=epochs, unit="epoch", leave=False) if use_bar else None
+            self.bar = tqdm(total=epochs, unit="epoch", leave=True, desc="training") if use_bar else None
 
         def on_epoch_end(self, epoch, logs=None):
             now = time.perf_counter()
             self.epoch += 1  # count ourselves: epoch numbering conventions differ
             logs = dict(logs or {})
             if self.bar is not None:
-                self.bar.set_postfix_str(_format_logs(logs).replace("  ", ", "))
+                self.bar.set_postfix_str(_format_logs(logs).replace("  ", ", "), refresh=False)
                 self.bar.update(1)
             elif not args.quiet:
                 width = len(str(epochs))
@@ -414,8 +414,9 @@ def cmd_train(args) -> int:
     is_builtin = args.data in BUILTIN_DATASETS and not os.path.exists(args.data)
     source = "the bundled handwritten digits" if is_builtin else args.data
     info = fm.build_info()
+    threads = fm.get_num_threads()
     _say(args, f"fastmlp {info.get('version', '?')} ({info.get('isa', '?')}, "
-               f"{fm.get_num_threads()} threads): training on {source}")
+               f"{threads} thread{'s' if threads != 1 else ''}): training on {source}")
     what = f"{len(classes)} classes" if classes is not None else f"{n_out} target(s)"
     _say(args, f"data: {_describe_size(*X.shape)}, {task} ({what})")
 
