@@ -97,10 +97,9 @@ def _threads(n):
 class _Stopper(fm.Callback):
     """Runs scikit-learn's per-iteration bookkeeping from inside ``Sequential.fit``."""
 
-    def __init__(self, est, n_train, X_val, y_val, sw_val, incremental):
+    def __init__(self, est, n_train, X_val, y_val, sw_val):
         self.est, self.n_train = est, n_train
         self.X_val, self.y_val, self.sw_val = X_val, y_val, sw_val
-        self.incremental = incremental
         self.stopped = False
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -113,16 +112,16 @@ class _Stopper(fm.Callback):
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)
         if est.verbose:
-            print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         est._update_no_improvement_count(self.X_val, self.y_val, self.sw_val)
         est._iteration_ends()
         if est._no_improvement_count > est.n_iter_no_change:
             if est.early_stopping:
-                msg = ("Validation score did not improve more than tol=%f for %d consecutive "
-                       "epochs." % (est.tol, est.n_iter_no_change))
+                msg = (f"Validation score did not improve more than tol={est.tol:f} for "
+                       f"{est.n_iter_no_change} consecutive epochs.")
             else:
-                msg = ("Training loss did not improve more than tol=%f for %d consecutive "
-                       "epochs." % (est.tol, est.n_iter_no_change))
+                msg = (f"Training loss did not improve more than tol={est.tol:f} for "
+                       f"{est.n_iter_no_change} consecutive epochs.")
             if est._trigger_stopping(msg):
                 self.stopped = True
                 return True
@@ -168,13 +167,20 @@ class _BaseMLP(BaseEstimator):
         raise NotImplementedError
 
     def _targets(self, y):
-        """(fastmlp loss, y in the engine's convention, loss scale c, output activation)."""
+        """(fastmlp loss, loss scale c = fastmlp loss / scikit-learn loss, out_activation_)."""
         raise NotImplementedError  # pragma: no cover
 
     def _score(self, X, y, sample_weight=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- fitting --------------------------------------------------------------------------
+
+    def _check_solver(self):
+        """Guards partial_fit (as scikit-learn's, an AttributeError hides the method)."""
+        if self.solver not in _SOLVERS:
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
 
     def _check_solver_supported(self):
         if self.solver == "lbfgs":
@@ -194,7 +200,7 @@ class _BaseMLP(BaseEstimator):
         if any(isinstance(h, bool) or not isinstance(h, Integral) for h in hidden):
             raise ValueError(f"hidden_layer_sizes must be integers, got {hidden}.")
         if np.any(np.array(hidden) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden)
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
 
@@ -229,7 +235,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_layers_ = len(layer_units)
-        self._loss_name, _, self._loss_scale, self.out_activation_ = self._targets(y)
+        self._loss_name, self._loss_scale, self.out_activation_ = self._targets(y)
         act = _HIDDEN_ACTIVATIONS[self.activation]
         layers = []
         for units in layer_units[1:-1]:
@@ -323,14 +329,14 @@ class _BaseMLP(BaseEstimator):
         else:
             if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped")
+                              "It is going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         self._compile(batch_size)
         self._batch_size = batch_size
         y_fit = self._engine_targets(y_train)
 
         epochs = 1 if incremental else int(self.max_iter)
-        stopper = _Stopper(self, n_samples, X_val, y_val, sw_val, incremental)
+        stopper = _Stopper(self, n_samples, X_val, y_val, sw_val)
         self.n_iter_ = 0  # as scikit-learn: counts this call's epochs (1 for partial_fit)
         try:
             self._run_epochs(X_train, y_fit, epochs, batch_size, stopper)
@@ -342,10 +348,10 @@ class _BaseMLP(BaseEstimator):
             if self.early_stopping and getattr(self, "_best_weights", None) is not None:
                 self._model.set_weights(self._best_weights)
             self._sync_attributes()
-        if not incremental and not stopper.stopped and epochs == int(self.max_iter):
+        if not incremental and not stopper.stopped and self.n_iter_ == int(self.max_iter):
             warnings.warn(
-                "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
-                "hasn't converged yet." % self.max_iter, ConvergenceWarning)
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
 
     def _run_epochs(self, X, y, epochs, batch_size, stopper):
         """Train up to ``epochs`` epochs; the callback applies scikit-learn's stopping rules.
@@ -387,7 +393,7 @@ class _BaseMLP(BaseEstimator):
             score = self._score(X_val, y_val, sample_weight=sw_val)
             self.validation_scores_.append(score)
             if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
+                print(f"Validation score: {self.validation_scores_[-1]:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -424,7 +430,7 @@ class _BaseMLP(BaseEstimator):
             return True
         self._lr /= 5.0
         if self.verbose:
-            print(msg + " Setting learning rate to %f" % self._lr)
+            print(f"{msg} Setting learning rate to {self._lr:f}")
         return False
 
     # -- results --------------------------------------------------------------------------
@@ -534,10 +540,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _targets(self, y):
         if self._label_binarizer.y_type_ == "multiclass":
-            return "cross_entropy", None, 1.0, "softmax"
+            return "cross_entropy", 1.0, "softmax"
         # binary (one sigmoid) or multi-label: fastmlp's BCE is a mean over the k outputs,
         # scikit-learn's a sum.
-        return "binary_cross_entropy", None, 1.0 / y.shape[1], "logistic"
+        return "binary_cross_entropy", 1.0 / y.shape[1], "logistic"
 
     def _engine_targets(self, y):
         if self._loss_name == "cross_entropy":
@@ -564,12 +570,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
-    def _check_solver(self):
-        if self.solver not in _SOLVERS:
-            raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 "%s is not stochastic." % self.solver)
-        return True
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -678,7 +678,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _targets(self, y):
         # scikit-learn's gradient is that of 0.5 * sum over outputs, mean over samples;
         # fastmlp's mse is the mean over all n*k elements: ratio 2/k.
-        return "mse", None, 2.0 / y.shape[1], "identity"
+        return "mse", 2.0 / y.shape[1], "identity"
 
     def _engine_targets(self, y):
         return np.ascontiguousarray(y, dtype=self._dtype)
@@ -721,12 +721,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
-    def _check_solver(self):
-        if self.solver not in _SOLVERS:
-            raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 "%s is not stochastic." % self.solver)
-        return True
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
