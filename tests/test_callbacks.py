@@ -106,3 +106,15 @@ def test_custom_callback_hooks_and_stop():
             self.model.stop_training = True
 
     assert len(m.fit(X, y, epochs=5, callbacks=[StopFlag()], verbose=0).epoch) == 1
+
+
+def test_history_plot_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    m, X, y = _setup()
+    h = m.fit(X, y, epochs=3, validation_split=0.25, verbose=0)
+    path = tmp_path / "curves.png"
+    fig = h.plot(path)
+    assert path.read_bytes()[:4] == b"\x89PNG" and fig is not None
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

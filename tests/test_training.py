@@ -215,3 +215,25 @@ def test_epochs_zero_and_batch_larger_than_data():
     np.testing.assert_array_equal(m.get_weights()[0], before[0])
     h = m.fit(X, y, epochs=1, batch_size=1000, verbose=0)
     assert len(h.history["loss"]) == 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGINT") or
+                    __import__("sys").platform == "win32", reason="POSIX signals")
+def test_ctrl_c_during_fit_returns_history_promptly():
+    import os
+    import signal
+    import threading
+    import time
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20000, 50)), rng.integers(0, 5, 20000)
+    m = fm.Sequential([fm.Dense(256, activation="relu"), fm.Dense(256, activation="relu"),
+                       fm.Dense(5)], input_dim=50, seed=0)
+    m.compile(loss="cross_entropy", optimizer="adam")
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    h = m.fit(X, y, epochs=500, batch_size=64, verbose=0)
+    timer.join()
+    assert time.perf_counter() - t0 < 30 and len(h.epoch) < 500
+    assert all(np.isfinite(w).all() for w in m.get_weights())
