@@ -83,6 +83,9 @@ def test_compile_errors():
         layers = [fm.Dense(3), last] if isinstance(last, fm.Activation) else [last]
         with pytest.raises(ValueError, match="already ends with"):
             fm.Sequential(layers, input_dim=2).compile(loss=loss)
+    with pytest.raises(ValueError, match="softmax"):
+        fm.Sequential([fm.Dense(3, activation="softmax"), fm.Dropout(0.1)],
+                      input_dim=2).compile(loss="cross_entropy")
     # allowed: sigmoid output with mse
     fm.Sequential([fm.Dense(1, activation="sigmoid")], input_dim=2).compile(loss="mse")
 

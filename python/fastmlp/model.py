@@ -221,8 +221,9 @@ class Sequential:
         optimizer = get_optimizer(optimizer)
         validate_params("compile", {"l1": l1, "l2": l2},
                         {"l1": [Interval(Real, 0, None)], "l2": [Interval(Real, 0, None)]})
-        last = self._layers[-1].activation_name if self._layers else None
-        check_last_layer(loss, last)
+        # Dropout/noise after the output change nothing at inference: look past them.
+        core = [layer for layer in self._layers if not isinstance(layer, (Dropout, GaussianNoise))]
+        check_last_layer(loss, core[-1].activation_name if core else None)
         with self._lock:
             self._compile_args = (loss, optimizer, float(l1), float(l2))
             self._epoch = 0
