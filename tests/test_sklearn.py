@@ -363,3 +363,40 @@ def test_pickle_and_joblib_round_trip(cls, tmp_path):
     loaded.set_params(warm_start=True, max_iter=2)
     _fit_quietly(loaded, X, y)
     assert loaded.n_iter_ == 2 and loaded.t_ == t + 2 * len(X)
+
+
+def test_uniform_fractional_weights_rescale_the_penalty_as_sklearn():
+    X, y = make_classification(n_samples=40, n_features=5, random_state=0)
+    sw = np.full(40, 0.25)
+    kw = dict(random_state=0, max_iter=1, shuffle=False, hidden_layer_sizes=(7,), alpha=2.0)
+    ours = _fit_quietly(MLPClassifier(**kw), X, y, sample_weight=sw)
+    theirs = _fit_quietly(sk_nn.MLPClassifier(**kw), X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.loss_curve_[0], theirs.loss_curve_[0], rtol=1e-6)
+
+
+def test_adaptive_learning_rate_divides_by_five_instead_of_stopping():
+    X, y = make_classification(n_samples=100, random_state=0)
+    kw = dict(solver="sgd", learning_rate="adaptive", tol=10.0, n_iter_no_change=1,
+              max_iter=8, random_state=0)
+    clf = _fit_quietly(MLPClassifier(**kw), X, y)
+    theirs = _fit_quietly(sk_nn.MLPClassifier(**kw), X, y)
+    # no epoch improves by tol=10: the rate is divided by 5 each time, training goes on
+    assert clf.n_iter_ == theirs.n_iter_ == 8
+    assert clf._lr == pytest.approx(theirs._optimizer.learning_rate)
+    assert clf._lr == pytest.approx(clf.learning_rate_init / 5**3)
+
+
+def test_verbose_prints_sklearn_lines(capsys):
+    X, y = make_classification(n_samples=40, random_state=0)
+    _fit_quietly(MLPClassifier(max_iter=2, verbose=True, random_state=0), X, y)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Iteration 1, loss = ") and out[1].startswith("Iteration 2, loss")
+
+
+def test_early_stopping_with_sample_weight_and_regressor():
+    X, y = make_regression(n_samples=120, n_features=5, noise=0.1, random_state=0)
+    sw = np.random.RandomState(0).randint(1, 3, size=120)
+    reg = _fit_quietly(MLPRegressor(early_stopping=True, max_iter=30, random_state=0,
+                                    learning_rate_init=0.01), X, y / y.std(), sample_weight=sw)
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
