@@ -230,6 +230,16 @@ def test_unwritable_output_folder(tmp_path):
 # --------------------------------------------------------------------------- bench
 
 
+def test_bench_options_parse():
+    from fastmlp.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench"]).quick is True
+    args = parser.parse_args(["bench", "--full", "--markdown", "--threads", "1"])
+    assert (args.quick, args.markdown, args.threads) == (False, True, 1)
+    assert_usage_error(run_cli("bench", "--threads", "0"), "positive integer")
+
+
 def test_benchmark_report_on_tiny_config(capsys):
     from fastmlp import benchmark
 
