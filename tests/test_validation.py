@@ -149,3 +149,11 @@ def test_uncompiled_and_weights_errors():
         m.set_weights([np.zeros((3, 2)), np.full(2, np.nan)])
     with pytest.raises(ValueError, match="training"):
         m.predict(X, training="yes")
+
+
+def test_models_larger_than_memory_are_refused_before_allocating():
+    m = fm.Sequential([fm.Dense(2**31)], input_dim=64)      # 2**37 weights: 512 GiB in float32
+    with pytest.raises(MemoryError, match="memory"):
+        m.get_weights()
+    with pytest.raises(MemoryError):
+        fm.Sequential([fm.Dense(2**40)], input_dim=2**20).predict(np.zeros((1, 2**20)))

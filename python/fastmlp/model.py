@@ -33,6 +33,15 @@ def _factory():
 _OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
 
+def _physical_memory() -> int:
+    try:
+        import os
+
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):   # not POSIX: only the absurd is refused
+        return 2**47
+
+
 class Sequential:
     """A stack of layers trained as one network.
 
@@ -170,9 +179,16 @@ class Sequential:
                                  "Sequential or call fit first")
             specs = self._param_specs()
             total = sum(int(np.prod(s, dtype=object)) for _, _, s, _ in specs)
+            # Parameters, gradients and up to three optimizer slots in the model's dtype, plus
+            # the float64 draw of the largest layer: refuse up front what cannot fit in memory
+            # (an over-committed allocation would get the process killed later instead).
             itemsize = np.dtype(self._dtype).itemsize
-            if total * itemsize * 3 > 2**47:   # params, grads and optimizer state: > 128 TiB
-                raise MemoryError(f"the model has {total} parameters: far too large to allocate")
+            largest = max((int(np.prod(s, dtype=object)) for _, _, s, _ in specs), default=0)
+            need = total * itemsize * 5 + largest * 8
+            if need > _physical_memory():
+                raise MemoryError(
+                    f"the model has {total} parameters and needs about {need / 2**30:.1f} GiB, "
+                    f"more than this machine's memory; use fewer or smaller layers")
             # Per-layer child seeds: adding a layer never changes the earlier layers' weights.
             init, d = [], self._input_dim
             for i, layer in enumerate(self._layers):
