@@ -12,11 +12,11 @@ def _train(threads, seed=0, dtype="float32"):
         rng = np.random.default_rng(0)
         X = rng.normal(size=(300, 20))
         y = rng.integers(0, 4, 300)
-        m = fm.Sequential([fm.Standardize(), fm.Dense(64, activation="relu"), fm.BatchNorm(),
-                           fm.Dropout(0.2), fm.GaussianNoise(0.1), fm.Dense(48, activation="gelu"),
+        m = fm.Sequential([fm.Standardize(), fm.Dense(300, activation="relu"), fm.BatchNorm(),
+                           fm.Dropout(0.2), fm.GaussianNoise(0.1), fm.Dense(260, activation="gelu"),
                            fm.Dense(4)], input_dim=20, dtype=dtype, seed=seed)
         m.compile(loss="cross_entropy", optimizer=fm.Adam(lr=1e-2), l2=1e-4)
-        m.fit(X, y, epochs=3, batch_size=32, validation_split=0.2, verbose=0)
+        m.fit(X, y, epochs=3, batch_size=120, validation_split=0.2, verbose=0)
         return m.get_weights(), m.predict(X)
     finally:
         fm.set_num_threads(old)
