@@ -565,3 +565,61 @@ def test_bad_inputs():
 def test_absurd_size_is_memory_error():
     with pytest.raises((MemoryError, ValueError)):
         _core.Network([dense(2 ** 40)], 2 ** 20, "float32", 0)
+
+
+def test_ctrl_c_stops_after_current_batch():
+    import os
+    import signal
+    import time
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+    net = make_net([dense(128, "relu"), dense(10)], 200, "float32", wscale=0.05)
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(40000, 200)).astype(np.float32)
+    y = rng.integers(0, 10, 40000).astype(np.int32)
+    net.compile("cross_entropy", {"name": "adam"}, 0.0, 0.0)
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        r = net.fit_epoch(X, y, 2, True, 0)
+    finally:
+        timer.cancel()
+    if not r["interrupted"]:  # the epoch finished before the signal arrived (very fast machine)
+        assert r["count"] == 40000
+        return
+    assert 0 < r["count"] < 40000 and r["count"] % 2 == 0
+    assert time.perf_counter() - t0 < 5.0
+    assert all(np.isfinite(p).all() for p in net.params())
+
+
+def test_noise_and_dropout_gradients_deterministic_and_switchable():
+    layers = [dict(kind="noise", stddev=0.3), dense(8, "tanh"), dict(kind="dropout", rate=0.4), dense(2)]
+    net = make_net(layers, 3)
+    rng = np.random.default_rng(19)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 2))
+    net.compile("mse", {"name": "sgd", "lr": 0.1}, 0.0, 0.0)
+    g1, g2 = net.gradients(X, y), net.gradients(X, y)
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)  # same step: same masks
+    plain = make_net([dense(8, "tanh"), dense(2)], 3)
+    plain.compile("mse", {"name": "sgd", "lr": 0.1}, 0.0, 0.0)
+    for a, b in zip(net.gradients(X, y, False), plain.gradients(X, y, False)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)  # stochastic layers off = identity
+    Xc = X.copy()
+    net.train_batch(X, y)
+    np.testing.assert_array_equal(X, Xc)  # input noise never writes into the caller's X
+    assert not all(np.array_equal(a, b) for a, b in zip(g1, net.gradients(X, y)))  # next step: new masks
+
+
+def test_bce_accepts_1d_targets_for_one_output_and_counts_elements():
+    net = make_net([dense(5, "relu"), dense(1)], 3)
+    rng = np.random.default_rng(20)
+    X = rng.normal(size=(30, 3))
+    t = (rng.uniform(size=30) > 0.5).astype(np.float64)
+    net.compile("binary_cross_entropy", {"name": "adam"}, 0.0, 0.0)
+    loss, correct = net.evaluate(X, t, 8)
+    logits = forward_np([dense(5, "relu"), dense(1)], net.params(), X)
+    assert abs(loss - loss_np("binary_cross_entropy", logits, t[:, None])) < 1e-12
+    assert correct == int(((logits[:, 0] >= 0) == (t >= 0.5)).sum())
