@@ -231,7 +231,7 @@ def test_wrong_format_version_in_preamble():
 def test_json_and_random_bytes_are_rejected(tmp_path):
     rng = np.random.default_rng(0)
     for blob in [b"", b"{}", json.dumps({"version": 2, "format": "fastmlp"}).encode(),
-                 rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), fmio.MAGIC]:
+                 rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), fmio.MAGIC + b"\x01"]:
         path = tmp_path / "x.fmlp"
         path.write_bytes(blob)
         with pytest.raises(ValueError, match="fastmlp"):

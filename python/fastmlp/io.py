@@ -85,9 +85,14 @@ def load(path):
         If the file is not a fastmlp model, has an unsupported format version, or is
         damaged or truncated.
     """
-    with open(path, "rb") as fh:
-        data = fh.read()
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(_PREAMBLE.size)
+            # Look at the magic before reading the rest: a large foreign file is never
+            # read whole.
+            if len(head) < _PREAMBLE.size or head[:8] != MAGIC:
+                raise ValueError(_describe_foreign(head[:16]))
+            data = head + fh.read()
         return model_from_bytes(data)
     except ValueError as exc:
         raise ValueError(f"cannot load fastmlp model from {os.fspath(path)!r}: {exc}") from None
@@ -264,6 +269,8 @@ def _parse(data) -> tuple[dict, memoryview]:
 
 
 def _describe_foreign(head: bytes) -> str:
+    if head.startswith(MAGIC):
+        return "file is truncated: shorter than the fastmlp preamble"
     kind = "not a fastmlp model file"
     if head[:1] in (b"\x80", b"(", b"c"):
         kind += " (looks like a pickle; fastmlp never unpickles files)"
