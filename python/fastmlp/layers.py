@@ -7,6 +7,7 @@ C++ network; ``Sequential.get_weights()`` returns copies in layer order.
 """
 from __future__ import annotations
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -63,8 +64,18 @@ class Layer:
         return None
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        # Only what differs from the constructor's defaults: Dense(units=256, init='he_normal').
+        try:
+            params = inspect.signature(type(self).__init__).parameters
+        except (TypeError, ValueError):
+            params = {}
+        shown = []
+        for k, v in self.get_config().items():
+            p = params.get(k)
+            if p is not None and p.default is not p.empty and p.default == v:
+                continue
+            shown.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 class Dense(Layer):
