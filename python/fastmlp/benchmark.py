@@ -304,12 +304,14 @@ def _short_error(exc: BaseException) -> str:
 
 
 class Runner:
-    def __init__(self, cfg: Config, log=print):
+    def __init__(self, cfg: Config, log=print, only: tuple = PEERS):
         self.cfg = cfg
         self.log = log
         self.peers = {}
-        self.missing = {}
+        self.missing = {name: "not requested" for name in PEERS if name not in only}
         for name in PEERS:
+            if name not in only:
+                continue
             try:
                 self.peers[name] = PEER_CLASSES[name](cfg.threads)
             except ImportError as exc:
@@ -319,9 +321,12 @@ class Runner:
         self.memory: list = []  # (case, {peer: MiB})
         self.fitted = {}
 
+    def _absent(self, peer: str) -> str:
+        return "skipped" if self.missing.get(peer) == "not requested" else "not installed"
+
     def _guard(self, row: Row, peer: str, fn):
         if peer not in self.peers:
-            row.values[peer] = "not installed"
+            row.values[peer] = self._absent(peer)
             return None
         try:
             return fn(self.peers[peer])
@@ -379,7 +384,7 @@ class Runner:
         for name in PEERS:
             if name not in self.fitted:
                 latency.values[name] = throughput.values[name] = \
-                    self.missing.get(name) and "not installed" or "n/a"
+                    self._absent(name) if name in self.missing else "n/a"
                 continue
             peer, model = self.fitted[name]
             self._guard(latency, name, lambda p, m=model: latency.values.__setitem__(
@@ -493,7 +498,9 @@ def report(runner: Runner, markdown: bool) -> str:
                 f"{PEAK_GFLOPS_PER_CORE:g} GFLOP/s per core and 6 FLOPs/parameter/sample.",
             machine_line(cfg.threads)]
     if runner.missing:
-        out.append("Skipped (not installed): " + ", ".join(sorted(runner.missing)))
+        out.append("Skipped: " + ", ".join(f"{name} ({why})" if why == "not requested" else
+                                             f"{name} (not installed)"
+                                             for name, why in sorted(runner.missing.items())))
     if runner.errors:
         out += ["Errors:"] + [f"  {e}" for e in runner.errors]
     return "\n".join(out)
