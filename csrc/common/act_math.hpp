@@ -7,7 +7,8 @@
 // Numerically stable forms (and PyTorch's conventions where they matter):
 //   sigmoid(x)  = x >= 0 ? 1/(1+e) : e/(1+e),  e = exp(-|x|)
 //   softplus(x) = x > 20 ? x : max(x,0) + log1p(exp(-|x|))         (torch threshold 20)
-//   gelu(x)     = 0.5 x erfc(-x/sqrt2)   (= 0.5 x (1 + erf(x/sqrt2)) without the cancellation)
+//   gelu(x)     = 0.5 x erfc(-x/sqrt2)   (= 0.5 x (1 + erf(x/sqrt2)) without the cancellation;
+//                 simd_math's vnorm_cdf2, exact exponent in the far tail)
 //   silu(x)     = x sigmoid(x);  elu(x) = x > 0 ? x : alpha expm1(x);  leaky(x) = x > 0 ? x : alpha x
 // NaN inputs give NaN outputs.
 //
@@ -62,8 +63,7 @@ inline V op_elu(V x, V alpha) {
 template <class V>
 inline V op_gelu(V x) {
   using T = decltype(vreduce_add(x));
-  V c = verfc(vmul(x, vset1(-ActConst<T>::inv_sqrt2)));
-  return vmul(vmul(vset1(T(0.5)), x), c);
+  return vmul(vmul(vset1(T(0.5)), x), vnorm_cdf2(x));
 }
 template <class V>
 inline V op_silu(V x) {
@@ -122,7 +122,7 @@ inline V op_softplus_bwd(V z, V dy) {
 template <class V>
 inline V op_gelu_bwd(V z, V dy) {
   using T = decltype(vreduce_add(z));
-  V cdf = vmul(vset1(T(0.5)), verfc(vmul(z, vset1(-ActConst<T>::inv_sqrt2))));
+  V cdf = vmul(vset1(T(0.5)), vnorm_cdf2(z));
   V pdf = vmul(vset1(ActConst<T>::inv_sqrt_2pi), vexp(vmul(vset1(T(-0.5)), vmul(z, z))));
   return vmul(dy, vfma(z, pdf, cdf));
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Elementary functions on the vector layer of common/simd.hpp, lane-wise, written once over
 // its primitives (the scalar generic build uses <cmath>):
-//   vexp, vexpm1, vlog, vlog1p, vtanh, verf, verfc
+//   vexp, vexpm1, vlog, vlog1p, vtanh, verf, verfc, vnorm_cdf2 (= erfc(-x/sqrt2), gelu's 2 Phi(x))
 //
 // Accuracy (vector paths):
 //   float : vexp, vlog ~1 ulp; vexpm1, vlog1p, vtanh, verf, verfc <= ~2e-7 relative (erfc relative
@@ -26,6 +26,7 @@ template <class T> inline T vexpm1(T x) { return std::expm1(x); }
 template <class T> inline T vtanh(T x) { return std::tanh(x); }
 template <class T> inline T verf(T x) { return std::erf(x); }
 template <class T> inline T verfc(T x) { return std::erfc(x); }
+template <class T> inline T vnorm_cdf2(T x) { return std::erfc(-x * T(0.70710678118654752440)); }
 
 #else
 
@@ -189,17 +190,27 @@ inline constexpr float kErfcLarge[13] = {
     2.101591182e-02f,  -1.685044991e-01f, 4.657682042e-01f};
 inline constexpr float kErfSplit = 0.7f;  // erf polynomial below, erfc polynomial above
 
-// erfc(t) for t >= 0.7 (float): exp(-t^2) with t^2 split exactly (th^2 + (t-th)(t+th)) so the
-// exponent carries no rounding error, times the fitted factor.
+// exp(-s a^2) for a >= 0 with a^2 split exactly: a = ah + al, ah = a rounded to 1/quantum
+// (few enough bits that ah^2 is exact), so the exponent carries no rounding error.
+template <class V, class T>
+inline V exp_neg_sq(V a, T s, T quantum) {
+  V ah = vmul(vround(vmul(a, vset1(quantum))), vset1(T(1) / quantum));
+  V al = vsub(a, ah);
+  return vmul(vexp(vmul(vmul(ah, ah), vset1(-s))), vexp(vmul(vmul(al, vadd(a, ah)), vset1(-s))));
+}
+
+// erfc(t) * exp(t^2) for t >= 0.7 (float): the fitted factor u * G(u), u = 1/t.
+template <class V>
+inline V erfc_factor_f32(V t) {
+  V u = vdiv(vset1(1.0f), t);
+  return vmul(u, horner(vsub(u, vset1(kErfcCenter)), kErfcLarge));
+}
+
+// erfc(t) for t >= 0.7 (float).
 template <class V>
 inline V erfc_large_f32(V t) {
-  t = vmin(t, vset1(10.5f));
-  V th = vmul(vround(vmul(t, vset1(256.0f))), vset1(1.0f / 256.0f));  // <= 12 significant bits
-  V tl = vsub(t, th);
-  V e = vmul(vexp(vmul(vmul(th, th), vset1(-1.0f))), vexp(vmul(vmul(tl, vadd(t, th)), vset1(-1.0f))));
-  V u = vdiv(vset1(1.0f), t);
-  V g = horner(vsub(u, vset1(kErfcCenter)), kErfcLarge);
-  return vmul(e, vmul(u, g));
+  t = vmin(t, vset1(10.5f));  // erfc(10.5) underflows to 0 anyway; t*256 < 4096: 12 bits
+  return vmul(exp_neg_sq(t, 1.0f, 256.0f), erfc_factor_f32(t));
 }
 }  // namespace simd_detail
 
@@ -227,14 +238,9 @@ inline constexpr double kErfcChebD[40] = {
     -3.44345188122737244e-16, 3.53817222219820524e-16, -1.95625275123753835e-16, 7.97660633224964738e-17,
     -2.34570327498311559e-17, 2.89132692261261470e-18, 2.13129807531739644e-18, -2.12360284456259541e-18};
 
-// erfc(t) for t >= 0.7 (double): exp(-t^2) with t^2 split exactly (th has <= 26 significant
-// bits, so th^2 is exact), times the Chebyshev series (Clenshaw's recurrence) over t.
+// erfc(t) * exp(t^2) for t >= 0.7 (double): u times the Chebyshev series (Clenshaw), u = 1/t.
 template <class V>
-inline V erfc_large_f64(V t) {
-  t = vmin(t, vset1(27.5));  // erfc(27.5) underflows to 0 anyway
-  V th = vmul(vround(vmul(t, vset1(2097152.0))), vset1(1.0 / 2097152.0));
-  V tl = vsub(t, th);
-  V e = vmul(vexp(vmul(vmul(th, th), vset1(-1.0))), vexp(vmul(vmul(tl, vadd(t, th)), vset1(-1.0))));
+inline V erfc_factor_f64(V t) {
   V u = vdiv(vset1(1.0), t);
   V x = vmul(vsub(u, vset1(kErfcMidD)), vset1(kErfcInvHalfD));
   V x2 = vadd(x, x), b1 = vzero<double>(), b2 = vzero<double>();
@@ -243,8 +249,14 @@ inline V erfc_large_f64(V t) {
     b2 = b1;
     b1 = b0;
   }
-  V g = vfma(x, b1, vsub(vset1(kErfcChebD[0]), b2));
-  return vmul(e, vmul(u, g));
+  return vmul(u, vfma(x, b1, vsub(vset1(kErfcChebD[0]), b2)));
+}
+
+// erfc(t) for t >= 0.7 (double).
+template <class V>
+inline V erfc_large_f64(V t) {
+  t = vmin(t, vset1(27.5));  // erfc(27.5) underflows to 0 anyway; t*2^21 < 2^26: exact square
+  return vmul(exp_neg_sq(t, 1.0, 2097152.0), erfc_factor_f64(t));
 }
 }  // namespace simd_detail
 
@@ -297,6 +309,31 @@ inline vec_t<double> verf(vec_t<double> x) {
   V small = vmul(x, simd_detail::horner(vmul(x, x), simd_detail::kErfSmallD));
   V large = vcopysign(vsub(vset1(1.0), simd_detail::erfc_large_f64(vmax(a, vset1(0.7)))), x);
   V r = vselect(vlt(a, vset1(0.7)), small, large);
+  return vselect(visnan(x), x, r);
+}
+
+// 2 Phi(x) = erfc(-x / sqrt2) = 1 + erf(x / sqrt2) (gelu's factor), without cancellation for
+// x < 0 and with the tail's exponent -x^2/2 taken exactly from x itself (rounding x / sqrt2
+// first would cost ~x^2 ulp of relative accuracy far in the tail).
+template <class V>
+inline V vnorm_cdf2(V x) {
+  using T = decltype(vreduce_add(x));
+  constexpr T inv_sqrt2 = T(0.70710678118654752440), split = T(0.7);
+  constexpr T amax = sizeof(T) == 4 ? T(14.8) : T(38.8);          // tail underflows beyond
+  constexpr T quantum = sizeof(T) == 4 ? T(256) : T(1048576);      // ah^2 exact (<= 12 / 26 bits)
+  V y = vmul(x, vset1(inv_sqrt2));
+  V ay = vabs(y);
+  V small;
+  if constexpr (sizeof(T) == 4) small = vfma(y, simd_detail::horner(vmul(y, y), simd_detail::kErfSmall), vset1(T(1)));
+  else small = vfma(y, simd_detail::horner(vmul(y, y), simd_detail::kErfSmallD), vset1(T(1)));
+  V a = vmin(vabs(x), vset1(amax));
+  V t = vmax(vmul(a, vset1(inv_sqrt2)), vset1(split));
+  V factor;
+  if constexpr (sizeof(T) == 4) factor = simd_detail::erfc_factor_f32(t);
+  else factor = simd_detail::erfc_factor_f64(t);
+  V tail = vmul(simd_detail::exp_neg_sq(a, T(0.5), quantum), factor);  // erfc(|x| / sqrt2)
+  V large = vselect(vlt(x, vzero<T>()), tail, vsub(vset1(T(2)), tail));
+  V r = vselect(vlt(ay, vset1(split)), small, large);
   return vselect(visnan(x), x, r);
 }
 
