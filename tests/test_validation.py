@@ -157,3 +157,10 @@ def test_models_larger_than_memory_are_refused_before_allocating():
         m.get_weights()
     with pytest.raises(MemoryError):
         fm.Sequential([fm.Dense(2**40)], input_dim=2**20).predict(np.zeros((1, 2**20)))
+
+
+def test_sparse_input_is_a_type_error_with_a_hint():
+    sparse = pytest.importorskip("scipy.sparse")
+    m = _compiled()
+    with pytest.raises(TypeError, match="toarray"):
+        m.predict(sparse.csr_matrix(np.ones((3, 4))))

@@ -132,6 +132,9 @@ def as_float_array(a, name: str, dtype, ndim=(1, 2)) -> np.ndarray:
     one already). Object, string and complex input is a TypeError, empty input a ValueError."""
     if a is None:
         raise TypeError(f"{name} must be an array-like of numbers, got None")
+    if hasattr(a, "toarray") and hasattr(a, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix; fastmlp needs dense input: pass "
+                        f"{name}.toarray()")
     try:
         raw = a if isinstance(a, np.ndarray) else np.asarray(a)
     except (ValueError, TypeError) as e:
