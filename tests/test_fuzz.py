@@ -29,7 +29,8 @@ def np_act(name, x):
     if name == "leaky_relu":
         return np.where(x > 0, x, 0.01 * x)
     if name == "softplus":
-        return np.logaddexp(0, x)
+        # PyTorch's Softplus: linear above threshold 20 (the project follows torch).
+        return np.where(x > 20, x, np.logaddexp(0, np.minimum(x, 20)))
     if name == "elu":
         return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
     if name == "gelu":
