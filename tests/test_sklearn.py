@@ -279,6 +279,8 @@ def test_warm_start_keeps_weights_and_optimizer_state():
     _fit_quietly(clf, X, y)
     assert clf._model.get_optimizer_state()["step"] == 2 * steps
     assert not np.array_equal(coef, clf.coefs_[0])
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        clf.set_params(hidden_layer_sizes=(5,)).fit(X, y)
     # without warm_start, a second fit starts over: same result as the first
     cold = MLPClassifier(max_iter=3, random_state=0)
     p1 = _fit_quietly(cold, X, y).predict_proba(X)

@@ -215,6 +215,10 @@ class _BaseMLP(BaseEstimator):
         X = _dense(X, dtype)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
+        if not first_pass and [c.shape[1] for c in self.coefs_[:-1]] != hidden:
+            raise ValueError(
+                f"hidden_layer_sizes={hidden} differs from the fitted network's "
+                f"{[c.shape[1] for c in self.coefs_[:-1]]}; refit without warm_start")
         if not first_pass and y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y.shape[1]} outputs but the model was fit with {self.n_outputs_}")
