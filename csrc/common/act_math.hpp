@@ -21,7 +21,6 @@ namespace FM_ISA_NS {
 
 template <class T>
 struct ActConst {
-  static constexpr T inv_sqrt2 = T(0.70710678118654752440);
   static constexpr T inv_sqrt_2pi = T(0.39894228040143267794);
   static constexpr T softplus_threshold = T(20);
 };
