@@ -2,6 +2,8 @@
 // Packing of op(A) and op(B) into the micro-panel layouts the micro-kernel streams through.
 // Handles both transpose flags and any leading dimension; pads edge panels with zeros so
 // the kernel never needs a bound check. Per-ISA include only.
+#include <type_traits>
+
 #include "common/types.hpp"
 
 #if defined(FM_ISA_avx2) || defined(FM_ISA_avx512)
@@ -78,6 +80,43 @@ inline void transpose_into(const T* src, index_t lds, index_t n, index_t k, T* _
     for (index_t j = 0; j < n; ++j) dst[p * ldd + j] = src[j * lds + p];
 }
 
+// Interleaves MR rows of length k (lds apart) into a k x MR panel, 8 steps at a time through
+// 8x8 register transposes (rows past MR read as zero).
+// Returns the steps done; the caller finishes the rest.
+template <int MR, class T>
+inline index_t interleave_rows_simd(const T* src, index_t lds, index_t k, T* __restrict dst) {
+#if defined(FM_ISA_avx2) || defined(FM_ISA_avx512)
+  if constexpr (std::is_same_v<T, float> && MR <= 8) {
+    index_t p = 0;
+    // Full 8-lane stores (masked stores are slow on AMD): lanes past MR spill into the next
+    // step's slot, which a later store or the caller's tail overwrites, hence p + 8 < k.
+    for (; p + 8 < k; p += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = i < MR ? _mm256_loadu_ps(src + i * lds + p) : _mm256_setzero_ps();
+      __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]),
+             t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]),
+             t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]),
+             t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+             u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+             u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+             u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* d = dst + p * MR;
+      _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(d + MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(d + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(d + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(d + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(d + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(d + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(d + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    return p;
+  }
+#endif
+  return 0;
+}
+
 // op(A)[rows r0.., cols p0..] (m x k block) -> ceil(m/MR) micro-panels of k x MR.
 // op(A)[i][p] = trans ? A[p*lda + i] : A[i*lda + p].
 template <int MR, class T>
@@ -98,11 +137,12 @@ inline void pack_a(bool trans, const T* A, index_t lda, index_t r0, index_t p0, 
     } else {
       // MR rows of A read in parallel, interleaved into the panel.
       const T* src = A + (r0 + i0) * lda + p0;
+      const index_t done = mr == MR ? interleave_rows_simd<MR>(src, lda, k, dst) : 0;
       for (index_t i = 0; i < MR; ++i) {
         T* d = dst + i;
         if (i < mr) {
           const T* s = src + i * lda;
-          for (index_t p = 0; p < k; ++p) d[p * MR] = s[p];
+          for (index_t p = done; p < k; ++p) d[p * MR] = s[p];
         } else {
           for (index_t p = 0; p < k; ++p) d[p * MR] = T(0);
         }
@@ -113,6 +153,15 @@ inline void pack_a(bool trans, const T* A, index_t lda, index_t r0, index_t p0, 
 
 // op(B)[rows p0.., cols c0..] (k x n block) -> ceil(n/NR) micro-panels of k x NR.
 // op(B)[p][j] = trans ? B[j*ldb + p] : B[p*ldb + j].
+// Columns of a partial B micro-panel that must be valid (zero past n): whole 64-byte vectors,
+// the widest any micro-kernel reads; the columns beyond are never read.
+template <int NR, class T>
+constexpr index_t padded_cols(index_t n) {
+  constexpr index_t V = 64 / sizeof(T);
+  const index_t r = (n + V - 1) / V * V;
+  return r < NR ? r : NR;
+}
+
 template <int NR, class T>
 inline void pack_b(bool trans, const T* B, index_t ldb, index_t p0, index_t c0, index_t k,
                    index_t n, T* __restrict dst) {
@@ -124,15 +173,16 @@ inline void pack_b(bool trans, const T* B, index_t ldb, index_t p0, index_t c0, 
         for (index_t p = 0; p < k; ++p, src += ldb)
           for (int j = 0; j < NR; ++j) dst[p * NR + j] = src[j];
       } else {
+        const index_t pad = padded_cols<NR, T>(nr);
         for (index_t p = 0; p < k; ++p, src += ldb)
-          for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < nr ? src[j] : T(0);
+          for (index_t j = 0; j < pad; ++j) dst[p * NR + j] = j < nr ? src[j] : T(0);
       }
     } else {
       // Rows of B are columns of op(B): transpose nr rows into the panel, zero the rest.
       transpose_into(B + (c0 + j0) * ldb + p0, ldb, nr, k, dst, NR);
-      if (nr < NR)
-        for (index_t p = 0; p < k; ++p)
-          for (index_t j = nr; j < NR; ++j) dst[p * NR + j] = T(0);
+      const index_t pad = padded_cols<NR, T>(nr);
+      for (index_t p = 0; p < k; ++p)
+        for (index_t j = nr; j < pad; ++j) dst[p * NR + j] = T(0);
     }
   }
 }
