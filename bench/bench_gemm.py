@@ -34,19 +34,18 @@ def _operands(m, n, k, ta, tb, dtype, seed=0):
     return a, b, np.empty((m, n), dtype)
 
 
-def best_time(fn, min_time=0.05, repeats=7):
-    """Best mean over `repeats` batches of calls lasting ~min_time/repeats each (noisy host)."""
+def best_time(fn, budget=0.5, max_calls=3000):
+    """Fastest single call within a time budget (at least 3 calls). The host is shared and
+    noisy: the minimum over many short calls is the least disturbed estimate."""
     fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    inner = max(1, int(min_time / repeats / one))
     best = float("inf")
-    for _ in range(repeats):
+    end = time.perf_counter() + budget
+    n = 0
+    while n < 3 or (n < max_calls and time.perf_counter() < end):
         t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / inner)
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        n += 1
     return best
 
 
