@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <mutex>
 
 #include "common/check.hpp"
 #include "common/parallel.hpp"
@@ -25,6 +27,23 @@ constexpr index_t kInferBlock = 256;
 
 // Copies of fewer elements than this stay on one thread.
 constexpr index_t kCopyGrain = 1 << 14;
+
+// parallel_for over blocks that may throw (std::bad_alloc growing thread_local scratch): an
+// exception must never leave an OpenMP region, so the first one is carried out and rethrown.
+template <class F>
+void parallel_blocks(index_t nblocks, int threads, F&& f) {
+  std::exception_ptr err;
+  std::mutex mu;
+  parallel_for(nblocks, 1, threads, [&](index_t b0, index_t b1) {
+    try {
+      for (index_t blk = b0; blk < b1; ++blk) f(blk);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!err) err = std::current_exception();
+    }
+  });
+  if (err) std::rethrow_exception(err);
+}
 
 template <class T>
 void fill(T* p, index_t n, T v) {
@@ -428,12 +447,10 @@ void Network<T>::predict(const T* X, index_t n, T* out, bool link) const {
     if (link) apply_link(out, n);
     return;
   }
-  parallel_for(nblocks, 1, threads, [&](index_t b0, index_t b1) {
-    for (index_t blk = b0; blk < b1; ++blk) {
-      index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
-      infer_block(X + r0 * d, rows, out + r0 * k, 1);
-      if (link) apply_link(out + r0 * k, rows);
-    }
+  parallel_blocks(nblocks, threads, [&](index_t blk) {
+    index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
+    infer_block(X + r0 * d, rows, out + r0 * k, 1);
+    if (link) apply_link(out + r0 * k, rows);
   });
 }
 
@@ -445,15 +462,13 @@ LossSum Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
   std::vector<LossSum> parts(static_cast<std::size_t>(nblocks));
   AlignedBuffer<T> logits(std::max<index_t>(n * k, 1));
   const int threads = get_num_threads();
-  parallel_for(nblocks, 1, threads, [&](index_t b0, index_t b1) {
-    for (index_t blk = b0; blk < b1; ++blk) {
-      index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
-      infer_block(X + r0 * d, rows, logits.data() + r0 * k, nblocks == 1 ? threads : 1);
-      Targets<T> t = y;
-      if (t.labels) t.labels += r0;
-      if (t.values) t.values += r0 * t.cols;
-      parts[static_cast<std::size_t>(blk)] = loss_of(logits.data() + r0 * k, t, rows, nullptr);
-    }
+  parallel_blocks(nblocks, threads, [&](index_t blk) {
+    index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
+    infer_block(X + r0 * d, rows, logits.data() + r0 * k, nblocks == 1 ? threads : 1);
+    Targets<T> t = y;
+    if (t.labels) t.labels += r0;
+    if (t.values) t.values += r0 * t.cols;
+    parts[static_cast<std::size_t>(blk)] = loss_of(logits.data() + r0 * k, t, rows, nullptr);
   });
   LossSum total;
   total.denom = 0.0;

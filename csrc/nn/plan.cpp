@@ -1,5 +1,6 @@
 // Layer validation and fusion into the execution plan (see layer.hpp).
 #include <cmath>
+#include <new>
 #include <string>
 
 #include "common/check.hpp"
@@ -24,6 +25,8 @@ constexpr ActName kActNames[] = {
 // Trainable arrays start on 64-byte boundaries; the padding stays zero in params and grads,
 // so the single optimizer call over the whole arena leaves it at zero.
 constexpr index_t kParamAlign = 16;
+// No array of the engine may hold more elements than this (sizes beyond are a MemoryError).
+constexpr index_t kMaxElements = index_t(1) << 56;
 index_t align_up(index_t x) { return (x + kParamAlign - 1) / kParamAlign * kParamAlign; }
 
 // How a block's producer reads the block in its backward pass; decides whether dropout or
@@ -160,6 +163,7 @@ Plan build_plan(const std::vector<LayerSpec>& layers, index_t input_dim) {
     switch (L.kind) {
       case LayerKind::dense: {
         FM_CHECK(L.units >= 1, "layer ", i, " (dense): 'units' must be >= 1, got ", L.units);
+        if (L.units > kMaxElements / width) throw std::bad_alloc();  // MemoryError, no overflow
         FM_CHECK(L.l1 < 0.0 || std::isfinite(L.l1), "layer ", i, " (dense): 'l1' must be finite");
         FM_CHECK(L.l2 < 0.0 || std::isfinite(L.l2), "layer ", i, " (dense): 'l2' must be finite");
         Op op;

@@ -3,6 +3,7 @@
 // mask, saved batch statistics) for up to `capacity` rows, carved out of one buffer of T and
 // one of bytes. Grown only when a larger batch arrives; never allocated per batch.
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "common/aligned_buffer.hpp"
@@ -42,6 +43,10 @@ struct Workspace {
     // Round each block to 64 bytes so every buffer starts aligned.
     const index_t al = static_cast<index_t>(kAlign / sizeof(T));
     auto up = [al](index_t x) { return (x + al - 1) / al * al; };
+    // Refuse sizes whose element counts would overflow (MemoryError in Python).
+    index_t per_row = plan.input_dim + 2 * plan.max_width + tcols;
+    for (const Op& op : plan.ops) per_row += 3 * op.out;
+    if (rows > 0 && per_row > (index_t(1) << 56) / rows) throw std::bad_alloc();
     index_t total = up(rows * plan.input_dim) + 2 * up(rows * plan.max_width) + up(rows * tcols);
     index_t total_bytes = 0;
     for (const Op& op : plan.ops) {
