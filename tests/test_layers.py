@@ -67,3 +67,15 @@ def test_zeros_init_warns_about_symmetry():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         initialize("zeros", np.random.default_rng(0), 3, 1)   # a single unit: nothing to break
+
+
+def test_layers_pickle_and_copy_after_build():
+    import copy
+    import pickle
+
+    m = fm.Sequential([fm.Dense(3), fm.Dropout(0.5)], input_dim=2, seed=0)
+    m.build()
+    for layer in m.layers:
+        again = pickle.loads(pickle.dumps(layer))
+        assert again.get_config() == layer.get_config() and again.get_weights() == []
+        assert copy.deepcopy(layer).get_config() == layer.get_config()

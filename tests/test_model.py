@@ -292,3 +292,19 @@ def test_summary(capsys):
     lines = []
     fm.Sequential([fm.Dense(4)]).summary(print_fn=lines.append)
     assert "Dense" in lines[0]
+
+
+def test_layer_get_set_weights_keras_style():
+    m = fm.Sequential([fm.Dense(3), fm.BatchNorm(), fm.Dense(2)], input_dim=4, seed=0)
+    assert m.layers[0].get_weights() == [] or len(m.layers[0].get_weights()) == 2
+    w = m.get_weights()
+    W, b = m.layers[2].get_weights()
+    np.testing.assert_array_equal(W, w[6])
+    m.layers[2].set_weights([np.ones((3, 2)), np.zeros(2)])
+    np.testing.assert_array_equal(m.get_weights()[6], 1.0)
+    assert len(m.layers[1].get_weights()) == 4
+    with pytest.raises(ValueError, match="2 arrays"):
+        m.layers[2].set_weights([np.ones((3, 2))])
+    m2 = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(m2.layers[2].get_weights()[0], 1.0)
+    assert fm.Dense(2).get_weights() == []

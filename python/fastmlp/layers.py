@@ -58,6 +58,40 @@ class Layer:
     def core_dict(self) -> dict:
         raise NotImplementedError
 
+    # A built model attaches its layers (weakly): layer.get_weights() as in Keras.
+    _model_ref = None
+    _offset = 0
+
+    def _arrays(self):
+        model = self._model_ref() if self._model_ref is not None else None
+        if model is None or not model.built:
+            return None, 0
+        return model, len(self.param_specs(1))
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_model_ref", None)     # a weak reference does not pickle (nor should it)
+        return state
+
+    def get_weights(self) -> list:
+        """Copies of this layer's arrays (empty before its model is built)."""
+        model, n = self._arrays()
+        if model is None:
+            return []
+        return model.get_weights()[self._offset:self._offset + n]
+
+    def set_weights(self, weights) -> None:
+        """Set this layer's arrays (shapes checked by the model)."""
+        model, n = self._arrays()
+        if model is None:
+            raise ValueError("this layer's model is not built yet")
+        weights = list(weights)
+        if len(weights) != n:
+            raise ValueError(f"{type(self).__name__} has {n} arrays, got {len(weights)}")
+        allw = model.get_weights()
+        allw[self._offset:self._offset + n] = weights
+        model.set_weights(allw)
+
     @property
     def activation_name(self) -> str | None:
         """The activation this layer ends with, if any (to spot a softmax before a fused loss)."""

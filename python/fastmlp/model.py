@@ -7,6 +7,7 @@ with the GIL released. See ``docs/core_network.md`` for the contract between the
 from __future__ import annotations
 
 import threading
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -205,6 +206,14 @@ class Sequential:
             if self._compile_args is not None:
                 self._compile_net(net)
             self._net = net
+            self._attach_layers()
+
+    def _attach_layers(self):
+        offset = 0
+        for layer in self._layers:
+            layer._model_ref = weakref.ref(self)
+            layer._offset = offset
+            offset += len(layer.param_specs(1))
 
     def _ensure_built(self, X: np.ndarray | None = None):
         if self._net is None:
@@ -588,6 +597,8 @@ class Sequential:
 
             other = model_from_bytes(state["fastmlp_bytes"])
             self.__dict__.update(other.__dict__)
+            if self._net is not None:
+                self._attach_layers()
             return
         other = Sequential.from_config(state["config"])
         if state["weights"]:
@@ -596,3 +607,5 @@ class Sequential:
             other.set_optimizer_state(state["optimizer_state"])
         other._epoch = state.get("epoch", 0)
         self.__dict__.update(other.__dict__)
+        if self._net is not None:
+            self._attach_layers()
