@@ -135,10 +135,7 @@ def _augment_epoch(model, X, y, batch_size, shuffle, epoch, augment):
     classify = is_classification(loss_name)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
-        try:
-            Xb = augment(X[idx], rng)
-        except KeyboardInterrupt:
-            raise
+        Xb = augment(X[idx], rng)
         Xb = check_X(Xb, model._dtype, model._input_dim, name="augment(X_batch, rng)")
         if len(Xb) != len(idx):
             raise ValueError(f"augment returned {len(Xb)} rows for a batch of {len(idx)}")
