@@ -7,9 +7,9 @@ from fastmlp.runtime import build_info, get_num_threads, set_num_threads
 from fastmlp import ops
 from fastmlp import schedules
 from fastmlp.errors import DivergenceError, InvalidParameterError, SymmetryWarning
-from fastmlp.layers import (ELU, GELU, Activation, BatchNorm, Dense, Dropout, GaussianNoise,
+from fastmlp.layers import (ELU, GELU, Activation, BatchNorm, Dense, Dropout, GaussianNoise, Layer,
                             LeakyReLU, ReLU, SiLU, Sigmoid, Softmax, Softplus, Standardize, Tanh)
-from fastmlp.optimizers import SGD, Adam, AdamW, RMSprop
+from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from fastmlp.callbacks import Callback, EarlyStopping, History, LearningRateScheduler
 from fastmlp.model import Sequential
 from fastmlp.data import Standardizer, train_dev_test_split
@@ -26,8 +26,8 @@ __all__ = [
     "build_info", "get_num_threads", "set_num_threads", "ops", "__version__", "schedules",
     "DivergenceError", "InvalidParameterError", "SymmetryWarning",
     "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "ELU",
-    "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize",
-    "SGD", "RMSprop", "Adam", "AdamW",
+    "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize", "Layer",
+    "SGD", "RMSprop", "Adam", "AdamW", "Optimizer",
     "Callback", "EarlyStopping", "LearningRateScheduler", "History",
     "Sequential", "Standardizer", "train_dev_test_split", "diagnose", "gradcheck", "load",
 ]
