@@ -93,7 +93,8 @@ def prepare_targets(y, loss: str, out_dim: int, dtype: str, n: int | None = None
             if lo < 0 or hi >= out_dim:
                 raise ValueError(
                     f"{name} has labels outside the model's classes 0..{out_dim - 1} "
-                    f"(found {lo!r}..{hi!r}); the last layer has {out_dim} unit(s), one per class")
+                    f"(found {lo.item()}..{hi.item()}); the last layer has {out_dim} unit(s), "
+                    f"one per class")
             out = np.ascontiguousarray(raw, dtype=np.int32)
         elif raw.ndim == 2:
             if raw.shape[1] != out_dim:
@@ -119,7 +120,7 @@ def prepare_targets(y, loss: str, out_dim: int, dtype: str, n: int | None = None
         if loss == "binary_cross_entropy" and (out.min() < 0 or out.max() > 1):
             raise ValueError(f"{name} must hold 0/1 targets (or probabilities in [0, 1]) for "
                              f"loss='binary_cross_entropy', found values in "
-                             f"[{out.min()!r}, {out.max()!r}]")
+                             f"[{out.min().item()}, {out.max().item()}]")
     if n is not None and len(out) != n:
         raise ValueError(f"X and {name} have different numbers of samples: {n} and {len(out)}")
     return out
