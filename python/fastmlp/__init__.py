@@ -15,10 +15,7 @@ from fastmlp.model import Sequential
 from fastmlp.data import Standardizer, train_dev_test_split
 from fastmlp.check import diagnose, gradcheck
 
-try:  # io.py (save/load) is written separately; import must work before it exists
-    from fastmlp.io import load
-except ImportError:  # pragma: no cover
-    pass
+from fastmlp.io import load
 
 __version__ = build_info()["version"]
 
