@@ -55,6 +55,7 @@ def _shapes(dtype):
         (1, 3 * nr + 5, 2 * kc + 3),
         (257, 33, 65),
         (2 * mr + 3, 257, 17),
+        (2 * g["mc"] + 1, 2 * nr + 3, kc + 5),  # several ic blocks, B read in place
     ]
 
 
@@ -184,16 +185,30 @@ def test_strided_and_fortran_inputs(dtype):
 @pytest.mark.parametrize("ta,tb", TRANS)
 def test_thread_count_bit_identical(dtype, ta, tb):
     rng = np.random.default_rng(7)
-    m, n, k = 150, 333, 300
     name = np.dtype(dtype).name
-    assert _core.gemm_threads_for(m, n, k, 2, name) == 2
-    a, b = _operands(rng, m, n, k, ta, tb, dtype)
-    bias = rng.standard_normal(n).astype(dtype)
-    act = GEMM_ACTIVATIONS["silu"][0]
-    one = _core.gemm(a, b, ta, tb, bias, act, 0.0, None, 0.0, None, 1)
-    for threads in (2, 3):
-        many = _core.gemm(a, b, ta, tb, bias, act, 0.0, None, 0.0, None, threads)
-        np.testing.assert_array_equal(one, many)
+    for m, n, k in [(150, 333, 300), (301, 100, 200), (64, 250, 130)]:
+        assert _core.gemm_threads_for(m, n, k, 2, name) == 2
+        a, b = _operands(rng, m, n, k, ta, tb, dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        act = GEMM_ACTIVATIONS["silu"][0]
+        one = _core.gemm(a, b, ta, tb, bias, act, 0.0, None, 0.0, None, 1)
+        for threads in (2, 3):
+            many = _core.gemm(a, b, ta, tb, bias, act, 0.0, None, 0.0, None, threads)
+            np.testing.assert_array_equal(one, many)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_row_equals_row_of_batch_bitwise(dtype):
+    """The one-row (predict one sample) path and the tiled path agree bit for bit."""
+    rng = np.random.default_rng(10)
+    for ta in (False, True):
+        a, b = _operands(rng, 20, 301, 600, ta, False, dtype)
+        bias = rng.standard_normal(301).astype(dtype)
+        code = GEMM_ACTIVATIONS["gelu"][0]
+        full = _core.gemm(a, b, ta, False, bias, code, 0.0)
+        for i in (0, 7, 19):
+            row = a[:, i:i + 1] if ta else a[i:i + 1]
+            np.testing.assert_array_equal(_core.gemm(row, b, ta, False, bias, code, 0.0), full[i:i + 1])
 
 
 def test_small_shapes_stay_single_threaded():
