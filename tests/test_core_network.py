@@ -2,6 +2,9 @@
 central differences and torch, optimizer steps vs torch.optim, determinism, validation."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -623,3 +626,23 @@ def test_bce_accepts_1d_targets_for_one_output_and_counts_elements():
     logits = forward_np([dense(5, "relu"), dense(1)], net.params(), X)
     assert abs(loss - loss_np("binary_cross_entropy", logits, t[:, None])) < 1e-12
     assert correct == int(((logits[:, 0] >= 0) == (t >= 0.5)).sum())
+
+
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
+def test_every_isa_table():
+    """Forward, gradients and the one-row predict path with each lower ISA table forced."""
+    import fastmlp as fm
+
+    order = ["generic", "avx2", "avx512"]
+    info = fm.build_info()
+    best = info.get("isa_detected", info["isa"])
+    isas = order[: order.index(best)] if best in order else []
+    if not isas:
+        pytest.skip("only the generic table exists here")
+    for isa in isas:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", os.path.abspath(__file__),
+             "-k", "forward or small_row or central or bitwise"],
+            env=dict(os.environ, FASTMLP_ISA=isa), capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + (proc.stdout + proc.stderr)[-4000:]
+        assert " passed" in proc.stdout
