@@ -484,9 +484,9 @@ def test_optimizer_state_roundtrip():
 
 
 def test_concurrent_predicts():
-    layers = [dense(64, "relu"), dense(5)]
-    net = make_net(layers, 20, "float32")
-    X = np.random.default_rng(16).normal(size=(700, 20)).astype(np.float32)
+    layers = [dense(300, "relu"), dense(5)]  # 260 x 300 weights: the one-row path splits columns
+    net = make_net(layers, 260, "float32", wscale=0.1)
+    X = np.random.default_rng(16).normal(size=(700, 260)).astype(np.float32)
     ref, ref1 = net.predict(X), net.predict(X[:1])
     np.testing.assert_allclose(ref1, ref[:1], rtol=1e-5, atol=1e-6)  # one-row path streams W
     errors = []
