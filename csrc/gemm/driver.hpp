@@ -45,7 +45,8 @@ struct Workspace {
   }
 };
 
-template <class T>
+// Tag 0: pack buffers; tag 1: the transposed product of the narrow-N path.
+template <class T, int Tag = 0>
 inline Workspace<T>& workspace() {
   static thread_local Workspace<T> ws;
   return ws;
@@ -196,6 +197,32 @@ void gemm_k0(const GemmArgs<T>& g) {
   }
 }
 
+template <class Cfg>
+void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads);
+
+// Narrow C (N a fraction of NR, e.g. 10 classes): the micro-kernel would run mostly padding.
+// Compute the transposed product C^T (N x M) = op(B)^T op(A)^T instead, where the long side
+// fills the vectors, then transpose it into C and apply the epilogue. Thread-independent
+// like every other path (the split is over C^T tiles).
+template <class Cfg>
+void gemm_narrow(const GemmArgs<typename Cfg::T>& g, int threads) {
+  using T = typename Cfg::T;
+  const index_t M = g.M, N = g.N;
+  T* ct = workspace<T, 1>().get(M * N);  // (N, M)
+  if (g.beta != T(0))
+    for (index_t i = 0; i < M; ++i)
+      for (index_t j = 0; j < N; ++j) ct[j * M + i] = g.C[i * g.ldc + j];
+  const Epilogue<T> none{};
+  const GemmArgs<T> gt{!g.trans_b, !g.trans_a, N, M, g.K, g.B, g.ldb, g.A, g.lda,
+                       g.beta,     ct,         M, &none};
+  gemm_run<Cfg>(gt, threads);
+  for (index_t i = 0; i < M; ++i)
+    for (index_t j = 0; j < N; ++j) g.C[i * g.ldc + j] = ct[j * M + i];
+  const Epilogue<T>& ep = *g.ep;
+  if (!epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr))
+    epilogue_tile(ep, g.C, g.ldc, 0, 0, M, N);
+}
+
 // Threads that pay off for this shape (never more than cap). Depends on the shape only
 // through sizes, and results never depend on it.
 template <class Cfg>
@@ -225,6 +252,10 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
   if constexpr (Cfg::ROW_NV > 0) {
     if (g.M == 1 && !g.trans_b) {
       gemm_row<Cfg>(g);
+      return;
+    }
+    if (g.N * 4 <= Cfg::NR && g.M * 2 >= Cfg::NR) {
+      gemm_narrow<Cfg>(g, threads);
       return;
     }
   }
