@@ -254,6 +254,9 @@ def test_trainable_and_param_shapes():
 def numeric_grads(net, layers, X, y, loss, l1, l2, eps=1e-6):
     out = []
     params = net.params()
+    # Batch statistics need training mode; without BatchNorm, inference mode = training mode
+    # with the stochastic layers off (what gradients(dropout=False) differentiates).
+    training = any(L["kind"] == "batchnorm" for L in layers)
     for p, tr in zip(params, net.trainable()):
         if not tr:
             continue
@@ -264,7 +267,7 @@ def numeric_grads(net, layers, X, y, loss, l1, l2, eps=1e-6):
             vals = []
             for s in (+1, -1):
                 flat[i] = old + s * eps
-                logits = net.predict(X, training=True, link=False)
+                logits = net.predict(X, training=training, link=False)
                 vals.append(loss_np(loss, logits, y) + penalty_np(layers, params, l1, l2))
             flat[i] = old
             gf[i] = (vals[0] - vals[1]) / (2 * eps)
@@ -283,6 +286,8 @@ CASES = {
                [dense(6), dict(kind="batchnorm", eps=1e-3), dict(kind="activation", name="silu"), dense(2)], 0.0, 0.02),
     "mse_std_softplus": ("mse", [dict(kind="standardize"), dense(5, "softplus"), dense(4, "elu", alpha=0.7),
                                  dense(2, use_bias=False)], 0.01, 0.0),
+    "mse_mid_standardize_noise": ("mse", [dense(5, "tanh"), dict(kind="standardize"), dict(kind="noise", stddev=0.5),
+                                          dict(kind="dropout", rate=0.3), dense(2)], 0.0, 0.0),
     "ce_softmax_mid_sigmoid": ("cross_entropy", [dense(5, "sigmoid"), dict(kind="activation", name="softmax"),
                                                  dense(4, "leaky_relu", alpha=0.2), dense(3)], 0.0, 0.0),
 }
@@ -646,3 +651,41 @@ def test_every_isa_table():
             env=dict(os.environ, FASTMLP_ISA=isa), capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + (proc.stdout + proc.stderr)[-4000:]
         assert " passed" in proc.stdout
+
+
+@pytest.mark.parametrize("layers", [
+    [dict(kind="dropout", rate=0.2), dense(7, "relu"), dict(kind="dropout", rate=0.5), dense(3)],   # in place
+    [dense(7, "tanh"), dict(kind="dropout", rate=0.4), dict(kind="noise", stddev=0.2), dense(3)],  # own buffers
+    [dense(7), dict(kind="noise", stddev=0.3), dict(kind="activation", name="elu"), dense(3, use_bias=False)],
+])
+def test_gradients_with_dropout_vs_central_differences(layers):
+    """gradients(dropout=True) at step s differentiates the loss train_batch sees at step s (same
+    masks): the loss is read from train_batch with a negligible SGD step, resetting `step`."""
+    net = make_net(layers, 4)
+    rng = np.random.default_rng(21)
+    X, y = rng.normal(size=(10, 4)), rng.integers(0, 3, 10).astype(np.int32)
+    net.compile("cross_entropy", {"name": "sgd", "lr": 1e-300}, 0.0, 0.0)
+    net.step = 5
+    got = net.gradients(X, y, True)
+
+    def loss_at_step5():
+        net.step = 5
+        return net.train_batch(X, y)
+
+    eps = 1e-6
+    k = 0
+    for p, tr in zip(net.params(), net.trainable()):
+        if not tr:
+            continue
+        num = np.zeros_like(p)
+        flat, nf = p.reshape(-1), num.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            lp = loss_at_step5()
+            flat[i] = old - eps
+            lm = loss_at_step5()
+            flat[i] = old
+            nf[i] = (lp - lm) / (2 * eps)
+        assert rel_err(got[k], num) < 1e-7
+        k += 1
