@@ -258,19 +258,25 @@ class Config:
     n_big: int = 60_000
     n_tiny: int = 60_000
     epochs: int = 1
+    fit_repeats: int = 3
     latency_repeats: int = 2000
     throughput_repeats: int = 3
 
     @classmethod
     def make(cls, quick: bool, threads: int) -> "Config":
         if quick:
-            return cls(quick=True, threads=threads, n_big=8_000, n_tiny=16_000,
+            return cls(quick=True, threads=threads, n_big=6_000, n_tiny=12_000, fit_repeats=1,
                        latency_repeats=300, throughput_repeats=2)
         return cls(quick=False, threads=threads)
 
 
-def _time_fit(peer, net: Net, X, y, batch: int, epochs: int):
-    """Build, warm up and train; return (model, samples/s of the timed fit, peak MiB added)."""
+def _time_fit(peer, net: Net, X, y, batch: int, epochs: int, repeats: int = 1):
+    """Build, warm up and train; return (model, samples/s, peak MiB added).
+
+    The speed is the best of ``repeats`` timed fits: on a shared machine the other processes
+    only ever slow a run down, so the fastest run is the best estimate of the library's own
+    speed.
+    """
     with PeakRSS() as mem:  # memory: from building the model to the end of training
         model = peer.build(net)
         if model is None:
@@ -279,10 +285,12 @@ def _time_fit(peer, net: Net, X, y, batch: int, epochs: int):
         # throughput.
         warm = min(len(X), 4 * batch)
         peer.fit(model, X[:warm], y[:warm], batch, 1)
-        t0 = time.perf_counter()
-        peer.fit(model, X, y, batch, epochs)
-        seconds = time.perf_counter() - t0
-    return model, len(X) * epochs / seconds, mem.mib
+        best = float("inf")
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            peer.fit(model, X, y, batch, epochs)
+            best = min(best, time.perf_counter() - t0)
+    return model, len(X) * epochs / best, mem.mib
 
 
 def _median_latency_us(fn, x, repeats: int) -> float:
@@ -348,7 +356,8 @@ class Runner:
         mem = {}
         for name in PEERS:
             def run(peer, name=name):
-                model, sps, mib = _time_fit(peer, net, X, y, batch, self.cfg.epochs)
+                model, sps, mib = _time_fit(peer, net, X, y, batch, self.cfg.epochs,
+                                            self.cfg.fit_repeats)
                 if model is None:
                     row.values[name] = "n/a"
                     return None
@@ -418,7 +427,8 @@ class Runner:
             for t in counts:
                 try:
                     peer.fm.set_num_threads(t)
-                    speeds[t] = _time_fit(peer, net, X, y, batch, self.cfg.epochs)[1]
+                    speeds[t] = _time_fit(peer, net, X, y, batch, self.cfg.epochs,
+                                          self.cfg.fit_repeats)[1]
                 except Exception as exc:
                     self.errors.append(f"threads {t}, batch {batch}: {_short_error(exc)}")
             rows.append((batch, speeds))
@@ -459,7 +469,8 @@ def _table(header: list, rows: list, markdown: bool) -> str:
 def machine_line(threads: int) -> str:
     from fastmlp.cli import _cpu_model, _cpus_available, _peer_versions
 
-    parts = [f"CPU: {_cpu_model()} ({_cpus_available()} CPUs available, {threads} threads used)"]
+    parts = [f"CPU: {_cpu_model()} ({_cpus_available()} CPUs available, {threads} "
+             f"thread{'s' * (threads != 1)} used)"]
     try:
         import fastmlp as fm
 
@@ -501,8 +512,8 @@ def report(runner: Runner, markdown: bool) -> str:
                 _table(["case", *(f"{t} thread{'s' * (t > 1)}" for t in counts), "speed-up"],
                        trows, markdown)]
     out += ["", f"Data: synthetic MNIST-shaped (784 features, 10 classes, float32), "
-                f"{cfg.n_big:,} rows; tiny net {cfg.n_tiny:,} rows x 20; {cfg.epochs} epoch(s) "
-                f"timed after a warm-up; Adam lr 1e-3. % of peak assumes "
+                f"{cfg.n_big:,} rows; tiny net {cfg.n_tiny:,} rows x 20; best of "
+                f"{cfg.fit_repeats} timed {cfg.epochs}-epoch fit(s) after a warm-up; Adam lr 1e-3. % of peak assumes "
                 f"{PEAK_GFLOPS_PER_CORE:g} GFLOP/s per core and 6 FLOPs per weight and sample "
                 f"(4 in the first layer, whose input gradient nobody computes).",
             machine_line(cfg.threads)]
