@@ -513,7 +513,8 @@ def report(runner: Runner, markdown: bool) -> str:
                        trows, markdown)]
     out += ["", f"Data: synthetic MNIST-shaped (784 features, 10 classes, float32), "
                 f"{cfg.n_big:,} rows; tiny net {cfg.n_tiny:,} rows x 20; best of "
-                f"{cfg.fit_repeats} timed {cfg.epochs}-epoch fit(s) after a warm-up; Adam lr 1e-3. % of peak assumes "
+                f"{cfg.fit_repeats} timed {cfg.epochs}-epoch fit(s) after a warm-up; Adam lr 1e-3. "
+                f"% of peak assumes "
                 f"{PEAK_GFLOPS_PER_CORE:g} GFLOP/s per core and 6 FLOPs per weight and sample "
                 f"(4 in the first layer, whose input gradient nobody computes).",
             machine_line(cfg.threads)]

@@ -304,7 +304,7 @@ def _progress_callback(fm, args, epochs: int):
             self.start = time.perf_counter()
             self.last = self.start
             self.epoch = 0
-            self.bar = tqdm(total=epochs, unit="epoch", leave=True, desc="training") if use_bar else None
+            self.bar = tqdm(total=epochs, unit="epoch", desc="training") if use_bar else None
 
         def on_epoch_end(self, epoch, logs=None):
             now = time.perf_counter()
