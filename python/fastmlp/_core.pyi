@@ -1,0 +1,200 @@
+"""Type stubs for the C++ extension (generated with pybind11-stubgen, kernels folded in).
+
+fastmlp compute core (C++): GEMM, kernels, network and training engine
+"""
+from __future__ import annotations
+import numpy
+import typing
+__all__: list[str] = ['Network', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
+class Network:
+    """
+    The C++ network engine (docs/core_network.md).
+    """
+    def __init__(self, layers: list, input_dim: typing.SupportsInt | typing.SupportsIndex, dtype: str = 'float32', seed: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    def compile(self, loss: str, optimizer: dict, l1: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256) -> tuple[float, int]:
+        ...
+    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0) -> dict:
+        ...
+    def gradients(self, X: typing.Any, y: typing.Any, dropout: bool = True) -> list:
+        ...
+    def optimizer_state(self) -> list:
+        """
+        Optimizer state: for each trainable array (params() order), its state_slots arrays.
+        """
+    def params(self) -> list:
+        """
+        Writable views of the parameters, in get_weights() order.
+        """
+    def predict(self, X: typing.Any, training: bool = False, link: bool = True) -> numpy.ndarray:
+        ...
+    def set_lr(self, lr: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_optimizer_state(self, state: list, step: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def train_batch(self, X: typing.Any, y: typing.Any) -> float:
+        ...
+    def trainable(self) -> list:
+        ...
+    @property
+    def dtype(self) -> str:
+        ...
+    @property
+    def input_dim(self) -> int:
+        ...
+    @property
+    def loss(self) -> str:
+        ...
+    @property
+    def lr(self) -> float:
+        ...
+    @property
+    def output_dim(self) -> int:
+        ...
+    @property
+    def step(self) -> int:
+        ...
+    @step.setter
+    def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+def build_info() -> dict:
+    ...
+def gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False, bias: typing.Any = None, activation: typing.SupportsInt | typing.SupportsIndex = 0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, out: typing.Any = None, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, z_out: typing.Any = None, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
+    """
+    out = act(beta*out + op(a) @ op(b) + bias) with the core's GEMM (activation is an Act code; threads=0 uses get_num_threads()). z_out receives the pre-activation.
+    """
+def gemm_info(dtype: str = 'float32') -> dict:
+    """
+    The active GEMM table: ISA, micro-kernel, MR/NR/MC/KC/NC.
+    """
+def gemm_ref(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False, bias: typing.Any = None, activation: typing.SupportsInt | typing.SupportsIndex = 0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, out: typing.Any = None, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, z_out: typing.Any = None) -> numpy.ndarray:
+    """
+    Scalar reference GEMM (same contract as gemm), for tests.
+    """
+def gemm_threads_for(M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, cap: typing.SupportsInt | typing.SupportsIndex, dtype: str = 'float32') -> int:
+    """
+    Threads the GEMM uses for an (M, N, K) problem under a thread cap.
+    """
+def get_num_threads() -> int:
+    """
+    Threads fastmlp's kernels use.
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Set the number of threads fastmlp's kernels use (n >= 1).
+    """
+
+class kernels:
+    """Element-wise and row-wise kernels on NumPy arrays (the `_core.kernels` submodule)."""
+    @staticmethod
+    def act_bwd(act: str, dy: numpy.ndarray, z: typing.Any = None, y: typing.Any = None, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.ndarray:
+        """
+        dz = dy * act'(z), from z (gelu, silu, softplus) or y = act(z) (the others).
+        """
+    @staticmethod
+    def act_bwd_needs_z(act: str) -> bool:
+        """
+        True when act_bwd needs the pre-activation z.
+        """
+    @staticmethod
+    def act_fwd(act: str, x: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, out: typing.Any = None) -> numpy.ndarray:
+        """
+        y = act(x), element-wise (not softmax); out may be x (in place).
+        """
+    @staticmethod
+    def adam_update(p: numpy.ndarray, g: numpy.ndarray, exp_avg: numpy.ndarray, exp_avg_sq: numpy.ndarray, max_exp_avg_sq: typing.Any = None, step: typing.SupportsInt | typing.SupportsIndex = 1, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, amsgrad: bool = False, decoupled: bool = False) -> None:
+        """
+        One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based.
+        """
+    @staticmethod
+    def all_finite(x: numpy.ndarray) -> bool:
+        """
+        True when every value is finite.
+        """
+    @staticmethod
+    def batchnorm_bwd(x: numpy.ndarray, dy: numpy.ndarray, gamma: typing.Any, save_mean: numpy.ndarray, save_invstd: numpy.ndarray) -> tuple:
+        """
+        BatchNorm1d training backward: (dx, dgamma, dbeta).
+        """
+    @staticmethod
+    def batchnorm_fwd_infer(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, running_mean: numpy.ndarray, running_var: numpy.ndarray, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, act: str = 'linear', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, with_z: bool = False) -> typing.Any:
+        """
+        Inference BatchNorm1d with the running statistics (+ fused activation): y, or (y, z).
+        """
+    @staticmethod
+    def batchnorm_fwd_train(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, running_mean: numpy.ndarray, running_var: numpy.ndarray, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, update_running: bool = True, act: str = 'linear', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, with_z: bool = False) -> tuple:
+        """
+        Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running statistics updated in place.
+        """
+    @staticmethod
+    def colsum(x: numpy.ndarray, out: typing.Any = None, accumulate: bool = False) -> numpy.ndarray:
+        """
+        Column sums of a 2-D array (any row stride); out (+)= sum over rows.
+        """
+    @staticmethod
+    def dropout_bwd(dy: numpy.ndarray, mask: numpy.ndarray, rate: typing.SupportsFloat | typing.SupportsIndex) -> numpy.ndarray:
+        """
+        dx = mask ? dy / (1 - rate) : 0.
+        """
+    @staticmethod
+    def dropout_mask_fwd(x: numpy.ndarray, rate: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex = 0, out: typing.Any = None) -> tuple:
+        """
+        Inverted dropout: (y, mask uint8); element i's draw depends only on (seed, stream, i).
+        """
+    @staticmethod
+    def gaussian_noise_fwd(x: numpy.ndarray, stddev: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
+        """
+        y = x + stddev * N(0, 1) (Philox).
+        """
+    @staticmethod
+    def l1_l2_penalty(w: numpy.ndarray, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, g: typing.Any = None) -> float:
+        """
+        l1*sum|w| + (l2/2)*sum w^2; adds l1*sign(w) + l2*w to g in place when given.
+        """
+    @staticmethod
+    def mse(pred: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True) -> tuple:
+        """
+        Sum of squared errors: (loss, grad or None).
+        """
+    @staticmethod
+    def rmsprop_update(p: numpy.ndarray, g: numpy.ndarray, square_avg: numpy.ndarray, grad_avg: typing.Any = None, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.99, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, centered: bool = False) -> None:
+        """
+        One torch.optim.RMSprop step (in place).
+        """
+    @staticmethod
+    def sgd_update(p: numpy.ndarray, g: numpy.ndarray, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, dampening: typing.SupportsFloat | typing.SupportsIndex = 0.0, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, first: bool = False) -> None:
+        """
+        One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the gradient.
+        """
+    @staticmethod
+    def sigmoid_bce(logits: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True, in_place: bool = False) -> tuple:
+        """
+        Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).
+        """
+    @staticmethod
+    def sigmoid_link(x: numpy.ndarray) -> numpy.ndarray:
+        """
+        Element-wise sigmoid (the output link of binary cross entropy).
+        """
+    @staticmethod
+    def softmax_bwd(y: numpy.ndarray, dy: numpy.ndarray) -> numpy.ndarray:
+        """
+        dx = y * (dy - sum(dy * y)) row-wise.
+        """
+    @staticmethod
+    def softmax_fwd(x: numpy.ndarray) -> numpy.ndarray:
+        """
+        Row-wise softmax of a 2-D array.
+        """
+    @staticmethod
+    def softmax_xent_labels(logits: numpy.ndarray, labels: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True, in_place: bool = False) -> tuple:
+        """
+        Softmax cross entropy with int32 labels: (sum loss, grad * grad_scale or None, correct); in_place: the gradient overwrites logits.
+        """
+    @staticmethod
+    def softmax_xent_probs(logits: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True, in_place: bool = False) -> tuple:
+        """
+        Softmax cross entropy with probability targets: (sum loss, grad or None, correct).
+        """
