@@ -149,6 +149,17 @@ def test_train_options_and_plot(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_builtin_data_for_predict_and_evaluate(tmp_path):
+    model = tmp_path / "digits.fmlp"
+    assert run_cli("train", "--layers", "32", "--epochs", "3", "--out", model,
+                   "-q").returncode == 0
+    proc = run_cli("evaluate", model, "digits", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 1797
+    proc = run_cli("predict", model, "digits")
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1798
+
+
 @pytest.mark.parametrize("opt", ["adam", "sgd", "rmsprop", "adamw"])
 def test_each_optimizer_trains(opt, class_csv):
     proc = run_cli("train", class_csv, "--target", "colour", "--layers", "8", "--epochs", "1",

@@ -250,8 +250,9 @@ def _build_model(fm, args, n_features: int, n_outputs: int):
     layers = [fm.Standardize()]
     for units in args.layers:
         if args.batch_norm:
-            layers += [fm.Dense(units, init=_hidden_init(args.activation)), fm.BatchNorm(),
-                       fm.Activation(args.activation)]
+            # No bias before BatchNorm: BN subtracts the batch mean, which cancels it.
+            layers += [fm.Dense(units, init=_hidden_init(args.activation), use_bias=False),
+                       fm.BatchNorm(), fm.Activation(args.activation)]
         else:
             layers.append(fm.Dense(units, activation=args.activation,
                                    init=_hidden_init(args.activation)))
@@ -591,7 +592,8 @@ def cmd_evaluate(args) -> int:
     model = _load_model(args.model)
     _apply_threads(args)
     meta = _read_meta(args.model)
-    if args.target is None and not meta.get("target") and \
+    builtin = args.data in BUILTIN_DATASETS and not os.path.exists(args.data)
+    if args.target is None and not meta.get("target") and not builtin and \
             not args.data.lower().endswith(".npz"):
         _check_exists(args.data, "data file")
         raise UsageError(f"{args.data}: name the label column with --target COLUMN")
