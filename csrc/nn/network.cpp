@@ -183,13 +183,12 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, con
       }
       case OpKind::batchnorm: {
         // y (n, c) = act(gamma * (x - mean) * invstd + beta), batch statistics
-        T* pre = op.keep_z ? b.z : b.y;
+        // one pass: the activation is applied as each normalized value is written
         T* running = const_cast<T*>(buffers_.data());  // written only when update_running
-        batchnorm_fwd_train<T>(x, n, op.out, params_.data() + op.gamma, params_.data() + op.beta,
-                               static_cast<T>(op.eps), static_cast<T>(op.momentum), mode.update_running,
-                               running + op.running_mean, running + op.running_var, pre,
-                               b.save_mean, b.save_invstd);
-        if (op.act != Act::linear) act_fwd<T>(op.act, alpha, pre, b.y, n * op.out);
+        batchnorm_act_fwd_train<T>(x, n, op.out, params_.data() + op.gamma, params_.data() + op.beta,
+                                   static_cast<T>(op.eps), static_cast<T>(op.momentum), mode.update_running,
+                                   running + op.running_mean, running + op.running_var, b.y,
+                                   b.save_mean, b.save_invstd, op.act, alpha, op.keep_z ? b.z : nullptr);
         break;
       }
       case OpKind::act: {
@@ -401,10 +400,9 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) cons
         break;
       }
       case OpKind::batchnorm:
-        batchnorm_fwd_infer<T>(cur, rows, op.out, params_.data() + op.gamma, params_.data() + op.beta,
-                               buffers_.data() + op.running_mean, buffers_.data() + op.running_var,
-                               static_cast<T>(op.eps), dst);
-        if (op.act != Act::linear) act_fwd<T>(op.act, alpha, dst, dst, rows * op.out);
+        batchnorm_act_fwd_infer<T>(cur, rows, op.out, params_.data() + op.gamma, params_.data() + op.beta,
+                                   buffers_.data() + op.running_mean, buffers_.data() + op.running_var,
+                                   static_cast<T>(op.eps), dst, op.act, alpha, nullptr);
         break;
       case OpKind::standardize:
         standardize_rows(cur, op.in, rows, op.in, buffers_.data() + op.mean, buffers_.data() + op.stdev, dst);
