@@ -316,8 +316,10 @@ def _progress_callback(fm, args, epochs: int):
                 self.bar.update(1)
             elif not args.quiet:
                 width = len(str(epochs))
-                print(f"epoch {self.epoch:>{width}}/{epochs}  {_format_logs(logs)}  "
-                      f"({now - self.last:.2f} s)", flush=True)
+                took = now - self.last
+                took = f"{took:.2f} s" if took >= 1 else f"{1000 * took:.1f} ms"
+                print(f"epoch {self.epoch:>{width}}/{epochs}  {_format_logs(logs)}  ({took})",
+                      flush=True)
             self.last = now
             return False
 
