@@ -35,7 +35,7 @@ def test_load_digits_matches_sklearn_when_installed():
 def test_digits_license_is_bundled():
     from importlib import resources
 
-    text = resources.files("fastmlp").joinpath("data", "LICENSE_digits.txt").read_text()
+    text = resources.files("fastmlp").joinpath("_data", "LICENSE_digits.txt").read_text()
     assert "BSD 3-Clause" in text and "scikit-learn" in text
 
 

@@ -23,7 +23,7 @@ _DIGITS_FILE = "digits.csv.gz"
 
 def _read_data_file(name: str) -> bytes:
     # importlib.resources works from a wheel, an editable install and the dev symlink tree alike.
-    return resources.files("fastmlp").joinpath("data", name).read_bytes()
+    return resources.files("fastmlp").joinpath("_data", name).read_bytes()
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
