@@ -11,6 +11,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from fastmlp import _core
+
 from fastmlp.errors import InvalidParameterError
 
 __all__ = [
@@ -155,11 +157,19 @@ def as_float_array(a, name: str, dtype, ndim=(1, 2)) -> np.ndarray:
 
 def check_finite(a: np.ndarray, name: str) -> None:
     """NaN or infinity is a ValueError naming the argument and the first bad position."""
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        where = tuple(int(i) for i in bad)
-        raise ValueError(f"{name} contains NaN or infinity (first at index {where}); "
-                         "impute or drop those values first")
+    if a.dtype.kind != "f" or _all_finite(a):
+        return
+    where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    raise ValueError(f"{name} contains NaN or infinity (first at index {where}); "
+                     "impute or drop those values first")
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
+        # One vectorized pass in C++: np.isfinite(a) would allocate a bool array a quarter
+        # the size of a float32 X (47 MB for a 60,000 x 784 fit).
+        return bool(_core.kernels.all_finite(a))
+    return bool(np.isfinite(a).all())
 
 
 def check_X(X, dtype, n_features: int | None = None, name: str = "X") -> np.ndarray:
