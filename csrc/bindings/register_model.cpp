@@ -144,15 +144,27 @@ nn::OptimizerConfig parse_optimizer(const py::dict& d) {
 // ---- Ctrl-C -------------------------------------------------------------------------------
 
 // Polled by fit_epoch after each batch, with the GIL released: at most every ~20 ms it takes
-// the GIL and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
-// epoch (interrupted=True); any other exception a handler raises is kept and re-raised.
+// the GIL, calls the optional Python progress(count, loss_sum, correct) callback (progress
+// bars) and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
+// epoch (interrupted=True); any other exception a handler or the callback raises is kept and
+// re-raised.
 class InterruptPoll {
  public:
-  bool operator()() {
+  explicit InterruptPoll(py::object progress = py::none()) : progress_(std::move(progress)) {}
+  bool operator()(const train::EpochProgress& p) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(20)) return false;
     last_ = now;
     py::gil_scoped_acquire gil;
+    if (!progress_.is_none()) {
+      try {
+        progress_(p.count, p.loss_sum, p.correct);
+      } catch (py::error_already_set& e) {
+        if (e.matches(PyExc_KeyboardInterrupt)) return true;
+        error_ = std::make_unique<py::error_already_set>(std::move(e));
+        return true;
+      }
+    }
     if (PyErr_CheckSignals() == 0) return false;
     if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
       PyErr_Clear();
@@ -170,6 +182,7 @@ class InterruptPoll {
   }
 
  private:
+  py::object progress_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
   std::unique_ptr<py::error_already_set> error_;
 };
@@ -325,8 +338,9 @@ void register_model(py::module_& m) {
       .def(
           "fit_epoch",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, bool shuffle,
-             long long epoch) {
+             long long epoch, const py::object& progress) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
+            FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()), "'progress' must be callable or None");
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               py::array X = fb::as_array(Xh, "X");
@@ -335,7 +349,7 @@ void register_model(py::module_& m) {
               FM_CHECK(rows >= 1, "'X' must have at least one row");
               nn::Targets<T> t = fb::parse_targets(n, yh, rows);
               py::array yk = py::reinterpret_borrow<py::array>(yh);  // keep alive
-              fb::InterruptPoll poll;
+              fb::InterruptPoll poll(progress);
               train::EpochResult r;
               {
                 py::gil_scoped_release nogil;
@@ -346,7 +360,8 @@ void register_model(py::module_& m) {
               return fb::epoch_dict<T>(r);
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true, py::arg("epoch") = 0)
+          py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true, py::arg("epoch") = 0,
+          py::arg("progress") = py::none())
       .def(
           "train_batch",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh) {

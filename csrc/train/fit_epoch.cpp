@@ -58,7 +58,7 @@ struct Snapshot {
 
 template <class T>
 EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
-                      bool shuffle, long long epoch, const std::function<bool()>& should_stop) {
+                      bool shuffle, long long epoch, const std::function<bool(const EpochProgress&)>& should_stop) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   FM_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
   FM_CHECK(n >= 1, "X must have at least one row");
@@ -89,7 +89,7 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
     loss_sum += s.loss * static_cast<double>(b);
     res.count += b;
     res.correct += s.correct;
-    if (should_stop && should_stop()) {
+    if (should_stop && should_stop(EpochProgress{res.count, loss_sum, res.correct})) {
       res.interrupted = true;
       break;
     }
@@ -103,8 +103,8 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
 }
 
 template EpochResult fit_epoch<float>(Network<float>&, const float*, const Targets<float>&, index_t, index_t, bool,
-                                      long long, const std::function<bool()>&);
+                                      long long, const std::function<bool(const EpochProgress&)>&);
 template EpochResult fit_epoch<double>(Network<double>&, const double*, const Targets<double>&, index_t, index_t,
-                                       bool, long long, const std::function<bool()>&);
+                                       bool, long long, const std::function<bool(const EpochProgress&)>&);
 
 }  // namespace fm::train

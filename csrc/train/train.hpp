@@ -41,13 +41,21 @@ StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const in
 template <class T>
 StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t n);
 
+// Running totals of an epoch, reported to fit_epoch's should_stop after each batch.
+struct EpochProgress {
+  index_t count = 0;      // samples trained on so far
+  double loss_sum = 0.0;  // sum of batch loss * batch size
+  index_t correct = 0;
+};
+
 // One epoch: Fisher-Yates permutation from Philox(seed, stream(epoch)), batches gathered by
-// index (X is never copied). should_stop is polled after each batch (Ctrl-C). A non-finite
+// index (X is never copied). should_stop is polled after each batch with the progress so far
+// (Ctrl-C, progress bars); returning true stops the epoch after that batch. A non-finite
 // loss stops the epoch; parameters that are no longer finite are restored to their values at
 // the start of the epoch.
 template <class T>
 EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
-                      bool shuffle, long long epoch, const std::function<bool()>& should_stop);
+                      bool shuffle, long long epoch, const std::function<bool(const EpochProgress&)>& should_stop);
 
 // Gradients of the mean loss (incl. penalty) into net.grads(); training mode, no state change
 // (running statistics and step untouched). stochastic: dropout and noise on.

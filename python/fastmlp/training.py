@@ -63,22 +63,54 @@ def split_validation(n: int, fraction: float, seed: int, labels: np.ndarray | No
 
 
 class _Progress:
-    """verbose=1: a tqdm bar over the epochs (a plain text line without tqdm); verbose=2: one
-    printed line per epoch; 0: nothing."""
+    """verbose=1: per epoch, a progress bar over the samples (tqdm; a plain text line without
+    it) with the running loss and accuracy, fed from C++ every ~20 ms while the epoch runs,
+    ending with the epoch's logs; verbose=2: one printed line per epoch; 0: nothing."""
 
-    def __init__(self, verbose: int, epochs: int):
-        self.verbose, self.epochs, self.bar = verbose, epochs, None
+    def __init__(self, verbose: int, epochs: int, n_samples: int, accuracy=None):
+        self.verbose, self.epochs, self.n, self.accuracy = verbose, epochs, n_samples, accuracy
+        self.bar = None
+        self.tqdm = None
         if verbose == 1:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
                 tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True)
+            self.tqdm = tqdm
 
     @staticmethod
     def _fmt(logs):
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+
+    def _running(self, count, loss_sum, correct):
+        logs = {"loss": loss_sum / max(count, 1)}
+        if self.accuracy is not None and correct >= 0:
+            logs["accuracy"] = self.accuracy(correct, count)
+        return logs
+
+    def start_epoch(self, epoch: int):
+        """The callback for net.fit_epoch(progress=...), or None when nothing is drawn."""
+        if self.verbose != 1:
+            return None
+        title = f"Epoch {epoch + 1}/{self.epochs}"
+        if self.tqdm is not None:
+            self.bar = self.tqdm(total=self.n, desc=title, unit="sample", leave=True,
+                                 dynamic_ncols=True)
+
+            def on_progress(count, loss_sum, correct):
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in
+                                      self._running(count, loss_sum, correct).items()},
+                                     refresh=False)
+                self.bar.update(max(0, count - self.bar.n))
+        else:
+            def on_progress(count, loss_sum, correct):
+                self._text_line(title, count, self._running(count, loss_sum, correct), "")
+        return on_progress
+
+    def _text_line(self, title, count, logs, end):
+        done = int(30 * min(count, self.n) / max(self.n, 1))
+        sys.stdout.write(f"\r{title} [{'=' * done}{'.' * (30 - done)}] {self._fmt(logs)}{end}")
+        sys.stdout.flush()
 
     def update(self, epoch: int, logs: dict, seconds: float):
         if self.verbose == 0:
@@ -88,13 +120,12 @@ class _Progress:
                   flush=True)
         elif self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
-            self.bar.update(1)
+            self.bar.update(max(0, self.n - self.bar.n))
+            self.bar.close()
+            self.bar = None
         else:
-            done = int(30 * (epoch + 1) / max(self.epochs, 1))
-            end = "\n" if epoch + 1 == self.epochs else ""
-            sys.stdout.write(f"\rEpoch {epoch + 1}/{self.epochs} [{'=' * done}"
-                             f"{'.' * (30 - done)}] {seconds:.2f}s - {self._fmt(logs)}{end}")
-            sys.stdout.flush()
+            self._text_line(f"Epoch {epoch + 1}/{self.epochs}", self.n, logs,
+                            f" - {seconds:.2f}s\n")
 
     def message(self, text: str):
         if self.verbose:
@@ -104,8 +135,6 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        elif self.verbose == 1:
-            sys.stdout.write("\n")
 
 
 def _check_callbacks(callbacks):
@@ -189,8 +218,8 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
         cb.set_model(model)
         cb.on_train_begin({})
 
-    progress = _Progress(verbose, epochs)
     classify = is_classification(loss_name)
+    progress = _Progress(verbose, epochs, len(X), model._accuracy if classify else None)
     net, optimizer = model._net, model._compile_args[1]
     diverged = None
     try:
@@ -203,7 +232,8 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
                 cb.on_epoch_begin(local_epoch, {})
             snapshot = [np.array(p) for p in net.params()]
             if augment is None:
-                result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch))
+                result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch),
+                                       progress=progress.start_epoch(local_epoch))
             else:
                 result = _augment_epoch(model, X, y, batch_size, shuffle, global_epoch, augment)
             model._epoch += 1
