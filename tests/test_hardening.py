@@ -152,3 +152,31 @@ def test_divergence_raises_and_keeps_finite_weights(dtype):
     assert "epoch" in str(info.value).lower()
     for w in m.get_weights():
         assert np.all(np.isfinite(w))
+
+
+def _mem_available_gib():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return 0.0
+
+
+@pytest.mark.skipif(_mem_available_gib() < 16, reason="needs ~9 GiB free for a 2^31+ element array")
+def test_kernels_index_past_2_to_the_31():
+    """64-bit index math: an element-wise kernel reaches elements beyond 2^31 correctly."""
+    from fastmlp import _core
+
+    n = 2**31 + 37
+    x = np.empty(n, dtype=np.float32)
+    tail = slice(2**31 - 3, n)
+    x[:16] = -1.0
+    x[tail] = np.linspace(-2.0, 2.0, n - (2**31 - 3), dtype=np.float32)
+    expect = np.maximum(x[tail], 0)
+    _core.kernels.act_fwd("relu", x, out=x)  # in place: one 8 GiB array, not two
+    np.testing.assert_array_equal(x[tail], expect)
+    assert np.all(x[:16] == 0)
+    del x
