@@ -144,7 +144,7 @@ nn::OptimizerConfig parse_optimizer(const py::dict& d) {
 // ---- Ctrl-C -------------------------------------------------------------------------------
 
 // Polled by fit_epoch after each batch, with the GIL released: at most every ~20 ms it takes
-// the GIL, calls the optional Python progress(count, loss_sum, correct) callback (progress
+// the GIL, calls the optional Python progress(count, loss_sum, correct, weight) callback (progress
 // bars) and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
 // epoch (interrupted=True); any other exception a handler or the callback raises is kept and
 // re-raised.
@@ -158,7 +158,7 @@ class InterruptPoll {
     py::gil_scoped_acquire gil;
     if (!progress_.is_none()) {
       try {
-        progress_(p.count, p.loss_sum, p.correct);
+        progress_(p.count, p.loss_sum, p.correct, p.weight);
       } catch (py::error_already_set& e) {
         if (e.matches(PyExc_KeyboardInterrupt)) return true;
         error_ = std::make_unique<py::error_already_set>(std::move(e));
@@ -221,13 +221,34 @@ class PyNetwork {
 template <class T>
 using Net = nn::Network<T>;
 
-// y as the compiled loss wants it (see docs/core_network.md "y conventions").
+// Per-sample loss weights (n,) of the network's dtype, every one finite and >= 0; null for None.
 template <class T>
-nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n) {
+const T* sample_weights(const py::handle& h, index_t n) {
+  if (h.is_none()) return nullptr;
+  py::array a = as_array(h, "sample_weight");
+  FM_CHECK(has_dtype<T>(a), "'sample_weight' must have dtype ", dtype_name<T>(), " (the network's dtype), got ",
+           std::string(py::str(a.dtype())));
+  FM_CHECK(a.ndim() == 1, "'sample_weight' must be 1-D, got shape ", shape_str(a));
+  check_layout(a, "sample_weight");
+  FM_CHECK(static_cast<index_t>(a.shape(0)) == n, "'sample_weight' has ", a.shape(0), " values but X has ", n,
+           " rows");
+  const T* w = static_cast<const T*>(a.data());
+  for (index_t i = 0; i < n; ++i)
+    FM_CHECK(std::isfinite(w[i]) && w[i] >= T(0), "'sample_weight' must be finite and >= 0, got ", w[i],
+             " at row ", i);
+  return w;
+}
+
+// y as the compiled loss wants it (see docs/core_network.md "y conventions"), with the
+// optional sample weights.
+template <class T>
+nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n,
+                             const py::handle& swh = py::none()) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   py::array y = as_array(yh, "y");
   const index_t k = net.output_dim();
   nn::Targets<T> t;
+  t.weights = sample_weights<T>(swh, n);
   if (net.loss() == nn::LossKind::cross_entropy && !has_dtype<T>(y)) {
     t.labels = label_vector(y, "y", n, k);
     return t;
@@ -262,6 +283,7 @@ py::dict epoch_dict(const train::EpochResult& r) {
   py::dict d;
   d["loss"] = r.loss;
   d["correct"] = r.correct;
+  d["weight"] = r.weight;
   d["count"] = r.count;
   d["interrupted"] = r.interrupted;
   d["nonfinite"] = r.nonfinite;
@@ -338,7 +360,7 @@ void register_model(py::module_& m) {
       .def(
           "fit_epoch",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, bool shuffle,
-             long long epoch, const py::object& progress) {
+             long long epoch, const py::object& progress, const py::object& sw) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()), "'progress' must be callable or None");
             return s.visit([&](auto& n) {
@@ -347,8 +369,7 @@ void register_model(py::module_& m) {
               index_t rows = 0;
               const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
               FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
-              py::array yk = py::reinterpret_borrow<py::array>(yh);  // keep alive
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
               fb::InterruptPoll poll(progress);
               train::EpochResult r;
               {
@@ -361,17 +382,17 @@ void register_model(py::module_& m) {
             });
           },
           py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true, py::arg("epoch") = 0,
-          py::arg("progress") = py::none())
+          py::arg("progress") = py::none(), py::arg("sample_weight") = py::none())
       .def(
           "train_batch",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw) {
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               py::array X = fb::as_array(Xh, "X");
               index_t rows = 0;
               const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
               FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
               train::StepResult r;
               {
                 py::gil_scoped_release nogil;
@@ -381,7 +402,7 @@ void register_model(py::module_& m) {
               return r.finite ? r.loss : std::nan("");
             });
           },
-          py::arg("X"), py::arg("y"))
+          py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none())
       .def(
           "predict",
           [](PyNetwork& s, const py::handle& Xh, bool training, bool link) {
@@ -406,7 +427,7 @@ void register_model(py::module_& m) {
           py::arg("X"), py::arg("training") = false, py::arg("link") = true)
       .def(
           "evaluate",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, const py::object& sw) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
@@ -414,7 +435,7 @@ void register_model(py::module_& m) {
               index_t rows = 0;
               const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
               FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
               nn::LossSum ls;
               double pen = 0.0;
               {
@@ -422,20 +443,21 @@ void register_model(py::module_& m) {
                 ls = n.evaluate(x, t, rows);
                 pen = n.penalty(false);
               }
-              return py::make_tuple(ls.sum / ls.denom + pen, static_cast<long long>(ls.correct));
+              return py::make_tuple(ls.sum / ls.denom + pen, ls.correct, ls.weight);
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("batch_size") = 256)
+          py::arg("X"), py::arg("y"), py::arg("batch_size") = 256, py::arg("sample_weight") = py::none(),
+          "(mean loss incl. penalty, correct (weighted; -1 for mse), sum of sample weights).")
       .def(
           "gradients",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout, const py::object& sw) {
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               py::array X = fb::as_array(Xh, "X");
               index_t rows = 0;
               const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
               FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows);
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
               py::list out;
               std::vector<std::pair<T*, const nn::ParamInfo*>> dst;
               for (const nn::ParamInfo& p : n.plan().params) {
@@ -454,7 +476,7 @@ void register_model(py::module_& m) {
               return out;
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("dropout") = true)
+          py::arg("X"), py::arg("y"), py::arg("dropout") = true, py::arg("sample_weight") = py::none())
       .def("optimizer_state",
            [](PyNetwork& s) {
              py::list out;

@@ -156,6 +156,14 @@ Targets<T> Network<T>::gather_targets(Workspace<T>& ws, const Targets<T>& y, con
       t.values = ws.targets;
     }
   }
+  if (y.weights) {
+    if (!idx) {
+      t.weights = y.weights + begin;
+    } else {
+      for (index_t r = 0; r < n; ++r) ws.weights[r] = y.weights[idx[r]];
+      t.weights = ws.weights.data();
+    }
+  }
   return t;
 }
 
@@ -308,30 +316,73 @@ template <class T>
 LossSum Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
   const index_t k = plan_.output_dim;
   LossSum r;
+  r.weight = static_cast<double>(n);
+  if (y.weights) return weighted_loss_of(logits, y, n, grad);
+  index_t correct = 0;
   switch (loss_) {
     case LossKind::cross_entropy: {
       r.denom = static_cast<double>(n);
       const T scale = T(1) / static_cast<T>(n);
       if (y.labels)
-        r.sum = softmax_xent_labels<T>(logits, y.labels, n, k, scale, grad, &r.correct);
+        r.sum = softmax_xent_labels<T>(logits, y.labels, n, k, scale, grad, &correct);
       else
-        r.sum = softmax_xent_probs<T>(logits, y.values, n, k, scale, grad, &r.correct);
+        r.sum = softmax_xent_probs<T>(logits, y.values, n, k, scale, grad, &correct);
       break;
     }
     case LossKind::binary_cross_entropy: {
       r.denom = static_cast<double>(n) * static_cast<double>(k);
-      r.sum = sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(r.denom), grad, &r.correct);
+      r.sum = sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(r.denom), grad, &correct);
       break;
     }
     case LossKind::mse: {
       r.denom = static_cast<double>(n) * static_cast<double>(k);
       r.sum = mse<T>(logits, y.values, n * k, T(1) / static_cast<T>(r.denom), grad);
-      r.correct = -1;
+      correct = -1;
       break;
     }
     default:
       FM_CHECK(false, "the network is not compiled: call compile() first");
   }
+  r.correct = static_cast<double>(correct);
+  return r;
+}
+
+// Weighted: the same kernels one row at a time, each row's gradient scaled by its weight
+// (k-wide calls; the loss is a negligible share of a step even so).
+template <class T>
+LossSum Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
+  const index_t k = plan_.output_dim;
+  LossSum r;
+  FM_CHECK(loss_ != LossKind::none, "the network is not compiled: call compile() first");
+  r.denom = static_cast<double>(n) * (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(k));
+  const T scale = T(1) / static_cast<T>(r.denom);
+  for (index_t i = 0; i < n; ++i) {
+    const T w = y.weights[i];
+    const T* z = logits + i * k;
+    T* g = grad ? grad + i * k : nullptr;
+    const T* v = y.values ? y.values + i * y.cols : nullptr;
+    index_t c = 0;
+    double l = 0.0;
+    switch (loss_) {
+      case LossKind::cross_entropy:
+        l = y.labels ? softmax_xent_labels<T>(z, y.labels + i, 1, k, scale * w, g, &c)
+                     : softmax_xent_probs<T>(z, v, 1, k, scale * w, g, &c);
+        break;
+      case LossKind::binary_cross_entropy:
+        l = sigmoid_bce<T>(z, v, 1, k, scale * w, g, &c);
+        break;
+      default:
+        l = mse<T>(z, v, k, scale * w, g);
+        break;
+    }
+    // A zero weight drops the row, even where its loss overflowed.
+    if (w != T(0)) {
+      r.sum += static_cast<double>(w) * l;
+      r.correct += static_cast<double>(w) * static_cast<double>(c);
+    }
+    r.weight += static_cast<double>(w);
+  }
+  if (loss_ == LossKind::mse) r.correct = -1;
   return r;
 }
 
@@ -466,6 +517,7 @@ LossSum Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
     Targets<T> t = y;
     if (t.labels) t.labels += r0;
     if (t.values) t.values += r0 * t.cols;
+    if (t.weights) t.weights += r0;
     parts[static_cast<std::size_t>(blk)] = loss_of(logits.data() + r0 * k, t, rows, nullptr);
   });
   LossSum total;
@@ -474,6 +526,7 @@ LossSum Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
     total.sum += p.sum;
     total.denom += p.denom;
     total.correct += p.correct;
+    total.weight += p.weight;
   }
   if (loss_ == LossKind::mse) total.correct = -1;
   return total;

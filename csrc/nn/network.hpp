@@ -20,19 +20,24 @@
 
 namespace fm::nn {
 
-// Targets of a batch: labels (n,) for cross entropy with integer labels, else values (n, cols).
+// Targets of a batch: labels (n,) for cross entropy with integer labels, else values (n, cols);
+// optional per-sample loss weights (n,), finite and >= 0 (checked by the caller).
 template <class T>
 struct Targets {
   const std::int32_t* labels = nullptr;
   const T* values = nullptr;
-  index_t cols = 0;  // columns of `values`
+  index_t cols = 0;             // columns of `values`
+  const T* weights = nullptr;   // null: every weight 1
 };
 
-// Loss of one batch: sums as the kernels return them, and the divisor of the mean.
+// Loss of one batch: sums as the kernels return them, and the divisor of the mean. Weighted
+// losses keep the row-count divisor (Keras' sum_over_batch_size: sum(w * loss) / n), so a
+// batch's loss scale does not depend on how its weights happen to sum.
 struct LossSum {
-  double sum = 0.0;     // summed over samples (ce) or elements (bce, mse)
+  double sum = 0.0;     // summed over samples (ce) or elements (bce, mse), times their weights
   double denom = 1.0;   // n (ce) or n*k (bce, mse)
-  index_t correct = 0;  // -1 for mse
+  double correct = 0;   // correct samples (ce) or elements (bce), weighted; -1 for mse
+  double weight = 0.0;  // sum of the sample weights (n when unweighted): accuracy's divisor
 };
 
 // Forward options in training mode.
@@ -100,6 +105,7 @@ class Network {
 
  private:
   void infer_block(const T* x, index_t rows, T* out, int threads) const;
+  LossSum weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
 
   Plan plan_;
   std::uint64_t seed_;

@@ -28,6 +28,7 @@ struct Workspace {
   AlignedBuffer<T> data;
   AlignedBuffer<std::uint8_t> bytes;
   AlignedBuffer<std::int32_t> labels;  // (capacity,) gathered labels
+  AlignedBuffer<T> weights;             // (capacity,) gathered sample weights
   std::vector<OpBuffers<T>> ops;
   T* input = nullptr;    // (rows, input_dim) gathered input batch
   T* grad_a = nullptr;   // (rows, max_width) gradient ping-pong
@@ -61,6 +62,8 @@ struct Workspace {
     bytes.resize(total_bytes > 0 ? total_bytes : 1);
     labels = AlignedBuffer<std::int32_t>();
     labels.resize(rows > 0 ? rows : 1);
+    weights = AlignedBuffer<T>();
+    weights.resize(rows > 0 ? rows : 1);
     T* p = data.data();
     std::uint8_t* q = bytes.data();
     auto take = [&](index_t n) { T* r = p; p += up(n); return r; };

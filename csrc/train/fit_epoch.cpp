@@ -89,7 +89,8 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
     loss_sum += s.loss * static_cast<double>(b);
     res.count += b;
     res.correct += s.correct;
-    if (should_stop && should_stop(EpochProgress{res.count, loss_sum, res.correct})) {
+    res.weight += s.weight;
+    if (should_stop && should_stop(EpochProgress{res.count, loss_sum, res.correct, res.weight})) {
       res.interrupted = true;
       break;
     }

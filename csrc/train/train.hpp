@@ -14,13 +14,15 @@ using nn::Targets;
 
 struct StepResult {
   double loss = 0.0;     // mean batch loss incl. the L1/L2 penalty
-  index_t correct = 0;   // -1 for mse
+  double correct = 0;    // weighted by the sample weights; -1 for mse
+  double weight = 0.0;   // sum of the batch's sample weights (its row count when unweighted)
   bool finite = true;    // false: the loss was not finite and no update was made
 };
 
 struct EpochResult {
-  double loss = 0.0;     // sample-weighted mean of the batch losses (incl. penalty)
-  index_t correct = 0;   // -1 for mse
+  double loss = 0.0;     // row-count-weighted mean of the batch losses (incl. penalty)
+  double correct = 0;    // weighted by the sample weights; -1 for mse
+  double weight = 0.0;   // sum of the sample weights trained on (accuracy's divisor)
   index_t count = 0;     // samples trained on
   bool interrupted = false;
   bool nonfinite = false;
@@ -45,7 +47,8 @@ StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t
 struct EpochProgress {
   index_t count = 0;      // samples trained on so far
   double loss_sum = 0.0;  // sum of batch loss * batch size
-  index_t correct = 0;
+  double correct = 0;     // weighted
+  double weight = 0.0;    // sum of sample weights so far
 };
 
 // One epoch: Fisher-Yates permutation from Philox(seed, stream(epoch)), batches gathered by

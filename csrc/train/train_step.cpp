@@ -19,6 +19,7 @@ StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const in
   nn::LossSum ls = net.loss_of(logits, t, n, ws.grad_a);
   StepResult r;
   r.correct = ls.correct;
+  r.weight = ls.weight;
   r.loss = ls.sum / ls.denom;
   if (!std::isfinite(r.loss)) {
     r.finite = false;

@@ -11,7 +11,8 @@ import numpy as np
 from fastmlp._validation import check_finite
 from fastmlp.errors import InvalidParameterError
 
-__all__ = ["LOSSES", "ALIASES", "resolve_loss", "prepare_targets", "check_last_layer"]
+__all__ = ["LOSSES", "ALIASES", "resolve_loss", "prepare_targets", "prepare_sample_weight",
+           "check_last_layer"]
 
 #: loss name -> the output link the engine applies in ``predict`` (and fuses in the loss)
 LOSSES = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": None}
@@ -126,11 +127,85 @@ def prepare_targets(y, loss: str, out_dim: int, dtype: str, n: int | None = None
     return out
 
 
-def accuracy_correct(scores: np.ndarray, y: np.ndarray, loss: str) -> int:
+def _row_classes(y: np.ndarray, loss: str, out_dim: int) -> tuple[np.ndarray, int]:
+    """The class of each row (for class_weight) and the number of classes."""
+    if loss == "cross_entropy":
+        return (y if y.ndim == 1 else y.argmax(axis=1)), out_dim
+    if loss == "binary_cross_entropy" and out_dim == 1:
+        return (y[:, 0] >= 0.5).astype(np.int64), 2
+    raise ValueError("class_weight needs one class per sample: loss='cross_entropy', or "
+                     "loss='binary_cross_entropy' with a single output; pass sample_weight "
+                     "instead")
+
+
+def _class_weight_per_row(class_weight, y, loss, out_dim) -> np.ndarray:
+    classes, k = _row_classes(y, loss, out_dim)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise InvalidParameterError(
+                f"class_weight must be a dict {{class: weight}}, 'balanced' or None, got "
+                f"{class_weight!r}")
+        # scikit-learn's rule: n_samples / (n_classes present * count of the class)
+        counts = np.bincount(classes, minlength=k).astype(np.float64)
+        present = counts > 0
+        table = np.zeros(k)
+        table[present] = len(classes) / (present.sum() * counts[present])
+        return table[classes]
+    if not isinstance(class_weight, dict):
+        raise InvalidParameterError(
+            f"class_weight must be a dict {{class: weight}}, 'balanced' or None, got "
+            f"{type(class_weight).__name__}")
+    table = np.ones(k)     # classes left out keep weight 1 (as in Keras)
+    for c, w in class_weight.items():
+        if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) \
+                or not 0 <= c < k:
+            raise ValueError(f"class_weight has key {c!r}: keys must be class indices "
+                             f"0..{k - 1}")
+        try:
+            w = float(w)
+        except (TypeError, ValueError):
+            raise TypeError(f"class_weight[{c}] must be a number, got {w!r}") from None
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(f"class_weight[{c}] must be finite and >= 0, got {w}")
+        table[int(c)] = w
+    return table[classes]
+
+
+def prepare_sample_weight(sample_weight, class_weight, y: np.ndarray, loss: str, out_dim: int,
+                          dtype: str, name: str = "sample_weight") -> np.ndarray | None:
+    """Per-sample loss weights for the engine (``None`` when both arguments are None):
+    ``sample_weight`` (n,), finite and >= 0, times ``class_weight`` of each row's class
+    (a dict ``{class: weight}`` or ``"balanced"``). ``y`` is already prepared."""
+    if sample_weight is None and class_weight is None:
+        return None
+    n = len(y)
+    if sample_weight is None:
+        w = np.ones(n)
+    else:
+        w = _as_numeric(sample_weight, name)
+        if w.ndim == 2 and w.shape[1] == 1:
+            w = w.reshape(-1)
+        if w.ndim != 1 or len(w) != n:
+            raise ValueError(f"{name} must have shape ({n},), one weight per sample, got "
+                             f"{w.shape}")
+        w = np.asarray(w, dtype=np.float64)
+        check_finite(w, name)
+        if w.min() < 0:
+            raise ValueError(f"{name} must be >= 0, found {w.min()}")
+    if class_weight is not None:
+        w = w * _class_weight_per_row(class_weight, y, loss, out_dim)
+    if not w.sum() > 0:
+        raise ValueError(f"{name} (with class_weight) sums to 0: every sample has weight 0")
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def accuracy_correct(scores: np.ndarray, y: np.ndarray, loss: str, weights=None) -> float:
     """Correct predictions, counted as the engine counts them (per sample for cross_entropy,
-    per element for binary_cross_entropy)."""
+    per element for binary_cross_entropy), each weighted by its sample's weight if given."""
     if loss == "cross_entropy":
         pred = scores.argmax(axis=1)
         truth = y if y.ndim == 1 else y.argmax(axis=1)
-        return int((pred == truth).sum())
-    return int(((scores >= 0) == (y >= 0.5)).sum())
+        hits = (pred == truth).astype(np.float64)
+    else:
+        hits = ((scores >= 0) == (y >= 0.5)).sum(axis=1, dtype=np.float64)
+    return float(hits.sum() if weights is None else hits @ np.asarray(weights, np.float64))

@@ -17,8 +17,8 @@ from fastmlp._validation import (Interval, as_float_array, check_dtype, check_fi
                                  validate_params)
 from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standardize
-from fastmlp.losses import (check_last_layer, is_classification, prepare_targets,
-                            resolve_loss)
+from fastmlp.losses import (check_last_layer, is_classification, prepare_sample_weight,
+                            prepare_targets, resolve_loss)
 from fastmlp.optimizers import OPTIMIZERS, check_lr, get_optimizer
 
 __all__ = ["Sequential"]
@@ -283,6 +283,10 @@ class Sequential:
         X = self._convert_X(X, xname)
         return X, self._targets(y, len(X), yname)
 
+    def _sample_weight(self, sample_weight, class_weight, y, name="sample_weight"):
+        return prepare_sample_weight(sample_weight, class_weight, y, self._compile_args[0],
+                                     self.output_dim, self._dtype, name=name)
+
     def _fit_standardize(self, X: np.ndarray) -> None:
         """Standardize learns mean/std from the first data the model is trained on."""
         if self._layers and isinstance(self._layers[0], Standardize) \
@@ -296,7 +300,8 @@ class Sequential:
     # ---------------------------------------------------------------- training
 
     def fit(self, X, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1, augment=None):
+            shuffle=True, callbacks=None, verbose=1, augment=None, sample_weight=None,
+            class_weight=None):
         """Train for ``epochs`` passes over (X, y); returns a :class:`~fastmlp.History`.
 
         Parameters
@@ -307,49 +312,63 @@ class Sequential:
             0/1 of shape (n,) or (n, K); mse: values (n,) or (n, outputs).
         validation_split : float in [0, 1)
             Fraction held out (shuffled, stratified for labels) as dev set.
-        validation_data : (X_dev, y_dev), optional
+        validation_data : (X_dev, y_dev) or (X_dev, y_dev, sample_weight_dev), optional
             Takes precedence over validation_split.
         callbacks : list of Callback
         verbose : 0, 1 or 2
             0 silent, 1 a progress bar, 2 one line per epoch.
         augment : callable ``(X_batch, rng) -> X_batch``, optional
             Applied to every training batch (a slower, per-batch Python path).
+        sample_weight : array-like (n_samples,), optional
+            Per-sample loss weights, finite and >= 0 (Keras' rule: a batch's loss is
+            ``sum(w * loss) / batch_size``); accuracy is weighted too. Split along with
+            validation_split.
+        class_weight : dict ``{class: weight}`` or ``"balanced"``, optional
+            Multiplies each sample's weight by its class's (classes left out: 1; "balanced":
+            scikit-learn's ``n_samples / (n_classes * count)``). cross_entropy, or
+            binary_cross_entropy with one output.
         """
         from fastmlp.training import fit_model
 
         return fit_model(self, X, y, epochs=epochs, batch_size=batch_size,
                          validation_split=validation_split, validation_data=validation_data,
-                         shuffle=shuffle, callbacks=callbacks, verbose=verbose, augment=augment)
+                         shuffle=shuffle, callbacks=callbacks, verbose=verbose, augment=augment,
+                         sample_weight=sample_weight, class_weight=class_weight)
 
-    def train_on_batch(self, X, y) -> float:
-        """One optimizer step on exactly this batch; returns its loss (with the penalty)."""
+    def train_on_batch(self, X, y, sample_weight=None, class_weight=None) -> float:
+        """One optimizer step on exactly this batch; returns its loss (with the penalty).
+        ``sample_weight``/``class_weight`` as in :meth:`fit`."""
         self._require_compiled("train_on_batch")
         X, y = self._check_xy(X, y)
+        sw = self._sample_weight(sample_weight, class_weight, y)
         self._fit_standardize(X)
         with self._lock:
-            return float(self._net.train_batch(X, y))
+            return float(self._net.train_batch(X, y, sw))
 
-    def evaluate(self, X, y, batch_size=None, verbose=0) -> dict:
+    def evaluate(self, X, y, batch_size=None, verbose=0, sample_weight=None) -> dict:
         """``{"loss": mean loss incl. penalty, "accuracy": ...}`` (accuracy for classification
-        losses only), in inference mode."""
+        losses only), in inference mode; weighted by ``sample_weight`` as in :meth:`fit`."""
         self._require_compiled("evaluate")
         X, y = self._check_xy(X, y)
-        return self._evaluate_arrays(X, y, batch_size)
+        sw = self._sample_weight(sample_weight, None, y)
+        return self._evaluate_arrays(X, y, batch_size, sw)
 
-    def _evaluate_arrays(self, X, y, batch_size=None) -> dict:
+    def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
         from fastmlp.training import eval_batch_size
 
         loss_name = self._compile_args[0]
-        loss, correct = self._net.evaluate(X, y, eval_batch_size(batch_size, len(X)))
+        loss, correct, weight = self._net.evaluate(X, y, eval_batch_size(batch_size, len(X)),
+                                                   sample_weight)
         out = {"loss": float(loss)}
         if is_classification(loss_name):
-            out["accuracy"] = self._accuracy(correct, len(X))
+            out["accuracy"] = self._accuracy(correct, weight)
         return out
 
-    def _accuracy(self, correct, count):
-        # binary_cross_entropy counts correct elements (one per label), cross_entropy samples.
+    def _accuracy(self, correct, weight):
+        """correct / total, both weighted (sample weights; row counts when unweighted).
+        binary_cross_entropy counts correct elements (one per label), cross_entropy samples."""
         per = self.output_dim if self._compile_args[0] == "binary_cross_entropy" else 1
-        return float(correct) / float(count * per)
+        return float(correct) / float(weight * per)
 
     def predict(self, X, training=False, batch_size=None) -> np.ndarray:
         """Outputs ``(n, outputs)``: probabilities for cross_entropy / binary_cross_entropy,
@@ -360,15 +379,17 @@ class Sequential:
         X = self._convert_X(X)
         return self._net.predict(X, bool(training), self._compile_args is not None)
 
-    def gradients(self, X, y) -> list:
+    def gradients(self, X, y, sample_weight=None) -> list:
         """Gradients of the mean loss (incl. penalty) for the trainable arrays, in
-        ``get_weights()`` order (running statistics and Standardize's arrays left out)."""
+        ``get_weights()`` order (running statistics and Standardize's arrays left out);
+        ``sample_weight`` as in :meth:`fit`."""
         self._require_compiled("gradients")
         X, y = self._check_xy(X, y)
-        return self._gradients(X, y, dropout=True)
+        sw = self._sample_weight(sample_weight, None, y)
+        return self._gradients(X, y, dropout=True, sample_weight=sw)
 
-    def _gradients(self, X, y, dropout=True):
-        return [np.array(g) for g in self._net.gradients(X, y, dropout)]
+    def _gradients(self, X, y, dropout=True, sample_weight=None):
+        return [np.array(g) for g in self._net.gradients(X, y, dropout, sample_weight)]
 
     def _penalty(self) -> float:
         _, _, l1, l2 = self._compile_args

@@ -82,10 +82,10 @@ class _Progress:
     def _fmt(logs):
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
 
-    def _running(self, count, loss_sum, correct):
+    def _running(self, count, loss_sum, correct, weight):
         logs = {"loss": loss_sum / max(count, 1)}
-        if self.accuracy is not None and correct >= 0:
-            logs["accuracy"] = self.accuracy(correct, count)
+        if self.accuracy is not None and correct >= 0 and weight > 0:
+            logs["accuracy"] = self.accuracy(correct, weight)
         return logs
 
     def start_epoch(self, epoch: int):
@@ -97,14 +97,15 @@ class _Progress:
             self.bar = self.tqdm(total=self.n, desc=title, unit="sample", leave=True,
                                  dynamic_ncols=True)
 
-            def on_progress(count, loss_sum, correct):
+            def on_progress(count, loss_sum, correct, weight):
                 self.bar.set_postfix({k: f"{v:.4f}" for k, v in
-                                      self._running(count, loss_sum, correct).items()},
+                                      self._running(count, loss_sum, correct, weight).items()},
                                      refresh=False)
                 self.bar.update(max(0, count - self.bar.n))
         else:
-            def on_progress(count, loss_sum, correct):
-                self._text_line(title, count, self._running(count, loss_sum, correct), "")
+            def on_progress(count, loss_sum, correct, weight):
+                self._text_line(title, count, self._running(count, loss_sum, correct, weight),
+                                "")
         return on_progress
 
     def _text_line(self, title, count, logs, end):
@@ -153,14 +154,14 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _augment_epoch(model, X, y, batch_size, shuffle, epoch, augment):
+def _augment_epoch(model, X, y, sw, batch_size, shuffle, epoch, augment):
     """The slower per-batch path: ``augment(X_batch, rng)`` then one ``train_batch``."""
     net, loss_name = model._net, model._compile_args[0]
     rng = np.random.default_rng(np.random.SeedSequence(model._seed, spawn_key=(2**31 - 1,
                                                                                 epoch)))
     n = len(X)
     order = rng.permutation(n) if shuffle else np.arange(n)
-    total, correct, count = 0.0, 0, 0
+    total, correct, weight, count = 0.0, 0.0, 0.0, 0
     classify = is_classification(loss_name)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
@@ -169,20 +170,23 @@ def _augment_epoch(model, X, y, batch_size, shuffle, epoch, augment):
         if len(Xb) != len(idx):
             raise ValueError(f"augment returned {len(Xb)} rows for a batch of {len(idx)}")
         yb = np.ascontiguousarray(y[idx])
+        wb = None if sw is None else np.ascontiguousarray(sw[idx])
         if classify:
-            correct += accuracy_correct(net.predict(Xb, False, False), yb, loss_name)
-        value = float(net.train_batch(Xb, yb))
+            correct += accuracy_correct(net.predict(Xb, False, False), yb, loss_name, wb)
+        value = float(net.train_batch(Xb, yb, wb))
         if not math.isfinite(value):
-            return {"loss": value, "correct": correct, "count": count, "interrupted": False,
-                    "nonfinite": True}
+            return {"loss": value, "correct": correct, "weight": weight, "count": count,
+                    "interrupted": False, "nonfinite": True}
         total += value * len(idx)
         count += len(idx)
+        weight += len(idx) if wb is None else float(wb.sum(dtype=np.float64))
     return {"loss": total / max(count, 1), "correct": correct if classify else -1,
-            "count": count, "interrupted": False, "nonfinite": False}
+            "weight": weight, "count": count, "interrupted": False, "nonfinite": False}
 
 
 def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
-              validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None):
+              validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None,
+              sample_weight=None, class_weight=None):
     """See :meth:`fastmlp.Sequential.fit`."""
     model._require_compiled("fit")
     validate_params("fit", dict(epochs=epochs, batch_size=batch_size,
@@ -194,16 +198,26 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
     loss_name = model._compile_args[0]
 
     X, y = model._check_xy(X, y)
+    sw = model._sample_weight(sample_weight, class_weight, y)
+    swv = None
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise InvalidParameterError("validation_data must be a pair (X_dev, y_dev)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise InvalidParameterError("validation_data must be a pair (X_dev, y_dev) or a "
+                                        "triple (X_dev, y_dev, sample_weight_dev)")
         Xv, yv = model._check_xy(validation_data[0], validation_data[1], "validation_data[0]",
                                  "validation_data[1]")
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            swv = model._sample_weight(validation_data[2], None, yv, "validation_data[2]")
     elif validation_split > 0:
         labels = y if (loss_name == "cross_entropy" and y.ndim == 1) else None
         tr, va = split_validation(len(X), float(validation_split), model._seed, labels)
         Xv, yv = X[va], y[va]
         X, y = X[tr], y[tr]     # the one copy fit makes: the training rows, contiguous
+        if sw is not None:
+            sw, swv = sw[tr], sw[va]
+            if not (sw.sum() > 0 and swv.sum() > 0):
+                raise ValueError("after validation_split, sample_weight is 0 on every "
+                                 f"{'training' if not sw.sum() > 0 else 'validation'} sample")
     else:
         Xv = yv = None
     model._fit_standardize(X)
@@ -233,9 +247,11 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
             snapshot = [np.array(p) for p in net.params()]
             if augment is None:
                 result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch),
-                                       progress=progress.start_epoch(local_epoch))
+                                       progress=progress.start_epoch(local_epoch),
+                                       sample_weight=sw)
             else:
-                result = _augment_epoch(model, X, y, batch_size, shuffle, global_epoch, augment)
+                result = _augment_epoch(model, X, y, sw, batch_size, shuffle, global_epoch,
+                                        augment)
             model._epoch += 1
             if result["nonfinite"] or not math.isfinite(result["loss"]):
                 if not result["nonfinite"] or any(not np.isfinite(p).all()
@@ -249,9 +265,9 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
                 break
             logs = {"loss": float(result["loss"])}
             if classify:
-                logs["accuracy"] = model._accuracy(result["correct"], result["count"])
+                logs["accuracy"] = model._accuracy(result["correct"], result["weight"])
             if Xv is not None:
-                for k, v in model._evaluate_arrays(Xv, yv).items():
+                for k, v in model._evaluate_arrays(Xv, yv, sample_weight=swv).items():
                     logs["val_" + k] = v
             history.on_epoch_end(local_epoch, logs)
             stop = False
