@@ -295,8 +295,63 @@ def test_sample_weight_integer_equals_repetition():
     a = _fit_quietly(MLPClassifier(**kw), X, y, sample_weight=sw)
     b = _fit_quietly(MLPClassifier(**kw), np.repeat(X, sw, axis=0), np.repeat(y, sw))
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-9)
-    with pytest.raises(ValueError, match="fractional"):
-        MLPClassifier().fit(X, y, sample_weight=np.linspace(0.1, 1, 40))
+    with pytest.raises(ValueError, match="non-negative"):
+        MLPClassifier().fit(X, y, sample_weight=np.linspace(-0.1, 1, 40))
+    with pytest.raises(ValueError, match="non-zero"):
+        MLPClassifier().fit(X, y, sample_weight=np.zeros(40))
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("task", ["multiclass", "multioutput_regression"])
+def test_fractional_sample_weight_follows_sklearn(solver, task):
+    # One full batch, no shuffling: every update is scikit-learn's, so the weights after ten
+    # iterations agree (SGD to rounding; Adam amplifies rounding where v is ~0).
+    rng = np.random.RandomState(1)
+    kw = dict(random_state=0, max_iter=10, shuffle=False, hidden_layer_sizes=(7,), alpha=0.5,
+              solver=solver, learning_rate_init=0.01)
+    if task == "multiclass":
+        X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3,
+                                   random_state=0)
+        ours, theirs = MLPClassifier(**kw), sk_nn.MLPClassifier(**kw)
+    else:
+        X, y = make_regression(n_samples=60, n_features=5, n_targets=2, random_state=0)
+        y = y / y.std()
+        ours, theirs = MLPRegressor(**kw), sk_nn.MLPRegressor(**kw)
+    sw = rng.uniform(0, 3, len(X))
+    sw[:5] = 0.0
+    _fit_quietly(ours, X, y, sample_weight=sw)
+    _fit_quietly(theirs, X, y, sample_weight=sw)
+    tol = 1e-12 if solver == "sgd" else 1e-5
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=tol)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, atol=tol)
+
+
+def test_large_integer_weights_use_the_weighted_loss_not_repetition():
+    # 10x the rows would be repeated: the engine's weighted loss is used instead, which for
+    # one full batch is the same objective as the repeated rows.
+    X, y = make_classification(n_samples=40, n_features=5, random_state=0)
+    sw = np.where(np.arange(40) % 2 == 0, 1, 19)
+    kw = dict(random_state=0, max_iter=5, shuffle=False, solver="sgd", alpha=0.1)
+    a = _fit_quietly(MLPClassifier(**kw, batch_size=40), X, y, sample_weight=sw)
+    b = _fit_quietly(MLPClassifier(**kw, batch_size=int(sw.sum())), np.repeat(X, sw, axis=0),
+                     np.repeat(y, sw))
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-9)
+    assert a.t_ == 5 * 40 and b.t_ == 5 * 400   # a trained on the 40 rows themselves
+
+
+def test_weighted_minibatch_training_matches_sklearn_accuracy():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    w = np.where(y == 3, 5.0, 0.7)
+    ours = _fit_quietly(MLPClassifier(random_state=0, max_iter=40), X[:1200], y[:1200],
+                        sample_weight=w[:1200])
+    theirs = _fit_quietly(sk_nn.MLPClassifier(random_state=0, max_iter=40), X[:1200],
+                          y[:1200], sample_weight=w[:1200])
+    a = ours.score(X[1200:], y[1200:], sample_weight=w[1200:])
+    b = theirs.score(X[1200:], y[1200:], sample_weight=w[1200:])
+    assert a > 0.88 and abs(a - b) < 0.03
+    assert ours.loss_curve_[-1] == pytest.approx(theirs.loss_curve_[-1], rel=0.3)
 
 
 def test_dropout_batch_norm_threads():

@@ -14,9 +14,13 @@ Constructor parameters, defaults, fitted attributes and stopping rules are those
 * ``solver``: ``"adam"``, ``"sgd"`` (momentum, Nesterov, ``learning_rate`` constant /
   invscaling / adaptive as scikit-learn) and ``"rmsprop"`` (fastmlp's extra: squared-gradient
   decay ``beta_2``, ``epsilon``, no momentum). ``"lbfgs"`` is not available.
-* ``sample_weight``: integer weights (a sample counted ``w`` times, the definition
-  scikit-learn tests) and uniform weights are supported exactly; fractional non-uniform
-  weights raise a ``ValueError``.
+* ``sample_weight``: scikit-learn's weighted objective (``sum(w * loss) / sum(w)``, the L2
+  term divided by ``sum(w)`` too). Small integer weights (at most 4x as many rows in all) are
+  trained as repeated rows, so they give exactly what repeating the samples gives (the
+  equivalence scikit-learn's checks test); other weights, rescaled to mean 1, go to the
+  engine's weighted loss. A batch's loss is then ``sum(w * loss) / n_batch`` where
+  scikit-learn divides by the batch's weight sum: the same for one full batch, equal in
+  expectation over mini-batches.
 * Extras: ``dropout`` (after each hidden activation), ``batch_norm`` (between each hidden
   Dense and its activation), ``n_threads`` (threads used by fit/predict; None: fastmlp's
   current setting). Sparse input is accepted and densified.
@@ -325,7 +329,7 @@ class _BaseMLP(BaseEstimator):
         else:
             X_train, y_train, sw_train, X_val, y_val = X, y, sample_weight, None, None
         self._alpha_scale = 1.0
-        X_train, y_train = self._apply_sample_weight(X_train, y_train, sw_train)
+        X_train, y_train, sw_fit = self._apply_sample_weight(X_train, y_train, sw_train)
 
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
@@ -343,7 +347,7 @@ class _BaseMLP(BaseEstimator):
         stopper = _Stopper(self, n_samples, X_val, y_val, sw_val)
         self.n_iter_ = 0  # as scikit-learn: counts this call's epochs (1 for partial_fit)
         try:
-            self._run_epochs(X_train, y_fit, epochs, batch_size, stopper)
+            self._run_epochs(X_train, y_fit, sw_fit, epochs, batch_size, stopper)
         except FloatingPointError as exc:  # fm.DivergenceError
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
@@ -357,7 +361,7 @@ class _BaseMLP(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
 
-    def _run_epochs(self, X, y, epochs, batch_size, stopper):
+    def _run_epochs(self, X, y, sample_weight, epochs, batch_size, stopper):
         """Train up to ``epochs`` epochs; the callback applies scikit-learn's stopping rules.
 
         The learning rate of each epoch is read from ``self._lr`` (SGD's invscaling and
@@ -366,29 +370,35 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "sgd":
             callbacks.insert(0, fm.LearningRateScheduler(lambda epoch: self._lr / self._loss_scale))
         self._model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle),
-                        callbacks=callbacks, verbose=0)
+                        callbacks=callbacks, verbose=0, sample_weight=sample_weight)
+
+    #: integer weights are trained as repeated rows up to this many rows per sample on average
+    _MAX_REPEAT = 4
 
     def _apply_sample_weight(self, X, y, sw):
-        """Integer weights -> repeated rows (exactly scikit-learn's weighted objective, whose
-        L2 term is divided by the weight sum); uniform weights -> unchanged rows."""
+        """-> (X, y, engine weights or None), with ``self._alpha_scale`` set so the L2 term is
+        scikit-learn's ``alpha / 2 * sum(W**2) / sum(w)`` for a full batch.
+
+        Uniform weights only rescale the L2 term; small integer weights become repeated rows
+        (exactly "a sample counted w times"); anything else is passed to the engine rescaled to
+        mean 1, the scale moved into the L2 term."""
         if sw is None:
-            return X, y
+            return X, y, None
         if np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative.")
-        if np.all(sw == sw[0]) and sw[0] > 0 and sw[0] != np.round(sw[0]):
-            # Uniform weights only rescale the L2 term (scikit-learn divides it by sum(sw)).
-            self._alpha_scale = 1.0 / float(sw[0])
-            return X, y
-        if not np.all(sw == np.round(sw)):
-            raise ValueError(
-                "fastmlp's estimators support integer sample_weight (each sample counted w "
-                "times) or uniform weights; fractional non-uniform weights are not supported.")
-        reps = sw.astype(np.int64)
-        if reps.sum() == 0:
+        total = float(sw.sum())
+        if not total > 0:
             raise ValueError("sample_weight sums to zero: there is nothing to fit.")
-        if np.all(reps == 1):
-            return X, y
-        return np.ascontiguousarray(np.repeat(X, reps, axis=0)), np.repeat(y, reps, axis=0)
+        if np.all(sw == sw[0]):
+            self._alpha_scale = 1.0 / float(sw[0])
+            return X, y, None
+        if np.all(sw == np.round(sw)) and total <= self._MAX_REPEAT * len(sw):
+            reps = sw.astype(np.int64)
+            return (np.ascontiguousarray(np.repeat(X, reps, axis=0)),
+                    np.repeat(y, reps, axis=0), None)
+        mean = total / len(sw)
+        self._alpha_scale = 1.0 / mean
+        return X, y, sw / mean
 
     # -- scikit-learn's no-improvement and learning-rate bookkeeping ----------------------
 
