@@ -242,8 +242,7 @@ const T* sample_weights(const py::handle& h, index_t n) {
 // y as the compiled loss wants it (see docs/core_network.md "y conventions"), with the
 // optional sample weights.
 template <class T>
-nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n,
-                             const py::handle& swh = py::none()) {
+nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n, const py::handle& swh) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   py::array y = as_array(yh, "y");
   const index_t k = net.output_dim();
@@ -263,6 +262,22 @@ nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n,
   t.values = static_cast<const T*>(y.data());
   t.cols = k;
   return t;
+}
+
+// A training/evaluation batch: X (rows >= 1, input_dim), its targets and optional weights.
+template <class T>
+struct Batch {
+  const T* x;
+  index_t rows;
+  nn::Targets<T> targets;
+};
+
+template <class T>
+Batch<T> parse_batch(const Net<T>& net, const py::handle& Xh, const py::handle& yh, const py::handle& swh) {
+  index_t rows = 0;
+  const T* x = float_matrix<T>(as_array(Xh, "X"), "X", net.input_dim(), &rows);
+  FM_CHECK(rows >= 1, "'X' must have at least one row");
+  return {x, rows, parse_targets(net, yh, rows, swh)};
 }
 
 template <class T>
@@ -365,11 +380,7 @@ void register_model(py::module_& m) {
             FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()), "'progress' must be callable or None");
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
-              py::array X = fb::as_array(Xh, "X");
-              index_t rows = 0;
-              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
-              FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
+              auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               fb::InterruptPoll poll(progress);
               train::EpochResult r;
               {
@@ -388,11 +399,7 @@ void register_model(py::module_& m) {
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw) {
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
-              py::array X = fb::as_array(Xh, "X");
-              index_t rows = 0;
-              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
-              FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
+              auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               train::StepResult r;
               {
                 py::gil_scoped_release nogil;
@@ -430,12 +437,7 @@ void register_model(py::module_& m) {
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, const py::object& sw) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             return s.visit([&](auto& n) {
-              using T = std::remove_reference_t<decltype(*n.params())>;
-              py::array X = fb::as_array(Xh, "X");
-              index_t rows = 0;
-              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
-              FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
+              auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               nn::LossSum ls;
               double pen = 0.0;
               {
@@ -453,11 +455,7 @@ void register_model(py::module_& m) {
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout, const py::object& sw) {
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
-              py::array X = fb::as_array(Xh, "X");
-              index_t rows = 0;
-              const T* x = fb::float_matrix<T>(X, "X", n.input_dim(), &rows);
-              FM_CHECK(rows >= 1, "'X' must have at least one row");
-              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
+              auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               py::list out;
               std::vector<std::pair<T*, const nn::ParamInfo*>> dst;
               for (const nn::ParamInfo& p : n.plan().params) {
