@@ -556,3 +556,17 @@ def test_class_weight_raises_minority_recall():
 
     plain, weighted = recall_of_1(None), recall_of_1({1: 5.0})
     assert weighted > plain + 0.3, (plain, weighted)
+
+
+@pytest.mark.parametrize("value, match", [(1e-50, "sums to 0"), (1e39, "exceeds the largest")])
+def test_weights_out_of_float32_range_are_value_errors(value, match):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
+    m = fm.Sequential([fm.Dense(2)], input_dim=3, dtype="float32", seed=0)
+    m.compile("cross_entropy", "sgd")
+    sw = np.full(20, value)
+    for call in (lambda: m.evaluate(X, y, sample_weight=sw),
+                 lambda: m.fit(X, y, sample_weight=sw, verbose=0),
+                 lambda: m.gradients(X, y, sample_weight=sw)):
+        with pytest.raises(ValueError, match=f"sample_weight.*{match}"):
+            call()

@@ -194,9 +194,16 @@ def prepare_sample_weight(sample_weight, class_weight, y: np.ndarray, loss: str,
             raise ValueError(f"{name} must be >= 0, found {w.min()}")
     if class_weight is not None:
         w = w * _class_weight_per_row(class_weight, y, loss, out_dim)
-    if not w.sum() > 0:
-        raise ValueError(f"{name} (with class_weight) sums to 0: every sample has weight 0")
-    return np.ascontiguousarray(w, dtype=dtype)
+    # Checked in the model's dtype: 1e-50 is 0 and 1e39 is inf in float32.
+    limit = np.finfo(dtype).max
+    if w.max() > limit:
+        raise ValueError(f"{name} (with class_weight) exceeds the largest {dtype} ({limit:g}): "
+                         f"found {w.max():g}")
+    out = np.ascontiguousarray(w, dtype=dtype)
+    if not out.sum(dtype=np.float64) > 0:
+        raise ValueError(f"{name} (with class_weight) sums to 0 in {dtype}: every sample has "
+                         "weight 0")
+    return out
 
 
 def accuracy_correct(scores: np.ndarray, y: np.ndarray, loss: str, weights=None) -> float:
