@@ -308,3 +308,26 @@ def test_layer_get_set_weights_keras_style():
     m2 = pickle.loads(pickle.dumps(m))
     np.testing.assert_array_equal(m2.layers[2].get_weights()[0], 1.0)
     assert fm.Dense(2).get_weights() == []
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_fast_path_equals_converted_input_and_checks_finiteness(dtype):
+    # A C-contiguous array of the model's dtype goes straight to the engine (the latency
+    # path); anything else is converted first. Both give the same bits and the same errors.
+    rng = np.random.default_rng(0)
+    m = fm.Sequential([fm.Dense(9, activation="tanh"), fm.Dense(3)], input_dim=5, dtype=dtype,
+                      seed=0)
+    m.compile("cross_entropy", "adam")
+    X = rng.normal(size=(7, 5)).astype(dtype)
+    fast = m.predict(X)
+    for other in (X.tolist(), np.asfortranarray(X), X.astype(np.float16).astype(dtype) * 0 + X,
+                  np.concatenate([X, X], axis=1)[:, :5]):
+        np.testing.assert_array_equal(m.predict(other), fast)
+    np.testing.assert_array_equal(m.predict(X[2:3]), fast[2:3])
+    bad = X.copy()
+    bad[4, 1] = np.inf
+    for arr in (bad, np.asfortranarray(bad)):
+        with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index \(4, 1\)\)"):
+            m.predict(arr)
+    with pytest.raises(ValueError, match="features"):
+        m.predict(np.ones((2, 4), dtype))

@@ -14,6 +14,7 @@
 
 #include "bindings/numpy_args.hpp"
 #include "common/check.hpp"
+#include "kernels/reduce.hpp"
 #include "nn/network.hpp"
 #include "train/train.hpp"
 
@@ -280,6 +281,17 @@ Batch<T> parse_batch(const Net<T>& net, const py::handle& Xh, const py::handle& 
   return {x, rows, parse_targets(net, yh, rows, swh)};
 }
 
+// NaN or infinity in a (rows, cols) matrix: ValueError naming it and the first bad index,
+// worded as the Python API's check. No GIL needed.
+template <class T>
+void check_all_finite(const T* x, index_t rows, index_t cols, const char* name) {
+  if (all_finite<T>(x, rows * cols)) return;
+  index_t i = 0;
+  while (i < rows * cols && std::isfinite(x[i])) ++i;
+  FM_CHECK(false, name, " contains NaN or infinity (first at index (", i / cols, ", ", i % cols,
+           ")); impute or drop those values first");
+}
+
 template <class T>
 py::array new_array(std::vector<py::ssize_t> shape) {
   return py::array(py::dtype::of<T>(), shape);
@@ -412,7 +424,7 @@ void register_model(py::module_& m) {
           py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none())
       .def(
           "predict",
-          [](PyNetwork& s, const py::handle& Xh, bool training, bool link) {
+          [](PyNetwork& s, const py::handle& Xh, bool training, bool link, bool check_finite) {
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               py::array X = fb::as_array(Xh, "X");
@@ -423,6 +435,7 @@ void register_model(py::module_& m) {
               const bool do_link = link && n.compiled();
               {
                 py::gil_scoped_release nogil;
+                if (check_finite) fb::check_all_finite(x, rows, n.input_dim(), "X");
                 if (training)
                   train::predict_training<T>(n, x, rows, o, do_link);
                 else
@@ -431,7 +444,8 @@ void register_model(py::module_& m) {
               return out;
             });
           },
-          py::arg("X"), py::arg("training") = false, py::arg("link") = true)
+          py::arg("X"), py::arg("training") = false, py::arg("link") = true, py::arg("check_finite") = false,
+          "check_finite: NaN/inf in X is a ValueError (the Python API checks before calling otherwise).")
       .def(
           "evaluate",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, const py::object& sw) {

@@ -28,7 +28,7 @@ class Network:
         """
         Writable views of the parameters, in get_weights() order.
         """
-    def predict(self, X: typing.Any, training: bool = False, link: bool = True) -> numpy.ndarray:
+    def predict(self, X: typing.Any, training: bool = False, link: bool = True, check_finite: bool = False) -> numpy.ndarray:
         ...
     def set_lr(self, lr: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...

@@ -376,8 +376,15 @@ class Sequential:
         (dropout, noise, batch statistics) without changing any state."""
         if not isinstance(training, (bool, np.bool_)):
             raise InvalidParameterError(f"training must be a bool, got {training!r}")
+        link = self._compile_args is not None
+        if self._net is not None and type(X) is np.ndarray and X.ndim == 2 and X.size \
+                and X.shape[1] == self._input_dim and X.dtype == self._dtype \
+                and X.flags.c_contiguous:
+            # Already what the engine takes (the latency path): it checks shape and
+            # finiteness itself, with the GIL released.
+            return self._net.predict(X, bool(training), link, True)
         X = self._convert_X(X)
-        return self._net.predict(X, bool(training), self._compile_args is not None)
+        return self._net.predict(X, bool(training), link)
 
     def gradients(self, X, y, sample_weight=None) -> list:
         """Gradients of the mean loss (incl. penalty) for the trainable arrays, in
