@@ -168,6 +168,17 @@ def test_each_optimizer_trains(opt, class_csv):
     assert "test accuracy" in proc.stdout
 
 
+def test_class_weight_balanced(class_csv, tmp_path):
+    proc = run_cli("train", class_csv, "--target", "colour", "--layers", "8", "--epochs", "2",
+                   "--class-weight", "balanced")
+    assert proc.returncode == 0, proc.stderr
+    assert "balanced class weights" in proc.stdout and "test accuracy" in proc.stdout
+    npz = tmp_path / "reg.npz"
+    np.savez(npz, X=np.random.default_rng(0).normal(size=(40, 3)), y=np.arange(40.0))
+    assert_usage_error(run_cli("train", npz, "--task", "regression", "--class-weight",
+                               "balanced"), "--class-weight needs a classification task")
+
+
 # --------------------------------------------------------------------------- errors
 
 

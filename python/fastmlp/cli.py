@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-norm", action="store_true",
                        help="BatchNorm after each hidden Dense layer")
     train.add_argument("--l2", type=float, default=0.0, help="L2 penalty on weights")
+    train.add_argument("--class-weight", choices=("balanced",),
+                       help="weight each class by n_samples / (n_classes * its count) in the "
+                            "loss (imbalanced classification)")
     train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop when the dev loss has not improved for PATIENCE epochs "
                             "(and keep the best weights)")
@@ -433,13 +436,16 @@ def cmd_train(args) -> int:
     _say(args, f"split: {len(X_tr):,} train / {len(X_dev):,} dev / {len(X_te):,} test "
                f"(seed {args.seed})")
 
+    if args.class_weight and task != "classification":
+        raise UsageError("--class-weight needs a classification task")
     model = _build_model(fm, args, X.shape[1], n_out)
     loss = "cross_entropy" if task == "classification" else "mse"
     model.compile(loss=loss, optimizer=_optimizer(fm, args.optimizer, args.lr), l2=args.l2)
     _say(args, f"model: {_architecture(args, X.shape[1], n_out)}  "
                f"({_count_params(model):,} parameters), {args.optimizer}"
                f"{f' lr {args.lr:g}' if args.lr is not None else ''}, "
-               f"batch {args.batch_size}, {args.epochs} epochs")
+               f"batch {args.batch_size}, {args.epochs} epochs"
+               f"{', balanced class weights' if args.class_weight else ''}")
     if args.verbose:
         model.summary()
     progress = _progress_callback(fm, args, args.epochs)
@@ -451,7 +457,7 @@ def cmd_train(args) -> int:
     try:
         history = model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size,
                             validation_data=(X_dev, y_dev), shuffle=True, callbacks=callbacks,
-                            verbose=0)
+                            verbose=0, class_weight=args.class_weight)
     finally:
         progress.close()
     fit_s = time.perf_counter() - t_fit
