@@ -333,7 +333,7 @@ def test_evaluate_matches_numpy():
     X = rng.normal(size=(600, 4))
     y = rng.integers(0, 3, 600).astype(np.int32)
     net.compile(loss, {"name": "adam"}, l1, l2)
-    val, correct, weight = net.evaluate(X, y, 64)
+    val, correct, weight, *_ = net.evaluate(X, y, 64)
     assert weight == len(X)
     logits = forward_np(layers, net.params(), X)
     ref = loss_np(loss, logits, y) + penalty_np(layers, net.params(), l1, l2)
@@ -628,7 +628,7 @@ def test_bce_accepts_1d_targets_for_one_output_and_counts_elements():
     X = rng.normal(size=(30, 3))
     t = (rng.uniform(size=30) > 0.5).astype(np.float64)
     net.compile("binary_cross_entropy", {"name": "adam"}, 0.0, 0.0)
-    loss, correct, _ = net.evaluate(X, t, 8)
+    loss, correct, *_ = net.evaluate(X, t, 8)
     logits = forward_np([dense(5, "relu"), dense(1)], net.params(), X)
     assert abs(loss - loss_np("binary_cross_entropy", logits, t[:, None])) < 1e-12
     assert correct == int(((logits[:, 0] >= 0) == (t >= 0.5)).sum())

@@ -22,7 +22,7 @@ def test_fit_epoch_reports_running_totals():
     m.fit(X[:64], y[:64], epochs=1, verbose=0)  # build
     seen = []
 
-    def progress(count, loss_sum, correct, weight):
+    def progress(count, loss_sum, correct, weight, data_sum, abs_sum):
         seen.append((count, loss_sum, correct, weight))
         if len(seen) < 3:
             time.sleep(0.021)  # make the next poll due at once, so several reports arrive

@@ -243,8 +243,8 @@ def test_weighted_evaluate_matches_numpy(kind, dtype):
     # blocked evaluation (batch_size) sums the same
     np.testing.assert_allclose(m.evaluate(X, y, batch_size=7, sample_weight=w)["loss"], loss,
                                rtol=tol)
-    # the low-level tuple: (loss, weighted correct, sum of weights)
-    lo, correct, weight = m._net.evaluate(X.astype(dtype), m._targets(y, len(X)), 11,
+    # the low-level tuple: (loss, weighted correct, sum of weights, metric sums)
+    lo, correct, weight, *_ = m._net.evaluate(X.astype(dtype), m._targets(y, len(X)), 11,
                                           w.astype(dtype))
     np.testing.assert_allclose(correct, (w * hits).sum(), rtol=1e-12)
     np.testing.assert_allclose(weight, w.sum(), rtol=1e-12)
@@ -259,7 +259,7 @@ def test_weighted_evaluate_mse_has_no_accuracy():
     assert set(got) == {"loss"}
     want = (w[:, None] * (m.predict(X) - y) ** 2).sum() / y.size
     np.testing.assert_allclose(got["loss"], want, rtol=1e-12)
-    lo, correct, weight = m._net.evaluate(X, y, 8, w)
+    lo, correct, weight, *_ = m._net.evaluate(X, y, 8, w)
     assert correct == -1
     np.testing.assert_allclose(weight, w.sum(), rtol=1e-14)
 

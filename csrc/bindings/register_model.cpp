@@ -145,8 +145,8 @@ nn::OptimizerConfig parse_optimizer(const py::dict& d) {
 // ---- Ctrl-C -------------------------------------------------------------------------------
 
 // Polled by fit_epoch after each batch, with the GIL released: at most every ~20 ms it takes
-// the GIL, calls the optional Python progress(count, loss_sum, correct, weight) callback (progress
-// bars) and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
+// the GIL, calls the optional Python progress(count, loss_sum, correct, weight, data_sum, abs_sum)
+// callback (progress bars; EpochProgress's running totals) and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
 // epoch (interrupted=True); any other exception a handler or the callback raises is kept and
 // re-raised.
 class InterruptPoll {
@@ -159,7 +159,7 @@ class InterruptPoll {
     py::gil_scoped_acquire gil;
     if (!progress_.is_none()) {
       try {
-        progress_(p.count, p.loss_sum, p.correct, p.weight);
+        progress_(p.count, p.loss_sum, p.correct, p.weight, p.data_sum, p.abs_sum);
       } catch (py::error_already_set& e) {
         if (e.matches(PyExc_KeyboardInterrupt)) return true;
         error_ = std::make_unique<py::error_already_set>(std::move(e));
@@ -311,9 +311,23 @@ py::dict epoch_dict(const train::EpochResult& r) {
   d["loss"] = r.loss;
   d["correct"] = r.correct;
   d["weight"] = r.weight;
+  d["data_sum"] = r.data_sum;
+  d["abs_sum"] = r.abs_sum;
   d["count"] = r.count;
   d["interrupted"] = r.interrupted;
   d["nonfinite"] = r.nonfinite;
+  return d;
+}
+
+// train_batch(details=True): the step's sums, as fit_epoch's dict reports an epoch's.
+py::dict step_dict(const train::StepResult& r) {
+  py::dict d;
+  d["loss"] = r.finite ? r.loss : std::nan("");
+  d["correct"] = r.correct;
+  d["weight"] = r.weight;
+  d["data_sum"] = r.data_sum;
+  d["abs_sum"] = r.abs_sum;
+  d["finite"] = r.finite;
   return d;
 }
 
@@ -371,6 +385,14 @@ void register_model(py::module_& m) {
             s.visit([&](auto& n) { n.compile(lk, oc, l1, l2); });
           },
           py::arg("loss"), py::arg("optimizer"), py::arg("l1") = 0.0, py::arg("l2") = 0.0)
+      .def_property(
+          "track_abs_error", [](PyNetwork& s) { return s.visit([](auto& n) { return n.track_abs_error; }); },
+          [](PyNetwork& s, bool on) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
+            s.visit([on](auto& n) { n.track_abs_error = on; });
+          },
+          "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae metric).")
       .def_property_readonly("loss",
                              [](PyNetwork& s) { return std::string(s.visit([](auto& n) { return nn::loss_name(n.loss()); })); })
       .def(
@@ -408,8 +430,8 @@ void register_model(py::module_& m) {
           py::arg("progress") = py::none(), py::arg("sample_weight") = py::none())
       .def(
           "train_batch",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw) {
-            return s.visit([&](auto& n) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw, bool details) {
+            return s.visit([&](auto& n) -> py::object {
               using T = std::remove_reference_t<decltype(*n.params())>;
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               train::StepResult r;
@@ -418,10 +440,13 @@ void register_model(py::module_& m) {
                 std::lock_guard<std::mutex> lock(s.mutex());
                 r = train::train_batch<T>(n, x, t, rows);
               }
-              return r.finite ? r.loss : std::nan("");
+              if (details) return fb::step_dict(r);
+              return py::float_(r.finite ? r.loss : std::nan(""));
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none())
+          py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("details") = false,
+          "The batch loss (incl. penalty; NaN: not finite, no update made); details=True: a dict "
+          "{loss, correct, weight, data_sum, abs_sum, finite} (the sums as in fit_epoch's dict).")
       .def(
           "predict",
           [](PyNetwork& s, const py::handle& Xh, bool training, bool link, bool check_finite) {
@@ -459,11 +484,12 @@ void register_model(py::module_& m) {
                 ls = n.evaluate(x, t, rows);
                 pen = n.penalty(false);
               }
-              return py::make_tuple(ls.sum / ls.denom + pen, ls.correct, ls.weight);
+              return py::make_tuple(ls.sum / ls.denom + pen, ls.correct, ls.weight, ls.sum, ls.abs_sum);
             });
           },
           py::arg("X"), py::arg("y"), py::arg("batch_size") = 256, py::arg("sample_weight") = py::none(),
-          "(mean loss incl. penalty, correct (weighted; -1 for mse), sum of sample weights).")
+          "(mean loss incl. penalty, correct (weighted; -1 for mse), sum of sample weights, weighted loss "
+          "sum without penalty, weighted |error| sum (0 unless track_abs_error)).")
       .def(
           "gradients",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout, const py::object& sw) {

@@ -60,6 +60,16 @@ void standardize_rows(const T* x, index_t ldx, index_t rows, index_t cols, const
   }
 }
 
+// sum |pred - target| over count elements, each difference taken in double (float32 inputs:
+// the metric then matches NumPy in float64 on the same predictions).
+template <class T>
+double abs_error_sum(const T* pred, const T* target, index_t count) {
+  double s = 0.0;
+  for (index_t i = 0; i < count; ++i)
+    s += std::fabs(static_cast<double>(pred[i]) - static_cast<double>(target[i]));
+  return s;
+}
+
 }  // namespace
 
 template <class T>
@@ -337,6 +347,7 @@ LossSum Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* 
     case LossKind::mse: {
       r.denom = static_cast<double>(n) * static_cast<double>(k);
       r.sum = mse<T>(logits, y.values, n * k, T(1) / static_cast<T>(r.denom), grad);
+      if (track_abs_error) r.abs_sum = abs_error_sum(logits, y.values, n * k);
       correct = -1;
       break;
     }
@@ -379,6 +390,8 @@ LossSum Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index
     if (w != T(0)) {
       r.sum += static_cast<double>(w) * l;
       r.correct += static_cast<double>(w) * static_cast<double>(c);
+      if (track_abs_error && loss_ == LossKind::mse)
+        r.abs_sum += static_cast<double>(w) * abs_error_sum(z, v, k);
     }
     r.weight += static_cast<double>(w);
   }
@@ -527,6 +540,7 @@ LossSum Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
     total.denom += p.denom;
     total.correct += p.correct;
     total.weight += p.weight;
+    total.abs_sum += p.abs_sum;
   }
   if (loss_ == LossKind::mse) total.correct = -1;
   return total;

@@ -38,6 +38,9 @@ struct LossSum {
   double denom = 1.0;   // n (ce) or n*k (bce, mse)
   double correct = 0;   // correct samples (ce) or elements (bce), weighted; -1 for mse
   double weight = 0.0;  // sum of the sample weights (n when unweighted): accuracy's divisor
+  // mse with Network::track_abs_error: sum of |error| over elements, times their weights (the
+  // mae metric's numerator; with `sum` and `weight` it gives Keras' sample-weighted means).
+  double abs_sum = 0.0;
 };
 
 // Forward options in training mode.
@@ -73,6 +76,9 @@ class Network {
   OptimizerConfig& optimizer() { return opt_cfg_; }
   const OptimizerConfig& optimizer() const { return opt_cfg_; }
   long long step = 0;  // optimizer steps taken; also the dropout/noise RNG counter
+  // loss_of also sums |error| (mse only; LossSum::abs_sum): set when the mae metric is asked
+  // for, so no other model pays the extra pass.
+  bool track_abs_error = false;
 
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------
   // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,

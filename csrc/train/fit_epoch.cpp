@@ -90,7 +90,10 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
     res.count += b;
     res.correct += s.correct;
     res.weight += s.weight;
-    if (should_stop && should_stop(EpochProgress{res.count, loss_sum, res.correct, res.weight})) {
+    res.data_sum += s.data_sum;
+    res.abs_sum += s.abs_sum;
+    if (should_stop &&
+        should_stop(EpochProgress{res.count, loss_sum, res.correct, res.weight, res.data_sum, res.abs_sum})) {
       res.interrupted = true;
       break;
     }

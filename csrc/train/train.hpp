@@ -16,6 +16,8 @@ struct StepResult {
   double loss = 0.0;     // mean batch loss incl. the L1/L2 penalty
   double correct = 0;    // weighted by the sample weights; -1 for mse
   double weight = 0.0;   // sum of the batch's sample weights (its row count when unweighted)
+  double data_sum = 0.0; // loss sum without the penalty (nn::LossSum::sum): the mse metric
+  double abs_sum = 0.0;  // nn::LossSum::abs_sum (mae metric; 0 unless tracked)
   bool finite = true;    // false: the loss was not finite and no update was made
 };
 
@@ -23,6 +25,8 @@ struct EpochResult {
   double loss = 0.0;     // row-count-weighted mean of the batch losses (incl. penalty)
   double correct = 0;    // weighted by the sample weights; -1 for mse
   double weight = 0.0;   // sum of the sample weights trained on (accuracy's divisor)
+  double data_sum = 0.0; // StepResult::data_sum summed over the batches
+  double abs_sum = 0.0;  // StepResult::abs_sum summed over the batches
   index_t count = 0;     // samples trained on
   bool interrupted = false;
   bool nonfinite = false;
@@ -49,6 +53,8 @@ struct EpochProgress {
   double loss_sum = 0.0;  // sum of batch loss * batch size
   double correct = 0;     // weighted
   double weight = 0.0;    // sum of sample weights so far
+  double data_sum = 0.0;  // loss sums without penalty so far (EpochResult::data_sum)
+  double abs_sum = 0.0;   // |error| sums so far (EpochResult::abs_sum)
 };
 
 // One epoch: Fisher-Yates permutation from Philox(seed, stream(epoch)), batches gathered by

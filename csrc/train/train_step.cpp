@@ -20,6 +20,8 @@ StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const in
   StepResult r;
   r.correct = ls.correct;
   r.weight = ls.weight;
+  r.data_sum = ls.sum;
+  r.abs_sum = ls.abs_sum;
   r.loss = ls.sum / ls.denom;
   if (!std::isfinite(r.loss)) {
     r.finite = false;

@@ -14,8 +14,10 @@ class Network:
         ...
     def compile(self, loss: str, optimizer: dict, l1: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
-    def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256, sample_weight: typing.Any = None) -> tuple[float, float, float]:
-        ...
+    def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256, sample_weight: typing.Any = None) -> tuple[float, float, float, float, float]:
+        """
+        (mean loss incl. penalty, correct (weighted; -1 for mse), sum of sample weights, weighted loss sum without penalty, weighted |error| sum (0 unless track_abs_error)).
+        """
     def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> dict:
         ...
     def gradients(self, X: typing.Any, y: typing.Any, dropout: bool = True, sample_weight: typing.Any = None) -> list:
@@ -34,8 +36,10 @@ class Network:
         ...
     def set_optimizer_state(self, state: list, step: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
-    def train_batch(self, X: typing.Any, y: typing.Any, sample_weight: typing.Any = None) -> float:
-        ...
+    def train_batch(self, X: typing.Any, y: typing.Any, sample_weight: typing.Any = None, details: bool = False) -> typing.Any:
+        """
+        The batch loss (incl. penalty; NaN: not finite, no update made); details=True: a dict {loss, correct, weight, data_sum, abs_sum, finite} (the sums as in fit_epoch's dict).
+        """
     def trainable(self) -> list:
         ...
     @property
@@ -58,6 +62,14 @@ class Network:
         ...
     @step.setter
     def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def track_abs_error(self) -> bool:
+        """
+        mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae metric).
+        """
+    @track_abs_error.setter
+    def track_abs_error(self, arg1: bool) -> None:
         ...
 def build_info() -> dict:
     ...

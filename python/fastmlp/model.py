@@ -6,6 +6,7 @@ with the GIL released. See ``docs/core_network.md`` for the contract between the
 """
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from numbers import Integral, Real
@@ -32,6 +33,50 @@ def _factory():
 
 
 _OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
+
+#: Keras' names for accuracy. The classification losses always report it (as "accuracy"), so
+#: asking for it changes nothing but is accepted, as the usual Keras compile line needs.
+_ACCURACY_METRICS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
+                     "binary_accuracy")
+
+#: Regression metrics (loss "mse") -> their history/evaluate key.
+_REGRESSION_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "mse": "mse",
+                       "mean_squared_error": "mse", "rmse": "rmse",
+                       "root_mean_squared_error": "rmse"}
+
+
+def _resolve_metrics(metrics, loss: str) -> tuple:
+    """compile(metrics=...) as the keys they report, in order, without repeats."""
+    if metrics is None:
+        return ()
+    valid = list(_ACCURACY_METRICS) + list(_REGRESSION_METRICS)
+    if not isinstance(metrics, (list, tuple)):
+        raise InvalidParameterError(
+            f"The 'metrics' parameter must be a list of metric names (from {valid}). Got "
+            f"{metrics!r} instead.")
+    keys = []
+    for name in metrics:
+        low = name.lower() if isinstance(name, str) else None
+        if low in _ACCURACY_METRICS:
+            if not is_classification(loss):
+                raise ValueError(
+                    f"metrics: {name!r} (accuracy) needs a classification loss "
+                    f"('cross_entropy' or 'binary_cross_entropy'), but the loss is {loss!r}; "
+                    f"for regression use 'mae', 'mse' or 'rmse'")
+            key = "accuracy"
+        elif low in _REGRESSION_METRICS:
+            if loss != "mse":
+                raise ValueError(
+                    f"metrics: {name!r} is a regression metric and needs loss 'mse', but the "
+                    f"loss is {loss!r} (classification losses report 'accuracy')")
+            key = _REGRESSION_METRICS[low]
+        else:
+            raise InvalidParameterError(
+                f"The 'metrics' parameter must be a list of metric names (from {valid}). Got "
+                f"{name!r} in it.")
+        if key not in keys:
+            keys.append(key)
+    return tuple(keys)
 
 
 def _physical_memory() -> int:
@@ -84,6 +129,7 @@ class Sequential:
         self._net = None
         self._lock = threading.RLock()
         self._compile_args = None      # (loss, optimizer, l1, l2) once compiled
+        self._metrics = ()             # compile(metrics=...) as history keys
         self._current_lr = None
         self._epoch = 0                # epochs trained so far: seeds shuffling and schedules
         self.stop_training = False
@@ -230,8 +276,9 @@ class Sequential:
 
     # ---------------------------------------------------------------- compile
 
-    def compile(self, loss="cross_entropy", optimizer="adam", l1=0.0, l2=0.0) -> None:
-        """Choose the loss, the optimizer and the L1/L2 penalties on Dense weights.
+    def compile(self, loss="cross_entropy", optimizer="adam", l1=0.0, l2=0.0,
+                metrics=None) -> None:
+        """Choose the loss, the optimizer, the L1/L2 penalties on Dense weights and metrics.
 
         Parameters
         ----------
@@ -241,16 +288,25 @@ class Sequential:
             ``fm.SGD``, ``fm.RMSprop``, ``fm.Adam``, ``fm.AdamW`` or one of their names.
         l1, l2 : float
             Add ``l1*sum|W| + (l2/2)*sum W**2`` over Dense weights (a layer's own l1/l2 wins).
+        metrics : list of str, optional
+            Classification losses always report ``"accuracy"``; its Keras names ("accuracy",
+            "acc", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy")
+            are accepted and map to it. Loss "mse" may ask for "mae", "mse", "rmse" (or
+            "mean_absolute_error", "mean_squared_error", "root_mean_squared_error"), reported
+            under those three short keys (and ``val_``) in the history and by ``evaluate``:
+            sample-weighted means over all elements, the mse metric without the penalty.
         """
         loss = resolve_loss(loss)
         optimizer = get_optimizer(optimizer)
         validate_params("compile", {"l1": l1, "l2": l2},
                         {"l1": [Interval(Real, 0, None)], "l2": [Interval(Real, 0, None)]})
+        metrics = _resolve_metrics(metrics, loss)
         # Dropout/noise after the output change nothing at inference: look past them.
         core = [layer for layer in self._layers if not isinstance(layer, (Dropout, GaussianNoise))]
         check_last_layer(loss, core[-1].activation_name if core else None)
         with self._lock:
             self._compile_args = (loss, optimizer, float(l1), float(l2))
+            self._metrics = metrics
             self._epoch = 0
             if self._net is not None:
                 self._compile_net(self._net)
@@ -259,6 +315,8 @@ class Sequential:
         loss, optimizer, l1, l2 = self._compile_args
         lr = optimizer.lr_at(self._epoch)
         net.compile(loss, optimizer.core_dict(lr), l1, l2)
+        # Only mae needs a pass of its own in the engine; mse/rmse reuse the loss sums.
+        net.track_abs_error = "mae" in self._metrics
         self._current_lr = lr
 
     def _require_compiled(self, what):
@@ -356,13 +414,26 @@ class Sequential:
     def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
         from fastmlp.training import eval_batch_size
 
-        loss_name = self._compile_args[0]
-        loss, correct, weight = self._net.evaluate(X, y, eval_batch_size(batch_size, len(X)),
-                                                   sample_weight)
+        loss, correct, weight, data_sum, abs_sum = self._net.evaluate(
+            X, y, eval_batch_size(batch_size, len(X)), sample_weight)
         out = {"loss": float(loss)}
-        if is_classification(loss_name):
-            out["accuracy"] = self._accuracy(correct, weight)
+        out.update(self._metric_logs(correct, weight, data_sum, abs_sum))
         return out
+
+    def _metric_logs(self, correct, weight, data_sum, abs_sum) -> dict:
+        """The metrics from the engine's weighted sums (an epoch's, a batch's or evaluate's):
+        accuracy for the classification losses, else the regression metrics asked for —
+        Keras' sample-weighted means over elements, sum_i w_i * sum_j f(e_ij) / (sum_i w_i * k),
+        with mse the data loss without the penalty and rmse its root. NaN when no weight."""
+        if not weight > 0:
+            keys = ["accuracy"] if is_classification(self._compile_args[0]) else []
+            return dict.fromkeys(keys + [k for k in self._metrics if k != "accuracy"], math.nan)
+        if is_classification(self._compile_args[0]):
+            return {"accuracy": self._accuracy(correct, weight)}
+        elements = float(weight) * self.output_dim
+        values = {"mae": float(abs_sum) / elements, "mse": float(data_sum) / elements}
+        values["rmse"] = math.sqrt(values["mse"])
+        return {k: values[k] for k in self._metrics}
 
     def _accuracy(self, correct, weight):
         """correct / total, both weighted (sample weights; row counts when unweighted).
@@ -571,7 +642,7 @@ class Sequential:
             loss, opt, l1, l2 = self._compile_args
             cfg["compile"] = {"loss": loss, "optimizer": {"class": type(opt).__name__,
                                                           "config": opt.get_config()},
-                              "l1": l1, "l2": l2}
+                              "l1": l1, "l2": l2, "metrics": list(self._metrics)}
         return cfg
 
     @classmethod
@@ -592,7 +663,8 @@ class Sequential:
             if opt["class"] not in _OPTIMIZER_CLASSES:
                 raise ValueError(f"config has unknown optimizer class {opt['class']!r}")
             optimizer = _OPTIMIZER_CLASSES[opt["class"]].from_config(opt["config"])
-            model.compile(comp["loss"], optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0))
+            model.compile(comp["loss"], optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0),
+                          metrics=comp.get("metrics"))   # absent in files saved before metrics
         return model
 
     # ---------------------------------------------------------------- saving

@@ -17,7 +17,6 @@ import numpy as np
 from fastmlp._validation import Interval, Options, check_X, validate_params
 from fastmlp.callbacks import Callback, History
 from fastmlp.errors import DivergenceError, InvalidParameterError
-from fastmlp.losses import accuracy_correct, is_classification
 
 __all__ = ["fit_model", "split_validation", "eval_batch_size"]
 
@@ -64,11 +63,13 @@ def split_validation(n: int, fraction: float, seed: int, labels: np.ndarray | No
 
 class _Progress:
     """verbose=1: per epoch, a progress bar over the samples (tqdm; a plain text line without
-    it) with the running loss and accuracy, fed from C++ every ~20 ms while the epoch runs,
-    ending with the epoch's logs; verbose=2: one printed line per epoch; 0: nothing."""
+    it) with the running loss and metrics, fed from C++ every ~20 ms while the epoch runs,
+    ending with the epoch's logs; verbose=2: one printed line per epoch; 0: nothing.
+    ``metric_logs(correct, weight, data_sum, abs_sum)`` turns the running sums into metrics."""
 
-    def __init__(self, verbose: int, epochs: int, n_samples: int, accuracy=None):
-        self.verbose, self.epochs, self.n, self.accuracy = verbose, epochs, n_samples, accuracy
+    def __init__(self, verbose: int, epochs: int, n_samples: int, metric_logs=None):
+        self.verbose, self.epochs, self.n = verbose, epochs, n_samples
+        self.metric_logs = metric_logs
         self.bar = None
         self.tqdm = None
         if verbose == 1:
@@ -82,10 +83,10 @@ class _Progress:
     def _fmt(logs):
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
 
-    def _running(self, count, loss_sum, correct, weight):
+    def _running(self, count, loss_sum, correct, weight, data_sum, abs_sum):
         logs = {"loss": loss_sum / max(count, 1)}
-        if self.accuracy is not None and correct >= 0 and weight > 0:
-            logs["accuracy"] = self.accuracy(correct, weight)
+        if self.metric_logs is not None and weight > 0:
+            logs.update(self.metric_logs(correct, weight, data_sum, abs_sum))
         return logs
 
     def start_epoch(self, epoch: int):
@@ -97,15 +98,13 @@ class _Progress:
             self.bar = self.tqdm(total=self.n, desc=title, unit="sample", leave=True,
                                  dynamic_ncols=True)
 
-            def on_progress(count, loss_sum, correct, weight):
+            def on_progress(count, *sums):   # sums: loss, correct, weight, data, abs
                 self.bar.set_postfix({k: f"{v:.4f}" for k, v in
-                                      self._running(count, loss_sum, correct, weight).items()},
-                                     refresh=False)
+                                      self._running(count, *sums).items()}, refresh=False)
                 self.bar.update(max(0, count - self.bar.n))
         else:
-            def on_progress(count, loss_sum, correct, weight):
-                self._text_line(title, count, self._running(count, loss_sum, correct, weight),
-                                "")
+            def on_progress(count, *sums):
+                self._text_line(title, count, self._running(count, *sums), "")
         return on_progress
 
     def _text_line(self, title, count, logs, end):
@@ -155,14 +154,15 @@ def _check_callbacks(callbacks):
 
 
 def _augment_epoch(model, X, y, sw, batch_size, shuffle, epoch, augment):
-    """The slower per-batch path: ``augment(X_batch, rng)`` then one ``train_batch``."""
-    net, loss_name = model._net, model._compile_args[0]
+    """The slower per-batch path: ``augment(X_batch, rng)`` then one ``train_batch``, whose
+    sums (accuracy's, the regression metrics') add up as fit_epoch's do in C++."""
+    net = model._net
     rng = np.random.default_rng(np.random.SeedSequence(model._seed, spawn_key=(2**31 - 1,
                                                                                 epoch)))
     n = len(X)
     order = rng.permutation(n) if shuffle else np.arange(n)
-    total, correct, weight, count = 0.0, 0.0, 0.0, 0
-    classify = is_classification(loss_name)
+    total, count = 0.0, 0
+    sums = dict.fromkeys(("correct", "weight", "data_sum", "abs_sum"), 0.0)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         Xb = augment(X[idx], rng)
@@ -171,17 +171,16 @@ def _augment_epoch(model, X, y, sw, batch_size, shuffle, epoch, augment):
             raise ValueError(f"augment returned {len(Xb)} rows for a batch of {len(idx)}")
         yb = np.ascontiguousarray(y[idx])
         wb = None if sw is None else np.ascontiguousarray(sw[idx])
-        if classify:
-            correct += accuracy_correct(net.predict(Xb, False, False), yb, loss_name, wb)
-        value = float(net.train_batch(Xb, yb, wb))
-        if not math.isfinite(value):
-            return {"loss": value, "correct": correct, "weight": weight, "count": count,
-                    "interrupted": False, "nonfinite": True}
-        total += value * len(idx)
+        step = net.train_batch(Xb, yb, wb, details=True)
+        if not step["finite"]:
+            return dict(sums, loss=math.nan, count=count, interrupted=False, nonfinite=True)
+        total += step["loss"] * len(idx)
         count += len(idx)
-        weight += len(idx) if wb is None else float(wb.sum(dtype=np.float64))
-    return {"loss": total / max(count, 1), "correct": correct if classify else -1,
-            "weight": weight, "count": count, "interrupted": False, "nonfinite": False}
+        for key in sums:
+            sums[key] += step[key]
+    sums["correct"] = max(sums["correct"], -1.0)   # mse: -1 per batch -> -1, as fit_epoch
+    return dict(sums, loss=total / max(count, 1), count=count, interrupted=False,
+                nonfinite=False)
 
 
 def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
@@ -232,8 +231,7 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
         cb.set_model(model)
         cb.on_train_begin({})
 
-    classify = is_classification(loss_name)
-    progress = _Progress(verbose, epochs, len(X), model._accuracy if classify else None)
+    progress = _Progress(verbose, epochs, len(X), model._metric_logs)
     net, optimizer = model._net, model._compile_args[1]
     diverged = None
     try:
@@ -264,8 +262,8 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
                 progress.message("Interrupted: training stopped.")
                 break
             logs = {"loss": float(result["loss"])}
-            if classify:
-                logs["accuracy"] = model._accuracy(result["correct"], result["weight"])
+            logs.update(model._metric_logs(result["correct"], result["weight"],
+                                           result["data_sum"], result["abs_sum"]))
             if Xv is not None:
                 for k, v in model._evaluate_arrays(Xv, yv, sample_weight=swv).items():
                     logs["val_" + k] = v
