@@ -10,7 +10,8 @@ from fastmlp.errors import DivergenceError, InvalidParameterError, SymmetryWarni
 from fastmlp.layers import (ELU, GELU, Activation, BatchNorm, Dense, Dropout, GaussianNoise, Layer,
                             LeakyReLU, ReLU, SiLU, Sigmoid, Softmax, Softplus, Standardize, Tanh)
 from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
-from fastmlp.callbacks import Callback, EarlyStopping, History, LearningRateScheduler
+from fastmlp.callbacks import (CSVLogger, Callback, EarlyStopping, History, LearningRateScheduler,
+                               ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
 from fastmlp.model import Sequential
 from fastmlp.data import Standardizer, train_dev_test_split
 from fastmlp.check import diagnose, gradcheck
@@ -25,6 +26,7 @@ __all__ = [
     "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "ELU",
     "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize", "Layer",
     "SGD", "RMSprop", "Adam", "AdamW", "Optimizer",
-    "Callback", "EarlyStopping", "LearningRateScheduler", "History",
+    "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ModelCheckpoint",
+    "CSVLogger", "TerminateOnNaN", "History",
     "Sequential", "Standardizer", "train_dev_test_split", "diagnose", "gradcheck", "load",
 ]
