@@ -204,15 +204,3 @@ def prepare_sample_weight(sample_weight, class_weight, y: np.ndarray, loss: str,
         raise ValueError(f"{name} (with class_weight) sums to 0 in {dtype}: every sample has "
                          "weight 0")
     return out
-
-
-def accuracy_correct(scores: np.ndarray, y: np.ndarray, loss: str, weights=None) -> float:
-    """Correct predictions, counted as the engine counts them (per sample for cross_entropy,
-    per element for binary_cross_entropy), each weighted by its sample's weight if given."""
-    if loss == "cross_entropy":
-        pred = scores.argmax(axis=1)
-        truth = y if y.ndim == 1 else y.argmax(axis=1)
-        hits = (pred == truth).astype(np.float64)
-    else:
-        hits = ((scores >= 0) == (y >= 0.5)).sum(axis=1, dtype=np.float64)
-    return float(hits.sum() if weights is None else hits @ np.asarray(weights, np.float64))
