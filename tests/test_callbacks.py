@@ -373,12 +373,30 @@ def test_csv_logger_file_is_complete_when_fit_diverges(tmp_path):
     m.compile("mse", fm.SGD(lr=1e3))
     path = tmp_path / "log.csv"
     with pytest.raises(fm.DivergenceError) as info:
-        m.fit(X, y, epochs=5, verbose=0, callbacks=[fm.CSVLogger(path), fm.TerminateOnNaN()])
-    # TerminateOnNaN does not turn fit's DivergenceError into a clean stop (documented).
+        m.fit(X, y, epochs=5, verbose=0, callbacks=[fm.CSVLogger(path)])
     rows, hist = _read_csv(path), info.value.history.history
     assert rows[0] == ["epoch"] + sorted(hist) and len(rows) - 1 == info.value.epoch >= 1
     j = rows[0].index("loss")
     assert [float(r[j]) for r in rows[1:]] == hist["loss"]
+
+
+def test_terminate_on_nan_turns_divergence_into_a_clean_stop(capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+
+    def run(callbacks):
+        m = fm.Sequential([fm.Dense(8, activation="relu"), fm.Dense(1)], input_dim=3, seed=0)
+        m.compile("mse", fm.SGD(lr=1e3))
+        return m, m.fit(X, y, epochs=5, verbose=0, callbacks=callbacks)
+
+    with pytest.raises(fm.DivergenceError) as info:
+        run([])
+    m, h = run([fm.TerminateOnNaN()])
+    assert f"Epoch {info.value.epoch + 1}: Invalid loss, terminating training" in \
+        capsys.readouterr().out
+    assert m.stop_training and h.history == info.value.history.history
+    assert all(np.isfinite(w).all() for w in m.get_weights())
 
 
 # ------------------------------------------------------------------ TerminateOnNaN

@@ -337,15 +337,12 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training, without an exception, after an epoch whose logged ``loss`` is NaN or
-    infinite (Keras looks after each batch; fastmlp's callbacks run once per epoch).
+    """Stop training without an exception when the training loss stops being finite.
 
-    ``fit`` already guards the training loss itself: in the epoch where it stops being
-    finite, ``fit`` restores the last finite weights and raises :class:`DivergenceError`
-    (carrying ``.epoch`` and ``.history``), before any ``on_epoch_end``, with or without this
-    callback. So within ``fit`` this callback acts only on a ``loss`` that an earlier callback
-    put in the logs; it is there so Keras code that lists it runs unchanged, and for loops of
-    your own that call the hooks.
+    Without it ``fit`` raises :class:`DivergenceError` in that epoch; with it ``fit`` prints
+    Keras' "Invalid loss, terminating training" line and returns the history. Either way the
+    model keeps the last finite weights. It also stops after an epoch whose logged ``loss``
+    is not finite (a value another callback put there), as in loops of your own.
     """
 
     def on_epoch_end(self, epoch, logs=None):

@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from fastmlp._validation import Interval, Options, check_X, validate_params
-from fastmlp.callbacks import Callback, History
+from fastmlp.callbacks import Callback, History, TerminateOnNaN
 from fastmlp.errors import DivergenceError, InvalidParameterError
 
 __all__ = ["fit_model", "split_validation", "eval_batch_size"]
@@ -281,6 +281,12 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
         progress.message("Interrupted: training stopped.")
     finally:
         progress.close()
+    if diverged is not None and any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
+        # Keras' contract for TerminateOnNaN: stop and return, no exception (the model keeps
+        # the last finite weights either way).
+        print(f"Epoch {diverged + 1}: Invalid loss, terminating training", flush=True)
+        model.stop_training = True
+        diverged = None
     if diverged is not None:
         raise DivergenceError(
             f"the training loss became non-finite (NaN or infinity) in epoch {diverged + 1}; "
