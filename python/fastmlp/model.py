@@ -152,7 +152,36 @@ class Sequential:
                              "features)")
         if any(layer is other for other in self._layers):
             raise ValueError("the same layer object appears twice; create a new one")
+        self._check_output_layer(self._layers + [layer])
         self._layers.append(layer)
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it (Keras' ``Sequential.pop``).
+
+        As with :meth:`add`, only before the model is built: a built model's weights live in
+        the engine's network, so build a new ``Sequential`` from ``model.layers[:-1]`` instead.
+        On a compiled model the layer that becomes the last one is checked against the loss
+        (as ``compile`` does), and nothing is removed when that check fails.
+        """
+        if self._net is not None:
+            raise ValueError("cannot pop layers from a model that is already built (as add "
+                             "cannot add them): build a new Sequential from the layers you "
+                             "want to keep, e.g. model.layers[:-1]")
+        if not self._layers:
+            raise ValueError("pop: the model has no layers to remove")
+        self._check_output_layer(self._layers[:-1])
+        return self._layers.pop()
+
+    def _check_output_layer(self, layers, loss=None) -> None:
+        """A loss that fuses the softmax/sigmoid (``loss``, else the compiled one; nothing to
+        check before compile) needs a last layer without that activation."""
+        if loss is None:
+            if self._compile_args is None:
+                return
+            loss = self._compile_args[0]
+        # Dropout/noise after the output change nothing at inference: look past them.
+        core = [layer for layer in layers if not isinstance(layer, (Dropout, GaussianNoise))]
+        check_last_layer(loss, core[-1].activation_name if core else None)
 
     @property
     def layers(self) -> list:
@@ -301,9 +330,7 @@ class Sequential:
         validate_params("compile", {"l1": l1, "l2": l2},
                         {"l1": [Interval(Real, 0, None)], "l2": [Interval(Real, 0, None)]})
         metrics = _resolve_metrics(metrics, loss)
-        # Dropout/noise after the output change nothing at inference: look past them.
-        core = [layer for layer in self._layers if not isinstance(layer, (Dropout, GaussianNoise))]
-        check_last_layer(loss, core[-1].activation_name if core else None)
+        self._check_output_layer(self._layers, loss)
         with self._lock:
             self._compile_args = (loss, optimizer, float(l1), float(l2))
             self._metrics = metrics
@@ -359,8 +386,9 @@ class Sequential:
 
     def fit(self, X, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
             shuffle=True, callbacks=None, verbose=1, augment=None, sample_weight=None,
-            class_weight=None):
-        """Train for ``epochs`` passes over (X, y); returns a :class:`~fastmlp.History`.
+            class_weight=None, initial_epoch=0, validation_freq=1):
+        """Train epochs ``initial_epoch .. epochs-1`` over (X, y) (``epochs`` passes by
+        default); returns a :class:`~fastmlp.History`.
 
         Parameters
         ----------
@@ -385,13 +413,25 @@ class Sequential:
             Multiplies each sample's weight by its class's (classes left out: 1; "balanced":
             scikit-learn's ``n_samples / (n_classes * count)``). cross_entropy, or
             binary_cross_entropy with one output.
+        initial_epoch : int >= 0
+            Keras' resume point: the epochs run are numbered ``initial_epoch .. epochs-1`` in
+            callbacks, History and the progress line (none when ``initial_epoch >= epochs``).
+            0 continues the model's own epoch count for the lr schedule and the shuffles (a
+            second ``fit`` goes on where the first stopped); a positive value makes them use
+            these numbers too, so ``fit(epochs=10, initial_epoch=5)`` after 5 epochs gives
+            the weights of one ``fit(epochs=10)``.
+        validation_freq : int >= 1 or list of int
+            Validate after the epochs whose 1-based number is a multiple of it, or (a list)
+            after those 1-based epochs; the others log no ``val_`` keys, so History's ``val_``
+            lists are shorter and callbacks monitoring them skip those epochs (warning once).
         """
         from fastmlp.training import fit_model
 
         return fit_model(self, X, y, epochs=epochs, batch_size=batch_size,
                          validation_split=validation_split, validation_data=validation_data,
                          shuffle=shuffle, callbacks=callbacks, verbose=verbose, augment=augment,
-                         sample_weight=sample_weight, class_weight=class_weight)
+                         sample_weight=sample_weight, class_weight=class_weight,
+                         initial_epoch=initial_epoch, validation_freq=validation_freq)
 
     def train_on_batch(self, X, y, sample_weight=None, class_weight=None) -> float:
         """One optimizer step on exactly this batch; returns its loss (with the penalty).
@@ -403,13 +443,36 @@ class Sequential:
         with self._lock:
             return float(self._net.train_batch(X, y, sw))
 
-    def evaluate(self, X, y, batch_size=None, verbose=0, sample_weight=None) -> dict:
+    def evaluate(self, X, y, batch_size=None, verbose=0, sample_weight=None, return_dict=True):
         """``{"loss": mean loss incl. penalty, "accuracy": ...}`` (accuracy for classification
-        losses only), in inference mode; weighted by ``sample_weight`` as in :meth:`fit`."""
-        self._require_compiled("evaluate")
+        losses only, else the metrics compiled), in inference mode; weighted by
+        ``sample_weight`` as in :meth:`fit`.
+
+        ``return_dict=False`` returns Keras' form instead: the loss alone when the dict holds
+        nothing else, else the list of the dict's values in its order (``[loss, accuracy]``,
+        ``[loss, mae, ...]``).
+        """
+        return self._evaluate_checked("evaluate", X, y, batch_size, sample_weight, return_dict)
+
+    def test_on_batch(self, X, y, sample_weight=None, return_dict=True):
+        """:meth:`evaluate` on exactly this batch (inference mode, nothing updated): the same
+        dict, or Keras' scalar/list with ``return_dict=False``."""
+        return self._evaluate_checked("test_on_batch", X, y, None, sample_weight, return_dict,
+                                      one_block=True)
+
+    def _evaluate_checked(self, what, X, y, batch_size, sample_weight, return_dict,
+                          one_block=False):
+        """Validate, convert and evaluate (``one_block``: batch_size = all the rows)."""
+        self._require_compiled(what)
+        validate_params(what, {"return_dict": return_dict}, {"return_dict": ["boolean"]})
         X, y = self._check_xy(X, y)
         sw = self._sample_weight(sample_weight, None, y)
-        return self._evaluate_arrays(X, y, batch_size, sw)
+        logs = self._evaluate_arrays(X, y, len(X) if one_block else batch_size, sw)
+        if return_dict:
+            return logs
+        # Keras' _flatten_metrics_in_order: loss first, then the metrics; one value unwrapped.
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
 
     def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
         from fastmlp.training import eval_batch_size
@@ -440,6 +503,15 @@ class Sequential:
         binary_cross_entropy counts correct elements (one per label), cross_entropy samples."""
         per = self.output_dim if self._compile_args[0] == "binary_cross_entropy" else 1
         return float(correct) / float(weight * per)
+
+    def __call__(self, X, training=False) -> np.ndarray:
+        """``model(X)`` as in Keras: :meth:`predict` (``training=None``, Keras' default, is
+        inference)."""
+        return self.predict(X, training=False if training is None else training)
+
+    def predict_on_batch(self, X) -> np.ndarray:
+        """:meth:`predict` on exactly this batch (the engine runs it as one)."""
+        return self.predict(X)
 
     def predict(self, X, training=False, batch_size=None) -> np.ndarray:
         """Outputs ``(n, outputs)``: probabilities for cross_entropy / binary_cross_entropy,
@@ -579,6 +651,33 @@ class Sequential:
         for layer in self._layers:
             if isinstance(layer, Standardize):
                 layer._fitted = True
+
+    @property
+    def weights(self) -> list:
+        """Read-only copies of every array, as :meth:`get_weights` lists them."""
+        return self._read_only_weights(None)
+
+    @property
+    def trainable_weights(self) -> list:
+        """Read-only copies of the arrays the optimizer updates (Dense W and b, BatchNorm
+        gamma and beta), in :meth:`get_weights` order."""
+        return self._read_only_weights(True)
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """Read-only copies of the arrays fit sets without gradients (BatchNorm running
+        statistics, Standardize mean and std), in :meth:`get_weights` order."""
+        return self._read_only_weights(False)
+
+    def _read_only_weights(self, trainable) -> list:
+        """get_weights() restricted by the engine's trainable flags (None: all). Read-only, so
+        an in-place edit fails loudly instead of silently missing the model."""
+        arrays = self.get_weights()
+        flags = self._net.trainable() if self._net is not None else []
+        out = [a for a, t in zip(arrays, flags) if trainable is None or bool(t) == trainable]
+        for a in out:
+            a.flags.writeable = False
+        return out
 
     def count_params(self) -> int:
         return int(sum(np.prod(s) for _, _, s, _ in self._param_specs()))

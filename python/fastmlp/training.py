@@ -1,9 +1,10 @@
 """The per-epoch training loop behind ``Sequential.fit``.
 
 Each epoch: learning rate (schedule, callbacks) -> ``net.fit_epoch`` (the whole epoch in C++,
-GIL released) or the per-batch ``augment`` path -> dev-set evaluation -> History, callbacks,
-progress. Ctrl-C stops after the current batch and returns the history so far; a non-finite
-training loss raises DivergenceError with the last finite weights kept.
+GIL released) or the per-batch ``augment`` path -> dev-set evaluation (in the epochs
+``validation_freq`` picks) -> History, callbacks, progress. Ctrl-C stops after the current
+batch and returns the history so far; a non-finite training loss raises DivergenceError with
+the last finite weights kept.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fastmlp._validation import Interval, Options, check_X, validate_params
 from fastmlp.callbacks import Callback, History, TerminateOnNaN
 from fastmlp.errors import DivergenceError, InvalidParameterError
 
-__all__ = ["fit_model", "split_validation", "eval_batch_size"]
+__all__ = ["fit_model", "split_validation", "eval_batch_size", "validation_schedule"]
 
 _FIT_CONSTRAINTS = {
     "epochs": [Interval(Integral, 0, None)],
@@ -27,6 +28,7 @@ _FIT_CONSTRAINTS = {
     "shuffle": ["boolean"],
     "verbose": [Options((0, 1, 2, "auto"))],
     "augment": [None, "callable"],
+    "initial_epoch": [Interval(Integral, 0, None)],
 }
 
 
@@ -137,6 +139,32 @@ class _Progress:
             self.bar = None
 
 
+def validation_schedule(validation_freq):
+    """``fit(validation_freq=...)`` as a test on the 0-based epoch, Keras' rule: an int ``k``
+    validates the epochs whose 1-based number is a multiple of ``k``; a list or tuple of
+    1-based epoch numbers (Keras 2's form, still accepted by Keras 3) validates those."""
+    is_int = isinstance(validation_freq, Integral)
+    if is_int and not isinstance(validation_freq, (bool, np.bool_)):
+        if validation_freq < 1:
+            raise InvalidParameterError(
+                f"The 'validation_freq' parameter of fit must be an int >= 1 (validate every "
+                f"k-th epoch) or a list of 1-based epoch numbers. Got {validation_freq!r} "
+                f"instead.")
+        k = int(validation_freq)
+        return lambda epoch: (epoch + 1) % k == 0
+    if isinstance(validation_freq, (list, tuple)):
+        for e in validation_freq:
+            if not isinstance(e, Integral) or isinstance(e, (bool, np.bool_)) or e < 1:
+                raise InvalidParameterError(
+                    f"The 'validation_freq' parameter of fit, as a list, must hold 1-based "
+                    f"epoch numbers (ints >= 1). Got {e!r} in {validation_freq!r}.")
+        chosen = frozenset(int(e) for e in validation_freq)
+        return lambda epoch: epoch + 1 in chosen
+    raise InvalidParameterError(
+        f"The 'validation_freq' parameter of fit must be an int >= 1 or a list of 1-based "
+        f"epoch numbers. Got {validation_freq!r} instead.")
+
+
 def _check_callbacks(callbacks):
     if callbacks is None:
         return []
@@ -185,12 +213,14 @@ def _augment_epoch(model, X, y, sw, batch_size, shuffle, epoch, augment):
 
 def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
               validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None,
-              sample_weight=None, class_weight=None):
+              sample_weight=None, class_weight=None, initial_epoch=0, validation_freq=1):
     """See :meth:`fastmlp.Sequential.fit`."""
     model._require_compiled("fit")
     validate_params("fit", dict(epochs=epochs, batch_size=batch_size,
                                 validation_split=validation_split, shuffle=shuffle,
-                                verbose=verbose, augment=augment), _FIT_CONSTRAINTS)
+                                verbose=verbose, augment=augment, initial_epoch=initial_epoch),
+                    _FIT_CONSTRAINTS)
+    should_validate = validation_schedule(validation_freq)
     verbose = 1 if verbose == "auto" else int(verbose)
     batch_size = 32 if batch_size is None else int(batch_size)
     callbacks = _check_callbacks(callbacks)
@@ -233,30 +263,40 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
 
     progress = _Progress(verbose, epochs, len(X), model._metric_logs)
     net, optimizer = model._net, model._compile_args[1]
+    # Two epoch numbers: Keras' ``epoch`` (initial_epoch .. epochs-1), which callbacks, History
+    # and the progress line see, and the engine's, ``model._epoch``, a count kept across fit
+    # calls that picks the shuffle stream and the schedule's lr. initial_epoch=0 (the default)
+    # leaves that count running, as before: a second fit continues the schedule and draws new
+    # shuffles, as Keras' optimizer step count continues. initial_epoch > 0 declares "resume at
+    # this epoch", so the engine counts from it too: schedules, LearningRateScheduler and the
+    # shuffles all see the same numbers as the callbacks, and fit(epochs=10, initial_epoch=5)
+    # after 5 epochs repeats epochs 5..9 of one fit(epochs=10) bit for bit, even on a model
+    # whose count says otherwise (weights restored into a fresh model, say).
+    engine_offset = (model._epoch if initial_epoch == 0 else initial_epoch) - initial_epoch
     diverged = None
     try:
-        for local_epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             t0 = time.perf_counter()
-            global_epoch = model._epoch
+            global_epoch = engine_offset + epoch
             if callable(optimizer.lr):
                 model._set_lr(optimizer.lr_at(global_epoch))
             for cb in callbacks:
-                cb.on_epoch_begin(local_epoch, {})
+                cb.on_epoch_begin(epoch, {})
             snapshot = [np.array(p) for p in net.params()]
             if augment is None:
                 result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch),
-                                       progress=progress.start_epoch(local_epoch),
+                                       progress=progress.start_epoch(epoch),
                                        sample_weight=sw)
             else:
                 result = _augment_epoch(model, X, y, sw, batch_size, shuffle, global_epoch,
                                         augment)
-            model._epoch += 1
+            model._epoch = global_epoch + 1
             if result["nonfinite"] or not math.isfinite(result["loss"]):
                 if not result["nonfinite"] or any(not np.isfinite(p).all()
                                                   for p in net.params()):
                     for view, old in zip(net.params(), snapshot):
                         view[...] = old
-                diverged = local_epoch
+                diverged = epoch
                 break
             if result["count"] == 0:      # interrupted before the first batch
                 progress.message("Interrupted: training stopped.")
@@ -264,14 +304,16 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
             logs = {"loss": float(result["loss"])}
             logs.update(model._metric_logs(result["correct"], result["weight"],
                                            result["data_sum"], result["abs_sum"]))
-            if Xv is not None:
+            # Epochs that skip validation log no val_ keys at all (as Keras): History's val_
+            # lists are then shorter than its loss list, and monitors of val_ keys skip them.
+            if Xv is not None and should_validate(epoch):
                 for k, v in model._evaluate_arrays(Xv, yv, sample_weight=swv).items():
                     logs["val_" + k] = v
-            history.on_epoch_end(local_epoch, logs)
+            history.on_epoch_end(epoch, logs)
             stop = False
             for cb in callbacks:
-                stop = bool(cb.on_epoch_end(local_epoch, logs)) or stop
-            progress.update(local_epoch, logs, time.perf_counter() - t0)
+                stop = bool(cb.on_epoch_end(epoch, logs)) or stop
+            progress.update(epoch, logs, time.perf_counter() - t0)
             if result["interrupted"]:
                 progress.message("Interrupted: training stopped after the current batch.")
                 break
