@@ -449,3 +449,18 @@ def test_terminate_on_nan_stops_cleanly_on_a_logged_non_finite_loss(bad, capsys)
 def test_callback_argument_errors_name_the_argument(make, name):
     with pytest.raises(fm.InvalidParameterError, match=f"'{name}'"):
         make()
+
+
+def test_csv_logger_keeps_val_columns_with_validation_freq(tmp_path):
+    m, X, y = _setup()
+    path = tmp_path / "freq.csv"
+    h = m.fit(X, y, epochs=4, verbose=0, validation_split=0.25, validation_freq=2,
+              callbacks=[fm.CSVLogger(path)])
+    rows = _read_csv(path)
+    assert rows[0] == ["epoch"] + sorted(h.history)
+    j = rows[0].index("val_loss")
+    assert [r[j] for r in rows[1:]] == ["NA", repr(h.history["val_loss"][0]), "NA",
+                                        repr(h.history["val_loss"][1])]
+    # no validation at all: no val_ columns
+    m.fit(X, y, epochs=1, verbose=0, callbacks=[fm.CSVLogger(tmp_path / "plain.csv")])
+    assert not any(k.startswith("val_") for k in _read_csv(tmp_path / "plain.csv")[0])

@@ -57,3 +57,23 @@ def test_missing_matplotlib_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"fastmlp\[plot\]"):
         plot_history(LOGS)
+
+
+def test_val_curves_sit_at_the_epochs_they_were_measured(tmp_path):
+    import numpy as np
+
+    import fastmlp as fm
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 2, 60)
+    m = fm.Sequential([fm.Dense(4, activation="relu"), fm.Dense(2)], input_dim=3, seed=0)
+    m.compile("cross_entropy", "adam")
+    h = m.fit(X, y, epochs=6, initial_epoch=1, validation_split=0.2, validation_freq=2,
+              verbose=0)
+    assert h.logged_epochs["loss"] == [1, 2, 3, 4, 5]
+    assert h.logged_epochs["val_loss"] == [1, 3, 5]
+    fig = plot_history(h, tmp_path / "c.png")
+    lines = {ln.get_label(): list(ln.get_xdata()) for ln in fig.get_axes()[0].get_lines()}
+    assert lines["train"] == [2, 3, 4, 5, 6] and lines["dev"] == [2, 4, 6]
+    best = 2 + 2 * int(np.nanargmin(h.history["val_loss"]))
+    assert lines[f"best dev (epoch {best})"] == [best, best]

@@ -24,6 +24,12 @@ _MODE = [Options(("auto", "min", "max"))]
 _VERBOSE = [Interval(Integral, 0, None)]
 
 
+def _validates(model) -> bool:
+    """Whether the fit in progress has a dev set (some epochs may still skip it)."""
+    history = getattr(model, "history", None)
+    return bool(getattr(history, "params", {}).get("validation"))
+
+
 class Callback:
     """Base class. ``fit`` calls ``set_model`` once, then the hooks; ``on_epoch_end`` returning
     True (or setting ``model.stop_training = True``) stops training after that epoch."""
@@ -69,6 +75,8 @@ class _MonitorCallback(Callback):
 
     def _monitored(self, logs, hint="pass validation data or another monitor"):
         value = (logs or {}).get(self.monitor)
+        if value is None and self.monitor.startswith("val_") and _validates(self.model):
+            return None  # validation_freq > 1: this epoch was not validated; nothing to judge
         if value is None and not self._warned:
             warnings.warn(f"{type(self).__name__}: {self.monitor!r} is not in the logs "
                           f"(available: {sorted(logs or {})}); {hint}", RuntimeWarning,
@@ -299,8 +307,9 @@ class ModelCheckpoint(_MonitorCallback):
 
 class CSVLogger(Callback):
     """One row per epoch: ``epoch`` (0-based, as Keras writes it), then the logs' values under
-    their keys in sorted order, the keys fixed by the first epoch (one missing later is written
-    as ``NA``). The header is written once; ``append=True`` adds rows to an existing file and
+    their keys in sorted order, the keys fixed by the first epoch plus the ``val_`` ones when
+    ``fit`` validates (with ``validation_freq > 1`` the first epoch has none, as in Keras);
+    a value missing in an epoch is written as ``NA``. The header is written once; ``append=True`` adds rows to an existing file and
     writes the header only when that file is new or empty. Each row is written by opening,
     appending and closing the file, so it is complete and closed after every epoch, even when
     ``fit`` ends with an exception.
@@ -327,6 +336,9 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
+            if _validates(self.model) and not any(k.startswith("val_") for k in self.keys):
+                # validation_freq > 1: the first epoch has no val_ keys, later ones will.
+                self.keys = sorted(self.keys + ["val_" + k for k in self.keys])
         with open(self.filename, "a", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh, dialect="excel", delimiter=self.sep)
             if self._header:
@@ -362,12 +374,15 @@ class History(Callback):
     def __init__(self):
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        self.logged_epochs: dict[str, list[int]] = {}
         self.params: dict = {}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
+            # which epochs each key was logged in (validation_freq > 1 skips val_ keys)
+            self.logged_epochs.setdefault(k, []).append(epoch)
         return False
 
     def plot(self, path=None):

@@ -38,21 +38,29 @@ def _panels(logs: Mapping[str, list]) -> list[str]:
     return sorted(names, key=lambda k: (order.get(k, 2), k))
 
 
-def _draw(axes, logs: Mapping[str, list], names: list[str]) -> None:
+def _epochs(history: Any, logs: Mapping[str, list], key: str) -> list[int]:
+    """1-based epoch of each value of logs[key]: from a History, the epochs it was logged in
+    (fit's initial_epoch and validation_freq shift and thin them); for a dict, 1, 2, ..."""
+    logged = getattr(history, "logged_epochs", {}).get(key)
+    if logged is not None and len(logged) == len(logs[key]):
+        return [e + 1 for e in logged]
+    return list(range(1, len(logs[key]) + 1))
+
+
+def _draw(axes, logs: Mapping[str, list], names: list[str], history: Any = None) -> None:
     from matplotlib.ticker import MaxNLocator
 
     for ax, name in zip(axes, names):
         for key, label, style in ((name, "train", "-"), ("val_" + name, "dev", "--")):
             values = [float(v) for v in logs.get(key, [])]
             if values:
-                epochs = range(1, len(values) + 1)
-                ax.plot(epochs, values, style, marker="o" if len(values) < 30 else None,
-                        markersize=3, label=label)
+                ax.plot(_epochs(history, logs, key), values, style,
+                        marker="o" if len(values) < 30 else None, markersize=3, label=label)
         dev = [float(v) for v in logs.get("val_" + name, [])]
         if dev and name == "loss":
             finite = [(v, i) for i, v in enumerate(dev) if math.isfinite(v)]
             if finite:
-                best = min(finite)[1] + 1
+                best = _epochs(history, logs, "val_loss")[min(finite)[1]]
                 ax.axvline(best, color="grey", linewidth=0.8, linestyle=":",
                            label=f"best dev (epoch {best})")
         ax.set_title(name)
@@ -104,7 +112,7 @@ def plot_history(history: Any, path: str | os.PathLike | None = None):
 
         fig, axes = plt.subplots(1, len(names), figsize=size, squeeze=False)
         axes = axes[0]
-    _draw(axes, logs, names)
+    _draw(axes, logs, names, history)
     fig.tight_layout()
     if path is not None:
         fig.savefig(os.fspath(path), dpi=100)

@@ -253,7 +253,8 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
     batch_size = min(batch_size, len(X))
 
     history = History()
-    history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X)}
+    history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X),
+                      "validation": Xv is not None}
     history.set_model(model)
     model.history = history
     model.stop_training = False
