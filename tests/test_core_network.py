@@ -206,8 +206,18 @@ def test_dropout_off_at_predict_and_training_predict_stochastic():
     np.testing.assert_allclose(net.predict(X, link=False), ref, rtol=1e-12)
     t = net.predict(X, training=True, link=False)
     assert not np.allclose(t, ref)
-    np.testing.assert_array_equal(t, net.predict(X, training=True, link=False))  # same step, same mask
+    # every call draws fresh masks (Monte Carlo dropout) ...
+    t2 = net.predict(X, training=True, link=False)
+    assert not np.array_equal(t, t2)
     np.testing.assert_allclose(net.predict(X, link=False), ref, rtol=1e-12)
+    # ... and the sequence of calls is reproducible from the seed
+    twin = make_net(layers, 5)
+    np.testing.assert_array_equal(twin.predict(X, training=True, link=False), t)
+    np.testing.assert_array_equal(twin.predict(X, training=True, link=False), t2)
+    # averaging many draws approaches the inference output (inverted dropout keeps the mean
+    # of each unit's input; the 3 outputs are linear in it)
+    mean = np.mean([net.predict(X, training=True, link=False) for _ in range(400)], axis=0)
+    assert np.abs(mean - ref).mean() < 0.1 * np.abs(ref).mean()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

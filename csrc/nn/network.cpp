@@ -181,6 +181,9 @@ Targets<T> Network<T>::gather_targets(Workspace<T>& ws, const Targets<T>& y, con
 
 template <class T>
 const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, const TrainMode& mode) const {
+  // Training steps: streams from (layer, step, purpose); predict(training=True) call k mixes k
+  // in, so every call differs and training's masks stay what they always were.
+  const std::uint64_t step_salt = static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
   const T* x = x0;  // (n, op.in) input of the current op
   ws.stochastic = mode.stochastic;
   for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
@@ -220,8 +223,7 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, con
       case OpKind::dropout: {
         // y (n, c) = keep ? x / (1 - rate) : 0, mask (n, c); element index = row * c + col
         if (mode.stochastic) {
-          std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), static_cast<std::uint64_t>(step),
-                                           mode.purpose_dropout);
+          std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), step_salt, mode.purpose_dropout);
           dropout_mask_fwd<T>(seed_, stream, static_cast<T>(op.rate), x, b.y, b.mask, n * op.out);
         } else if (b.y != x) {
           std::memcpy(b.y, x, sizeof(T) * n * op.out);
@@ -231,8 +233,7 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, con
       case OpKind::noise: {
         // y (n, c) = x + stddev * N(0, 1)
         if (mode.stochastic) {
-          std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), static_cast<std::uint64_t>(step),
-                                           mode.purpose_noise);
+          std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), step_salt, mode.purpose_noise);
           gaussian_noise_fwd<T>(seed_, stream, static_cast<T>(op.stddev), x, b.y, n * op.out);
         } else if (b.y != x) {
           std::memcpy(b.y, x, sizeof(T) * n * op.out);

@@ -9,6 +9,7 @@
 // Forward and backward of each op sit side by side in network.cpp (llm.c style). Inference
 // streams rows in blocks through thread_local scratch, so concurrent predicts never share
 // mutable memory.
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -48,6 +49,7 @@ struct TrainMode {
   bool stochastic = true;       // dropout and noise on
   bool update_running = true;   // BatchNorm running statistics updated
   std::uint64_t purpose_dropout = kPurposeDropout, purpose_noise = kPurposeNoise;
+  std::uint64_t draw = 0;       // > 0: predict(training=True)'s call number (fresh masks per call)
 };
 
 template <class T>
@@ -76,6 +78,10 @@ class Network {
   OptimizerConfig& optimizer() { return opt_cfg_; }
   const OptimizerConfig& optimizer() const { return opt_cfg_; }
   long long step = 0;  // optimizer steps taken; also the dropout/noise RNG counter
+  // Numbers predict(training=True) calls 1, 2, ...: each draws fresh dropout masks and noise
+  // (Monte Carlo dropout needs them), the sequence reproducible from the seed. Not a weight:
+  // the const inference paths may advance it, from any thread.
+  std::uint64_t next_draw() const { return draws_.fetch_add(1) + 1; }
   // loss_of also sums |error| (mse only; LossSum::abs_sum): set when the mae metric is asked
   // for, so no other model pays the extra pass.
   bool track_abs_error = false;
@@ -115,6 +121,7 @@ class Network {
 
   Plan plan_;
   std::uint64_t seed_;
+  mutable std::atomic<std::uint64_t> draws_{0};
   AlignedBuffer<T> params_, grads_, buffers_, opt_;
   LossKind loss_ = LossKind::none;
   OptimizerConfig opt_cfg_;

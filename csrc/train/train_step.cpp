@@ -76,6 +76,7 @@ void predict_training(const Network<T>& net, const T* X, index_t n, T* out, bool
   mode.update_running = false;
   mode.purpose_dropout = nn::kPurposePredictDropout;
   mode.purpose_noise = nn::kPurposePredictNoise;
+  mode.draw = net.next_draw();
   const T* x0 = net.gather_input(ws, X, net.input_dim(), nullptr, n);
   const T* logits = net.forward_train(ws, x0, n, mode);
   std::memcpy(out, logits, sizeof(T) * n * net.output_dim());
