@@ -518,7 +518,7 @@ class Sequential:
         values for mse, raw outputs before compile. ``training=True`` runs as in training
         (dropout, noise, batch statistics) without changing weights or running statistics;
         each call draws fresh dropout masks and noise (Monte Carlo dropout), the sequence of
-        calls reproducible from the model's seed.""
+        calls reproducible from the model's seed."""
         if not isinstance(training, (bool, np.bool_)):
             raise InvalidParameterError(f"training must be a bool, got {training!r}")
         link = self._compile_args is not None
