@@ -479,7 +479,6 @@ def torch_model(model):
 def torch_loss(out, y, loss, model, l1=0.0, l2=0.0):
     """The compiled loss with the penalty, in torch, on raw outputs ``out``."""
     import torch
-    import fastmlp as fm
 
     if loss == "cross_entropy":
         target = torch.as_tensor(np.asarray(y)) if np.asarray(y).ndim == 1 else \

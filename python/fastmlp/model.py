@@ -6,7 +6,6 @@ with the GIL released. See ``docs/core_network.md`` for the contract between the
 """
 from __future__ import annotations
 
-import math
 import threading
 import weakref
 from numbers import Integral, Real
@@ -18,8 +17,9 @@ from fastmlp._validation import (Interval, as_float_array, check_dtype, check_fi
                                  validate_params)
 from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standardize
-from fastmlp.losses import (check_last_layer, is_classification, prepare_sample_weight,
-                            prepare_targets, resolve_loss)
+from fastmlp.losses import (check_last_layer, prepare_sample_weight, prepare_targets,
+                            resolve_loss)
+from fastmlp.metrics import metric_logs, resolve_metrics
 from fastmlp.optimizers import OPTIMIZERS, check_lr, get_optimizer
 
 __all__ = ["Sequential"]
@@ -33,51 +33,6 @@ def _factory():
 
 
 _OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
-
-#: Keras' names for accuracy. The classification losses always report it (as "accuracy"), so
-#: asking for it changes nothing but is accepted, as the usual Keras compile line needs.
-_ACCURACY_METRICS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
-                     "binary_accuracy")
-
-#: Regression metrics (loss "mse") -> their history/evaluate key.
-_REGRESSION_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "mse": "mse",
-                       "mean_squared_error": "mse", "rmse": "rmse",
-                       "root_mean_squared_error": "rmse"}
-
-
-def _resolve_metrics(metrics, loss: str) -> tuple:
-    """compile(metrics=...) as the keys they report, in order, without repeats."""
-    if metrics is None:
-        return ()
-    valid = list(_ACCURACY_METRICS) + list(_REGRESSION_METRICS)
-    if not isinstance(metrics, (list, tuple)):
-        raise InvalidParameterError(
-            f"The 'metrics' parameter must be a list of metric names (from {valid}). Got "
-            f"{metrics!r} instead.")
-    keys = []
-    for name in metrics:
-        low = name.lower() if isinstance(name, str) else None
-        if low in _ACCURACY_METRICS:
-            if not is_classification(loss):
-                raise ValueError(
-                    f"metrics: {name!r} (accuracy) needs a classification loss "
-                    f"('cross_entropy' or 'binary_cross_entropy'), but the loss is {loss!r}; "
-                    f"for regression use 'mae', 'mse' or 'rmse'")
-            key = "accuracy"
-        elif low in _REGRESSION_METRICS:
-            if loss != "mse":
-                raise ValueError(
-                    f"metrics: {name!r} is a regression metric and needs loss 'mse', but the "
-                    f"loss is {loss!r} (classification losses report 'accuracy')")
-            key = _REGRESSION_METRICS[low]
-        else:
-            raise InvalidParameterError(
-                f"The 'metrics' parameter must be a list of metric names (from {valid}). Got "
-                f"{name!r} in it.")
-        if key not in keys:
-            keys.append(key)
-    return tuple(keys)
-
 
 def _physical_memory() -> int:
     try:
@@ -329,7 +284,7 @@ class Sequential:
         optimizer = get_optimizer(optimizer)
         validate_params("compile", {"l1": l1, "l2": l2},
                         {"l1": [Interval(Real, 0, None)], "l2": [Interval(Real, 0, None)]})
-        metrics = _resolve_metrics(metrics, loss)
+        metrics = resolve_metrics(metrics, loss)
         self._check_output_layer(self._layers, loss)
         with self._lock:
             self._compile_args = (loss, optimizer, float(l1), float(l2))
@@ -484,25 +439,9 @@ class Sequential:
         return out
 
     def _metric_logs(self, correct, weight, data_sum, abs_sum) -> dict:
-        """The metrics from the engine's weighted sums (an epoch's, a batch's or evaluate's):
-        accuracy for the classification losses, else the regression metrics asked for —
-        Keras' sample-weighted means over elements, sum_i w_i * sum_j f(e_ij) / (sum_i w_i * k),
-        with mse the data loss without the penalty and rmse its root. NaN when no weight."""
-        if not weight > 0:
-            keys = ["accuracy"] if is_classification(self._compile_args[0]) else []
-            return dict.fromkeys(keys + [k for k in self._metrics if k != "accuracy"], math.nan)
-        if is_classification(self._compile_args[0]):
-            return {"accuracy": self._accuracy(correct, weight)}
-        elements = float(weight) * self.output_dim
-        values = {"mae": float(abs_sum) / elements, "mse": float(data_sum) / elements}
-        values["rmse"] = math.sqrt(values["mse"])
-        return {k: values[k] for k in self._metrics}
-
-    def _accuracy(self, correct, weight):
-        """correct / total, both weighted (sample weights; row counts when unweighted).
-        binary_cross_entropy counts correct elements (one per label), cross_entropy samples."""
-        per = self.output_dim if self._compile_args[0] == "binary_cross_entropy" else 1
-        return float(correct) / float(weight * per)
+        """The compiled metrics from the engine's weighted sums (see fastmlp.metrics)."""
+        return metric_logs(self._compile_args[0], self._metrics, self.output_dim, correct,
+                           weight, data_sum, abs_sum)
 
     def __call__(self, X, training=False) -> np.ndarray:
         """``model(X)`` as in Keras: :meth:`predict` (``training=None``, Keras' default, is
