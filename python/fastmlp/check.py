@@ -40,6 +40,63 @@ def _rel_error(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> float:
     return 0.0 if num == 0.0 else num / den
 
 
+# ---- the float64 twin gradcheck differentiates ----------------------------------------------
+
+def _float64_twin(model, deterministic=False):
+    """A float64 copy (same weights); without Dropout/GaussianNoise when deterministic."""
+    from fastmlp.layers import LAYERS, Dropout, GaussianNoise, Standardize
+    from fastmlp.model import Sequential
+    from fastmlp.optimizers import SGD
+
+    model._ensure_built()
+    layers = [LAYERS[type(layer).__name__].from_config(layer.get_config())
+              for layer in model.layers
+              if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
+    twin = Sequential(layers, input_dim=model.input_dim, dtype="float64", seed=model.seed)
+    if model._compile_args is not None:
+        loss, _, l1, l2 = model._compile_args
+        twin.compile(loss, SGD(), l1, l2)   # the optimizer plays no part in gradients
+    twin.build()
+    if twin.layers and isinstance(twin.layers[0], Standardize):
+        twin.layers[0]._fitted = True
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def _training_loss(model, X, y) -> float:
+    """Mean loss + penalty in training mode, computed in NumPy from the raw outputs."""
+    z = np.asarray(model._net.predict(X, True, False), dtype=np.float64)
+    loss = model._compile_args[0]
+    if loss == "cross_entropy":
+        m = z.max(axis=1, keepdims=True)
+        logp = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+        if y.ndim == 1:
+            value = -logp[np.arange(len(y)), y].mean()
+        else:
+            value = -(y * logp).sum(axis=1).mean()
+    elif loss == "binary_cross_entropy":
+        value = (np.logaddexp(0.0, z) - y * z).mean()
+    else:
+        value = ((z - y) ** 2).mean()
+    return float(value + model._penalty())
+
+
+def _l1_weight_flags(model) -> list:
+    """For each array (params() order): is it a Dense W with a non-zero L1 penalty?"""
+    from fastmlp.layers import Dense
+
+    l1 = model._compile_args[2] if model._compile_args else 0.0
+    out = []
+    for layer in model.layers:
+        n = len(layer.param_specs(1))
+        if isinstance(layer, Dense):
+            eff = l1 if layer.l1 is None else layer.l1
+            out += [eff > 0] + [False] * (n - 1)
+        else:
+            out += [False] * n
+    return out
+
+
 def gradcheck(model, X, y, eps=None) -> GradcheckReport:
     """Compare back-propagated gradients with central differences.
 
@@ -57,7 +114,7 @@ def gradcheck(model, X, y, eps=None) -> GradcheckReport:
         eps = 1e-4
     if isinstance(eps, bool) or not isinstance(eps, Real) or not (0 < eps < 1):
         raise InvalidParameterError(f"eps must be a float in (0, 1), got {eps!r}")
-    twin = model._float64_twin(deterministic=True)
+    twin = _float64_twin(model, deterministic=True)
     X64, y64 = twin._check_xy(X, y)
     analytic = twin._gradients(X64, y64, dropout=False)
     params = twin._net.params()
@@ -65,11 +122,11 @@ def gradcheck(model, X, y, eps=None) -> GradcheckReport:
     names = [n for n, t in zip(twin._param_names(), twin._net.trainable()) if t]
 
     def loss():
-        return twin._training_loss(X64, y64)
+        return _training_loss(twin, X64, y64)
 
     # Dense weights under an L1 penalty have a kink at 0: their step shrinks so that the
     # stencil never crosses it.
-    kinked = twin._l1_weight_flags()
+    kinked = _l1_weight_flags(twin)
     kinked = [k for k, t in zip(kinked, twin._net.trainable()) if t]
     # The differences carry rounding noise of about 100 * machine-eps * |loss| / step per
     # element (the loss itself is a long sum). A mismatch below that cannot be measured, so it

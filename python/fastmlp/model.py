@@ -495,55 +495,6 @@ class Sequential:
             k += n
         return total
 
-    def _l1_weight_flags(self) -> list:
-        """For each array (params() order): is it a Dense W with a non-zero L1 penalty?"""
-        l1 = self._compile_args[2] if self._compile_args else 0.0
-        out = []
-        for layer in self._layers:
-            n = len(layer.param_specs(1))
-            if isinstance(layer, Dense):
-                eff = l1 if layer.l1 is None else layer.l1
-                out += [eff > 0] + [False] * (n - 1)
-            else:
-                out += [False] * n
-        return out
-
-    def _training_loss(self, X, y) -> float:
-        """Mean loss + penalty in training mode, computed in NumPy from the raw outputs (used by
-        gradcheck on deterministic float64 twins)."""
-        z = np.asarray(self._net.predict(X, True, False), dtype=np.float64)
-        loss = self._compile_args[0]
-        if loss == "cross_entropy":
-            m = z.max(axis=1, keepdims=True)
-            logp = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-            if y.ndim == 1:
-                value = -logp[np.arange(len(y)), y].mean()
-            else:
-                value = -(y * logp).sum(axis=1).mean()
-        elif loss == "binary_cross_entropy":
-            value = (np.logaddexp(0.0, z) - y * z).mean()
-        else:
-            value = ((z - y) ** 2).mean()
-        return float(value + self._penalty())
-
-    def _float64_twin(self, deterministic=False):
-        """A float64 copy (same weights); without Dropout/GaussianNoise when deterministic."""
-        self._ensure_built()
-        layers = [LAYERS[type(layer).__name__].from_config(layer.get_config())
-                  for layer in self._layers
-                  if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
-        twin = Sequential(layers, input_dim=self._input_dim, dtype="float64", seed=self._seed)
-        if self._compile_args is not None:
-            from fastmlp.optimizers import SGD
-
-            loss, _, l1, l2 = self._compile_args
-            twin.compile(loss, SGD(), l1, l2)   # the optimizer plays no part in gradients
-        twin.build()
-        if twin._layers and isinstance(twin._layers[0], Standardize):
-            twin._layers[0]._fitted = True
-        twin.set_weights(self.get_weights())
-        return twin
-
     # ---------------------------------------------------------------- weights
 
     def get_weights(self) -> list:
