@@ -79,3 +79,14 @@ def test_layers_pickle_and_copy_after_build():
         again = pickle.loads(pickle.dumps(layer))
         assert again.get_config() == layer.get_config() and again.get_weights() == []
         assert copy.deepcopy(layer).get_config() == layer.get_config()
+
+
+def test_batchnorm_keras_style_momentum_warns():
+    with pytest.warns(UserWarning, match=r"Keras' momentum=0.99 is momentum=0.01 here"):
+        bn = fm.BatchNorm(momentum=0.99)
+    assert bn.momentum == 0.99          # kept as given: it is a valid PyTorch momentum
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fm.BatchNorm(momentum=0.5)      # up to 0.5: no warning

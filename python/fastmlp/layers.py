@@ -8,6 +8,7 @@ C++ network; ``Sequential.get_weights()`` returns copies in layer order.
 from __future__ import annotations
 
 import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -264,6 +265,14 @@ class BatchNorm(Layer):
         self.momentum, self.eps = momentum, eps
         self._validate()
         self.momentum, self.eps = float(momentum), float(eps)
+        if self.momentum > 0.5:
+            # Keras' momentum is the weight of the old statistics (0.99 there is 0.01 here):
+            # copied over, it would make the running statistics follow the last batch.
+            warnings.warn(
+                f"BatchNorm(momentum={self.momentum:g}) follows PyTorch: it is the weight of the "
+                f"new batch, so the running statistics follow the last batches closely. Keras' "
+                f"momentum={self.momentum:g} is momentum={1 - self.momentum:.2g} here.",
+                UserWarning, stacklevel=2)
 
     def param_specs(self, input_dim):
         return [("gamma", (input_dim,), True), ("beta", (input_dim,), True),
