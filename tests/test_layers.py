@@ -90,3 +90,31 @@ def test_batchnorm_keras_style_momentum_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fm.BatchNorm(momentum=0.5)      # up to 0.5: no warning
+
+
+def test_dense_accepts_keras_spellings():
+    m = fm.Sequential([fm.Dense(8, activation="relu", input_shape=(5,),
+                                kernel_initializer="he_normal"), fm.Dense(2)], seed=0)
+    assert m.input_dim == 5 and m.layers[0].init == "he_normal"
+    assert m.predict(np.ones((3, 5))).shape == (3, 2)
+    keras_style = fm.Sequential(seed=1)
+    keras_style.add(fm.Standardize())
+    keras_style.add(fm.Dense(4, input_dim=7))
+    assert keras_style.input_dim == 7
+    # the same model built the fastmlp way has the same weights
+    plain = fm.Sequential([fm.Dense(8, activation="relu", init="he_normal"), fm.Dense(2)],
+                          input_dim=5, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), plain.get_weights()))
+    assert m.get_config() == plain.get_config()
+    with pytest.raises(ValueError, match="input_shape must be"):
+        fm.Dense(3, input_shape=(4, 4))
+    with pytest.raises(ValueError, match="disagree"):
+        fm.Dense(3, input_dim=3, input_shape=(4,))
+    with pytest.raises(ValueError, match="input_dim"):
+        fm.Dense(3, input_dim=0)
+    with pytest.raises(ValueError, match="give one"):
+        fm.Dense(3, init="zeros", kernel_initializer="he_normal")
+    with pytest.raises(ValueError, match="first Dense"):
+        fm.Sequential([fm.Dense(3), fm.Dense(2, input_dim=3)])
+    with pytest.raises(ValueError, match="differs"):
+        fm.Sequential([fm.Dense(3, input_dim=4)], input_dim=5)

@@ -15,6 +15,7 @@ import numpy as np
 
 from fastmlp._validation import Interval, Options, validate_params
 from fastmlp.activations import ACTIVATIONS, resolve_activation
+from fastmlp.errors import InvalidParameterError
 from fastmlp.initializers import INITIALIZERS, initialize
 
 __all__ = [
@@ -113,6 +114,21 @@ class Layer:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
+def _input_dim_hint(input_dim, input_shape):
+    """Keras' input_dim=d / input_shape=(d,) on a layer -> d (None when neither is given)."""
+    if input_shape is not None:
+        shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else (input_shape,)
+        if len(shape) != 1:
+            raise ValueError(f"input_shape must be (n_features,) for an MLP, got {input_shape!r}")
+        if input_dim is not None and input_dim != shape[0]:
+            raise ValueError(f"input_dim={input_dim!r} and input_shape={input_shape!r} disagree")
+        input_dim = shape[0]
+    if input_dim is None:
+        return None
+    validate_params("Dense", {"input_dim": input_dim}, {"input_dim": [Interval(Integral, 1, None)]})
+    return int(input_dim)
+
+
 class Dense(Layer):
     """Fully connected layer ``activation(x @ W + b)``, W of shape ``(in_dim, units)``.
 
@@ -127,6 +143,10 @@ class Dense(Layer):
     use_bias : bool
     l1, l2 : float, optional
         Penalties on this layer's W, overriding ``compile``'s ``l1``/``l2``.
+    kernel_initializer, input_dim, input_shape : optional
+        Keras' spellings, so Keras code runs unchanged: ``kernel_initializer`` is ``init``;
+        ``input_dim=d`` or ``input_shape=(d,)`` on the model's first Dense sets the model's
+        ``input_dim``.
     """
 
     _params = ("units", "activation", "init", "use_bias", "l1", "l2")
@@ -139,7 +159,14 @@ class Dense(Layer):
     }
 
     def __init__(self, units, activation=None, init="glorot_uniform", use_bias=True, l1=None,
-                 l2=None):
+                 l2=None, *, kernel_initializer=None, input_dim=None, input_shape=None):
+        if kernel_initializer is not None:
+            if init != "glorot_uniform" and init != kernel_initializer:
+                raise InvalidParameterError(
+                    f"Dense got init={init!r} and kernel_initializer={kernel_initializer!r}: "
+                    f"give one (kernel_initializer is Keras' name for init)")
+            init = kernel_initializer
+        self.input_dim_hint = _input_dim_hint(input_dim, input_shape)
         self.units, self.init, self.use_bias, self.l1, self.l2 = units, init, use_bias, l1, l2
         if isinstance(activation, Activation):
             self._act, self._alpha = activation._act, activation._alpha

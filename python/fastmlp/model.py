@@ -108,7 +108,21 @@ class Sequential:
         if any(layer is other for other in self._layers):
             raise ValueError("the same layer object appears twice; create a new one")
         self._check_output_layer(self._layers + [layer])
+        self._take_input_dim_hint(layer)
         self._layers.append(layer)
+
+    def _take_input_dim_hint(self, layer) -> None:
+        """Keras' Dense(..., input_dim=d / input_shape=(d,)) on the first Dense: the model's
+        input_dim (the layers before it, if any, keep the width)."""
+        hint = getattr(layer, "input_dim_hint", None)
+        if hint is None:
+            return
+        if any(isinstance(other, Dense) for other in self._layers):
+            raise ValueError("input_dim / input_shape belongs on the model's first Dense layer")
+        if self._input_dim is not None and self._input_dim != hint:
+            raise ValueError(f"the layer's input_dim {hint} differs from the model's "
+                             f"input_dim {self._input_dim}")
+        self._input_dim = hint
 
     def pop(self) -> Layer:
         """Remove the last layer and return it (Keras' ``Sequential.pop``).
