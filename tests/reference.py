@@ -15,7 +15,9 @@ _erf = np.vectorize(math.erf)
 
 # ---------------------------------------------------------------- activations
 
-def act_fwd(name, x, alpha=0.0):
+def act_fwd(name, x, alpha=None):
+    """The activations as fastmlp and PyTorch define them; alpha None: the default (0.01 for
+    leaky_relu, 1.0 for elu). softplus is linear above 20, as torch's and the kernels' are."""
     if name == "linear":
         return x
     if name == "sigmoid":
@@ -25,14 +27,14 @@ def act_fwd(name, x, alpha=0.0):
     if name == "relu":
         return np.maximum(x, 0.0)
     if name == "leaky_relu":
-        return np.where(x > 0, x, alpha * x)
+        return np.where(x > 0, x, (0.01 if alpha is None else alpha) * x)
     if name == "softplus":
-        return np.logaddexp(0.0, x)
+        return np.where(x > 20, x, np.logaddexp(0.0, np.minimum(x, 20)))
     if name == "elu":
-        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+        return np.where(x > 0, x, (1.0 if alpha is None else alpha) * np.expm1(np.minimum(x, 0.0)))
     if name == "gelu":
         return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))
-    if name == "silu":
+    if name in ("silu", "swish"):
         return x / (1.0 + np.exp(-x))
     if name == "softmax":
         e = np.exp(x - x.max(axis=1, keepdims=True))

@@ -9,41 +9,14 @@ import threading
 
 import numpy as np
 import pytest
-from scipy.special import erf
 
 from fastmlp import _core
+from reference import act_fwd
 
 ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu", "softmax"]
 
 
 # ---- NumPy reference ------------------------------------------------------------------------
-
-def act_np(name, x, alpha=None):
-    if name == "linear":
-        return x
-    if name == "sigmoid":
-        return 1 / (1 + np.exp(-x))
-    if name == "tanh":
-        return np.tanh(x)
-    if name == "relu":
-        return np.maximum(x, 0)
-    if name == "leaky_relu":
-        a = 0.01 if alpha is None else alpha
-        return np.where(x > 0, x, a * x)
-    if name == "softplus":
-        return np.logaddexp(0, x)
-    if name == "elu":
-        a = 1.0 if alpha is None else alpha
-        return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))
-    if name == "gelu":
-        return 0.5 * x * (1 + erf(x / np.sqrt(2)))
-    if name == "silu":
-        return x / (1 + np.exp(-x))
-    if name == "softmax":
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    raise ValueError(name)
-
 
 def forward_np(layers, params, X, training=False):
     """Reference forward (no dropout/noise). params: list in params() order."""
@@ -56,9 +29,9 @@ def forward_np(layers, params, X, training=False):
             h = h @ W
             if L.get("use_bias", True):
                 h = h + next(it)
-            h = act_np(L.get("activation", "linear"), h, L.get("alpha"))
+            h = act_fwd(L.get("activation", "linear"), h, L.get("alpha"))
         elif k == "activation":
-            h = act_np(L["name"], h, L.get("alpha"))
+            h = act_fwd(L["name"], h, L.get("alpha"))
         elif k == "batchnorm":
             g, b, rm, rv = (next(it).astype(np.float64) for _ in range(4))
             if training:
@@ -192,10 +165,10 @@ def test_link_and_uncompiled_predict():
     raw = net.predict(X)
     np.testing.assert_allclose(raw, forward_np(layers, net.params(), X), rtol=1e-12)
     net.compile("cross_entropy", {"name": "adam"}, 0.0, 0.0)
-    np.testing.assert_allclose(net.predict(X), act_np("softmax", raw), rtol=1e-12)
+    np.testing.assert_allclose(net.predict(X), act_fwd("softmax", raw), rtol=1e-12)
     np.testing.assert_allclose(net.predict(X, link=False), raw, rtol=1e-12)
     net.compile("binary_cross_entropy", {"name": "adam"}, 0.0, 0.0)
-    np.testing.assert_allclose(net.predict(X), act_np("sigmoid", raw), rtol=1e-12)
+    np.testing.assert_allclose(net.predict(X), act_fwd("sigmoid", raw), rtol=1e-12)
 
 
 def test_dropout_off_at_predict_and_training_predict_stochastic():

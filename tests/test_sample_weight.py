@@ -59,6 +59,16 @@ def _twins(kind, **kw):
     return _model(kind, **kw), _model(kind, **kw)
 
 
+def _assert_class_weight_is_sample_weight(a, b, X, y, cw, sw, batch_size):
+    """Twins a (class_weight=cw) and b (sample_weight=sw) take bit-identical steps and fits."""
+    assert a.train_on_batch(X, y, class_weight=cw) == b.train_on_batch(X, y, sample_weight=sw)
+    _assert_weights_equal(a, b)
+    ha = a.fit(X, y, epochs=2, batch_size=batch_size, verbose=0, class_weight=cw)
+    hb = b.fit(X, y, epochs=2, batch_size=batch_size, verbose=0, sample_weight=sw)
+    _assert_weights_equal(a, b)
+    assert ha.history == hb.history
+
+
 def _assert_weights_equal(a, b):
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
@@ -274,12 +284,7 @@ def test_class_weight_dict_equals_sample_weight(kind, k):
     cw = {0: 0.5, 1: 3.0}                      # class 2 (when present) keeps weight 1
     sw = np.array([cw.get(int(c), 1.0) for c in cls])
     a, b = _twins(kind, k=k, optimizer=fm.Adam(lr=1e-2))
-    assert a.train_on_batch(X, y, class_weight=cw) == b.train_on_batch(X, y, sample_weight=sw)
-    _assert_weights_equal(a, b)
-    ha = a.fit(X, y, epochs=2, batch_size=8, verbose=0, class_weight=cw)
-    hb = b.fit(X, y, epochs=2, batch_size=8, verbose=0, sample_weight=sw)
-    _assert_weights_equal(a, b)
-    assert ha.history == hb.history
+    _assert_class_weight_is_sample_weight(a, b, X, y, cw, sw, batch_size=8)
 
 
 def test_class_weight_balanced_matches_sklearn():
@@ -291,13 +296,7 @@ def test_class_weight_balanced_matches_sklearn():
     table = cw_mod.compute_class_weight("balanced", classes=classes, y=y)
     sw = table[np.searchsorted(classes, y)]
     a, b = _twins("ce_labels", k=4)
-    assert a.train_on_batch(X, y, class_weight="balanced") == \
-        b.train_on_batch(X, y, sample_weight=sw)
-    _assert_weights_equal(a, b)
-    ha = a.fit(X, y, epochs=2, batch_size=16, verbose=0, class_weight="balanced")
-    hb = b.fit(X, y, epochs=2, batch_size=16, verbose=0, sample_weight=sw)
-    _assert_weights_equal(a, b)
-    assert ha.history == hb.history
+    _assert_class_weight_is_sample_weight(a, b, X, y, "balanced", sw, batch_size=16)
 
 
 def test_class_weight_balanced_binary_single_output():

@@ -305,14 +305,20 @@ py::array param_copy(const nn::ParamInfo& p, const T* src) {
   return a;
 }
 
-template <class T>
-py::dict epoch_dict(const train::EpochResult& r) {
-  py::dict d;
-  d["loss"] = r.loss;
+// The weighted sums a step or an epoch reports (StepResult and EpochResult share them).
+template <class R>
+void put_sums(py::dict& d, const R& r) {
   d["correct"] = r.correct;
   d["weight"] = r.weight;
   d["data_sum"] = r.data_sum;
   d["abs_sum"] = r.abs_sum;
+}
+
+template <class T>
+py::dict epoch_dict(const train::EpochResult& r) {
+  py::dict d;
+  d["loss"] = r.loss;
+  put_sums(d, r);
   d["count"] = r.count;
   d["interrupted"] = r.interrupted;
   d["nonfinite"] = r.nonfinite;
@@ -323,10 +329,7 @@ py::dict epoch_dict(const train::EpochResult& r) {
 py::dict step_dict(const train::StepResult& r) {
   py::dict d;
   d["loss"] = r.finite ? r.loss : std::nan("");
-  d["correct"] = r.correct;
-  d["weight"] = r.weight;
-  d["data_sum"] = r.data_sum;
-  d["abs_sum"] = r.abs_sum;
+  put_sums(d, r);
   d["finite"] = r.finite;
   return d;
 }
