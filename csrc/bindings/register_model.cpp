@@ -23,7 +23,7 @@ namespace py = pybind11;
 namespace fm::bind {
 namespace {
 
-using nn::LayerKind;
+using nn::OpKind;
 using nn::LayerSpec;
 
 // ---- layer dicts --------------------------------------------------------------------------
@@ -70,7 +70,7 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
   where += " (" + get_str(d, "kind", "", where.c_str()) + ")";
   const char* w = where.c_str();
   switch (s.kind) {
-    case LayerKind::dense: {
+    case OpKind::dense: {
       FM_CHECK(has(d, "units"), w, ": 'units' is required");
       s.units = get_int(d, "units", 0, w);
       FM_CHECK(s.units >= 1, w, ": 'units' must be >= 1, got ", s.units);
@@ -83,21 +83,21 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
       FM_CHECK(!has(d, "l2") || s.l2 >= 0.0, w, ": 'l2' must be >= 0, got ", s.l2);
       break;
     }
-    case LayerKind::activation:
+    case OpKind::act:
       s.act = nn::act_from_name(get_str(d, "name", "", w));
       s.alpha = get_float(d, "alpha", default_alpha(s.act), w);
       break;
-    case LayerKind::dropout:
+    case OpKind::dropout:
       s.rate = get_float(d, "rate", 0.0, w);
       break;
-    case LayerKind::batchnorm:
+    case OpKind::batchnorm:
       s.momentum = get_float(d, "momentum", 0.1, w);
       s.eps = get_float(d, "eps", 1e-5, w);
       break;
-    case LayerKind::noise:
+    case OpKind::noise:
       s.stddev = get_float(d, "stddev", 0.0, w);
       break;
-    case LayerKind::standardize:
+    case OpKind::standardize:
       break;
   }
   return s;

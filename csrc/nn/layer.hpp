@@ -2,22 +2,35 @@
 // Layer descriptions (what the user wrote) and the fused execution plan (what runs).
 //
 // LayerSpec mirrors one layer dict of docs/core_network.md. build_plan() turns the list into
-// Ops: Dense + following Activation becomes one GEMM with a bias+activation epilogue,
-// BatchNorm + following Activation one pass, Dropout/GaussianNoise run in place when the
-// producer's backward does not read its own output.
+// Ops, each layer through its op's plan step (nn/ops/<op>.cpp): Dense + following Activation
+// becomes one GEMM with a bias+activation epilogue, BatchNorm + following Activation one
+// pass, Dropout/GaussianNoise run in place when the producer's backward does not read its
+// own output.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "common/types.hpp"
+#include "nn/ops/registry.hpp"
 
 namespace fm::nn {
 
-enum class LayerKind : int { dense, activation, dropout, batchnorm, noise, standardize };
+// One value per op (nn/ops/registry.hpp); a layer dict's "kind" names one (op_info(k).name).
+enum class OpKind : int {
+#define FM_OP_ENUM(name) name,
+  FM_NN_OPS(FM_OP_ENUM)
+#undef FM_OP_ENUM
+};
+inline constexpr int kNumOps = 0
+#define FM_OP_COUNT(name) +1
+    FM_NN_OPS(FM_OP_COUNT);
+#undef FM_OP_COUNT
 
-// One layer dict, already converted from Python (validated again in build_plan).
+// One layer dict, already converted from Python (validated again in build_plan). Every
+// layer kind plans into the op of the same kind (an activation layer may instead be fused
+// into the op before it).
 struct LayerSpec {
-  LayerKind kind = LayerKind::dense;
+  OpKind kind = OpKind::dense;
   index_t units = 0;            // dense
   bool use_bias = true;         // dense
   Act act = Act::linear;        // dense activation / activation name
@@ -32,10 +45,8 @@ struct LayerSpec {
 // Name <-> enum (ValueError listing the valid names on an unknown one).
 Act act_from_name(const std::string& name);
 const char* act_name(Act act);
-LayerKind layer_kind_from_name(const std::string& name);
+OpKind layer_kind_from_name(const std::string& name);
 const char* valid_act_names();  // "linear, sigmoid, ..." for messages
-
-enum class OpKind : int { dense, batchnorm, act, dropout, noise, standardize };
 
 // One step of the fused plan. Offsets index the trainable arena (params/grads/optimizer
 // state: w, b, gamma, beta) or the buffer arena (running stats, standardize mean/std);
@@ -48,6 +59,9 @@ struct Op {
   double alpha = 0.0;
   bool keep_z = false;      // store the pre-activation (act_bwd reads z)
   bool in_place = false;    // output overwrites the input block (dropout, noise)
+  bool trainable = false;   // owns trainable arrays (backward stops at the first such op)
+  bool saves_stats = false; // training forward saves per-column mean and invstd (batchnorm)
+  bool keeps_mask = false;  // training forward saves a byte mask (dropout)
   // dense
   index_t w = -1, b = -1;
   double l1 = -1.0, l2 = -1.0;  // as given; resolved at compile into l1_eff/l2_eff
@@ -66,6 +80,7 @@ struct ParamInfo {
   bool trainable = false;
   index_t offset = 0;            // into the trainable arena or the buffer arena
   index_t rows = 0, cols = 0;    // cols == 0: 1-D array of `rows` elements
+  double init = 0.0;             // value the Network constructor fills it with
   index_t size() const { return cols == 0 ? rows : rows * cols; }
 };
 

@@ -1,4 +1,5 @@
-// Network: arenas, forward and backward of each op side by side, inference in blocks.
+// Network: the arenas, and the loops that walk the op table (nn/ops/): forward, backward,
+// inference in blocks; the loss.
 #include "nn/network.hpp"
 
 #include <algorithm>
@@ -10,13 +11,10 @@
 #include "common/check.hpp"
 #include "common/parallel.hpp"
 #include "common/philox.hpp"
-#include "gemm/gemm.hpp"
 #include "kernels/activation.hpp"
-#include "kernels/batchnorm.hpp"
-#include "kernels/dropout.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/reduce.hpp"
-#include "nn/small_gemm.hpp"
+#include "nn/ops/op.hpp"
 
 namespace fm::nn {
 
@@ -50,16 +48,6 @@ void fill(T* p, index_t n, T v) {
   std::fill(p, p + n, v);
 }
 
-// y = (x - mean) / std on (rows, cols); y may alias x.
-template <class T>
-void standardize_rows(const T* x, index_t ldx, index_t rows, index_t cols, const T* mean, const T* sd, T* y) {
-  for (index_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * ldx;
-    T* yr = y + r * cols;
-    for (index_t c = 0; c < cols; ++c) yr[c] = (xr[c] - mean[c]) / sd[c];
-  }
-}
-
 // sum |pred - target| over count elements, each difference taken in double (float32 inputs:
 // the metric then matches NumPy in float64 on the same predictions).
 template <class T>
@@ -81,14 +69,10 @@ Network<T>::Network(const std::vector<LayerSpec>& layers, index_t input_dim, std
   fill(params_.data(), plan_.trainable_size, T(0));
   fill(grads_.data(), plan_.trainable_size, T(0));
   fill(buffers_.data(), plan_.buffer_size, T(0));
-  // PyTorch's initial values: gamma 1, running_var 1, std 1 (everything else 0).
-  for (const Op& op : plan_.ops) {
-    if (op.kind == OpKind::batchnorm) {
-      fill(params_.data() + op.gamma, op.out, T(1));
-      fill(buffers_.data() + op.running_var, op.out, T(1));
-    }
-    if (op.kind == OpKind::standardize) fill(buffers_.data() + op.stdev, op.out, T(1));
-  }
+  // Each array's initial value, as its op's plan step set it (PyTorch's: gamma 1, running_var
+  // 1, std 1, everything else 0).
+  for (const ParamInfo& p : plan_.params)
+    if (p.init != 0.0) fill(param_data(p), p.size(), static_cast<T>(p.init));
 }
 
 template <class T>
@@ -108,8 +92,8 @@ void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, d
              "the last layer is a sigmoid, but loss 'binary_cross_entropy' already applies sigmoid to "
              "the raw outputs (logits): remove the sigmoid");
   }
-  for (Op& op : plan_.ops) {
-    if (op.kind != OpKind::dense) continue;
+  for (Op& op : plan_.ops) {  // every weight matrix W gets the penalty
+    if (op.w < 0) continue;
     op.l1_eff = op.l1 >= 0.0 ? op.l1 : l1;
     op.l2_eff = op.l2 >= 0.0 ? op.l2 : l2;
   }
@@ -184,70 +168,14 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, con
   // Training steps: streams from (layer, step, purpose); predict(training=True) call k mixes k
   // in, so every call differs and training's masks stay what they always were.
   const std::uint64_t step_salt = static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
+  // Running statistics are written only when mode.update_running (callers hold the network).
+  const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data())};
   const T* x = x0;  // (n, op.in) input of the current op
   ws.stochastic = mode.stochastic;
   for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
     const Op& op = plan_.ops[i];
-    OpBuffers<T>& b = ws.ops[i];
-    const T alpha = static_cast<T>(op.alpha);
-    switch (op.kind) {
-      case OpKind::dense: {
-        // y (n, out) = act(x (n, in) · W (in, out) + b), z (n, out) kept when act_bwd needs it
-        Epilogue<T> ep;
-        ep.bias = op.b >= 0 ? params_.data() + op.b : nullptr;
-        ep.act = op.act;
-        ep.alpha = alpha;
-        ep.z_out = op.keep_z ? b.z : nullptr;
-        ep.ldz = op.out;
-        gemm<T>(false, false, n, op.out, op.in, x, op.in, params_.data() + op.w, op.out, T(0), b.y, op.out, ep);
-        break;
-      }
-      case OpKind::batchnorm: {
-        // y (n, c) = act(gamma * (x - mean) * invstd + beta), batch statistics
-        // one pass: the activation is applied as each normalized value is written
-        T* running = const_cast<T*>(buffers_.data());  // written only when update_running
-        batchnorm_act_fwd_train<T>(x, n, op.out, params_.data() + op.gamma, params_.data() + op.beta,
-                                   static_cast<T>(op.eps), static_cast<T>(op.momentum), mode.update_running,
-                                   running + op.running_mean, running + op.running_var, b.y,
-                                   b.save_mean, b.save_invstd, op.act, alpha, op.keep_z ? b.z : nullptr);
-        break;
-      }
-      case OpKind::act: {
-        // y (n, c) = f(x)
-        if (op.act == Act::softmax)
-          softmax_fwd<T>(x, b.y, n, op.out);
-        else
-          act_fwd<T>(op.act, alpha, x, b.y, n * op.out);
-        break;
-      }
-      case OpKind::dropout: {
-        // y (n, c) = keep ? x / (1 - rate) : 0, mask (n, c); element index = row * c + col
-        if (mode.stochastic) {
-          std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), step_salt, mode.purpose_dropout);
-          dropout_mask_fwd<T>(seed_, stream, static_cast<T>(op.rate), x, b.y, b.mask, n * op.out);
-        } else if (b.y != x) {
-          std::memcpy(b.y, x, sizeof(T) * n * op.out);
-        }
-        break;
-      }
-      case OpKind::noise: {
-        // y (n, c) = x + stddev * N(0, 1)
-        if (mode.stochastic) {
-          std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), step_salt, mode.purpose_noise);
-          gaussian_noise_fwd<T>(seed_, stream, static_cast<T>(op.stddev), x, b.y, n * op.out);
-        } else if (b.y != x) {
-          std::memcpy(b.y, x, sizeof(T) * n * op.out);
-        }
-        break;
-      }
-      case OpKind::standardize: {
-        // y (n, c) = (x - mean) / std; a leading one was applied by gather_input
-        if (i != 0)
-          standardize_rows(x, op.in, n, op.in, buffers_.data() + op.mean, buffers_.data() + op.stdev, b.y);
-        break;
-      }
-    }
-    x = b.y;
+    op_fns<T>(op.kind).forward(op, {x, n, ws.ops[i], arenas, mode, seed_, step_salt, i == 0});
+    x = ws.ops[i].y;
   }
   return x;
 }
@@ -257,56 +185,13 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, con
 template <class T>
 void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
   T* g = ws.grad_a;      // (n, width) gradient w.r.t. the current op's output
-  T* other = ws.grad_b;  // spare buffer for dense dX
+  T* spare = ws.grad_b;  // second buffer an op may write dX into (dense)
+  const Arenas<T> arenas{params_.data(), grads_.data(), buffers_.data()};
   const int first = plan_.first_trainable_op;
   for (int i = static_cast<int>(plan_.ops.size()) - 1; i >= first; --i) {
     const Op& op = plan_.ops[i];
-    OpBuffers<T>& b = ws.ops[i];
     const T* x = i == 0 ? x0 : ws.ops[i - 1].y;  // (n, op.in) input the forward read
-    const T alpha = static_cast<T>(op.alpha);
-    switch (op.kind) {
-      case OpKind::dense: {
-        // dZ (n, out) = dY * act'(z); dW (in, out) = xᵀ · dZ; db (out) = colsum(dZ);
-        // dX (n, in) = dZ · Wᵀ (not for the first trainable op)
-        if (op.act != Act::linear) act_bwd<T>(op.act, alpha, b.z, b.y, g, g, n * op.out);
-        gemm<T>(true, false, op.in, op.out, n, x, op.in, g, op.out, T(0), grads_.data() + op.w, op.out);
-        if (op.b >= 0) colsum<T>(g, n, op.out, op.out, grads_.data() + op.b, false);
-        if (i > first) {
-          gemm<T>(false, true, n, op.in, op.out, g, op.out, params_.data() + op.w, op.out, T(0), other, op.in);
-          std::swap(g, other);
-        }
-        break;
-      }
-      case OpKind::batchnorm: {
-        // dZ = dY * act'(.); dX (n, c), dgamma, dbeta (c) from the saved batch statistics
-        if (op.act != Act::linear) act_bwd<T>(op.act, alpha, b.z, b.y, g, g, n * op.out);
-        batchnorm_bwd<T>(x, g, n, op.out, params_.data() + op.gamma, b.save_mean, b.save_invstd, g,
-                         grads_.data() + op.gamma, grads_.data() + op.beta);
-        break;
-      }
-      case OpKind::act: {
-        // dX (n, c) = dY * f'(x) (softmax: Jacobian-vector product per row)
-        if (op.act == Act::softmax)
-          softmax_bwd<T>(b.y, g, g, n, op.out);
-        else
-          act_bwd<T>(op.act, alpha, x, b.y, g, g, n * op.out);
-        break;
-      }
-      case OpKind::dropout: {
-        // dX (n, c) = mask ? dY / (1 - rate) : 0 (identity when the forward ran without it)
-        if (ws.stochastic) dropout_bwd<T>(static_cast<T>(op.rate), b.mask, g, g, n * op.out);
-        break;
-      }
-      case OpKind::noise:
-        break;  // additive: dX = dY
-      case OpKind::standardize: {
-        // dX (n, c) = dY / std
-        const T* sd = buffers_.data() + op.stdev;
-        for (index_t r = 0; r < n; ++r)
-          for (index_t c = 0; c < op.out; ++c) g[r * op.out + c] /= sd[c];
-        break;
-      }
-    }
+    op_fns<T>(op.kind).backward(op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic});
   }
 }
 
@@ -314,7 +199,7 @@ template <class T>
 double Network<T>::penalty(bool with_grad) {
   double total = 0.0;
   for (const Op& op : plan_.ops) {
-    if (op.kind != OpKind::dense || (op.l1_eff == 0.0 && op.l2_eff == 0.0)) continue;
+    if (op.w < 0 || (op.l1_eff == 0.0 && op.l2_eff == 0.0)) continue;
     total += l1_l2_penalty<T>(params_.data() + op.w, op.in * op.out, static_cast<T>(op.l1_eff),
                               static_cast<T>(op.l2_eff), with_grad ? grads_.data() + op.w : nullptr);
   }
@@ -430,72 +315,28 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) cons
   T* bufs[2] = {scratch.data(), scratch.data() + half};
   int next = 0;
 
-  // The last op that writes a new block (dense, batchnorm, standardize) writes into `out`;
-  // activations after it run in place there; dropout and noise are identities.
+  // The last op that always writes a new block (dense, batchnorm, standardize) writes into
+  // `out`; activations after it run in place there; dropout and noise are identities.
   int last_writer = -1;
-  for (int i = 0; i < static_cast<int>(plan_.ops.size()); ++i) {
-    OpKind k = plan_.ops[i].kind;
-    if (k == OpKind::dense || k == OpKind::batchnorm || k == OpKind::standardize) last_writer = i;
-  }
+  for (int i = 0; i < static_cast<int>(plan_.ops.size()); ++i)
+    if (op_info(plan_.ops[i].kind).infer_writes_block) last_writer = i;
   const T* cur = x;  // (rows, width)
-  index_t width = plan_.input_dim;
   if (last_writer < 0) {
-    std::memcpy(out, x, sizeof(T) * rows * width);
+    std::memcpy(out, x, sizeof(T) * rows * plan_.input_dim);
     cur = out;
   }
   bool cur_owned = last_writer < 0;  // may ops modify `cur` in place?
+  const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data())};
   for (int i = 0; i < static_cast<int>(plan_.ops.size()); ++i) {
     const Op& op = plan_.ops[i];
-    const T alpha = static_cast<T>(op.alpha);
     T* dst = i == last_writer ? out : bufs[next];
-    switch (op.kind) {
-      case OpKind::dense: {
-        const T* bias = op.b >= 0 ? params_.data() + op.b : nullptr;
-        if (rows <= kSmallGemmMaxRows) {  // one sample: stream W, no packing
-          small_gemm<T>(rows, op.out, op.in, cur, params_.data() + op.w, bias, dst, threads);
-          if (op.act != Act::linear) act_fwd<T>(op.act, alpha, dst, dst, rows * op.out);
-          break;
-        }
-        Epilogue<T> ep;
-        ep.bias = bias;
-        ep.act = op.act;
-        ep.alpha = alpha;
-        gemm_threads<T>(threads, false, false, rows, op.out, op.in, cur, op.in, params_.data() + op.w, op.out,
-                        T(0), dst, op.out, ep);
-        break;
-      }
-      case OpKind::batchnorm:
-        batchnorm_act_fwd_infer<T>(cur, rows, op.out, params_.data() + op.gamma, params_.data() + op.beta,
-                                   buffers_.data() + op.running_mean, buffers_.data() + op.running_var,
-                                   static_cast<T>(op.eps), dst, op.act, alpha, nullptr);
-        break;
-      case OpKind::standardize:
-        standardize_rows(cur, op.in, rows, op.in, buffers_.data() + op.mean, buffers_.data() + op.stdev, dst);
-        break;
-      case OpKind::act: {
-        T* y = cur_owned ? const_cast<T*>(cur) : dst;
-        if (op.act == Act::softmax)
-          softmax_fwd<T>(cur, y, rows, op.out);
-        else
-          act_fwd<T>(op.act, alpha, cur, y, rows * op.out);
-        if (y == dst) {
-          next ^= 1;
-          cur_owned = true;
-        }
-        cur = y;
-        width = op.out;
-        continue;
-      }
-      case OpKind::dropout:
-      case OpKind::noise:
-        continue;
+    const T* y = op_fns<T>(op.kind).infer(op, {cur, cur_owned, rows, dst, arenas, threads});
+    if (y == dst) {  // a new block: the next free scratch buffer is the other one
+      cur_owned = true;
+      if (dst != out) next ^= 1;
     }
-    cur = dst;
-    cur_owned = true;
-    width = op.out;
-    if (dst != out) next ^= 1;
+    cur = y;
   }
-  (void)width;
 }
 
 template <class T>

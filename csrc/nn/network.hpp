@@ -6,9 +6,9 @@
 //   buffers  (non-trainable arrays: BatchNorm running stats, Standardize mean/std)
 // plus a training Workspace (activations) sized for the largest batch seen so far.
 //
-// Forward and backward of each op sit side by side in network.cpp (llm.c style). Inference
-// streams rows in blocks through thread_local scratch, so concurrent predicts never share
-// mutable memory.
+// Each op's plan step, forward, backward and inference sit side by side in its own file
+// (nn/ops/<op>.cpp, llm.c style); network.cpp only walks the op table. Inference streams rows
+// in blocks through thread_local scratch, so concurrent predicts never share mutable memory.
 #include <atomic>
 #include <cstdint>
 #include <vector>
@@ -17,6 +17,7 @@
 #include "common/types.hpp"
 #include "nn/config.hpp"
 #include "nn/layer.hpp"
+#include "nn/ops/op.hpp"
 #include "nn/workspace.hpp"
 
 namespace fm::nn {
@@ -42,14 +43,6 @@ struct LossSum {
   // mse with Network::track_abs_error: sum of |error| over elements, times their weights (the
   // mae metric's numerator; with `sum` and `weight` it gives Keras' sample-weighted means).
   double abs_sum = 0.0;
-};
-
-// Forward options in training mode.
-struct TrainMode {
-  bool stochastic = true;       // dropout and noise on
-  bool update_running = true;   // BatchNorm running statistics updated
-  std::uint64_t purpose_dropout = kPurposeDropout, purpose_noise = kPurposeNoise;
-  std::uint64_t draw = 0;       // > 0: predict(training=True)'s call number (fresh masks per call)
 };
 
 template <class T>

@@ -53,8 +53,8 @@ struct Workspace {
     for (const Op& op : plan.ops) {
       if (!op.in_place) total += up(rows * op.out);
       if (op.keep_z) total += up(rows * op.out);
-      if (op.kind == OpKind::batchnorm) total += 2 * up(op.out);
-      if (op.kind == OpKind::dropout) total_bytes += (rows * op.out + 63) / 64 * 64;
+      if (op.saves_stats) total += 2 * up(op.out);
+      if (op.keeps_mask) total_bytes += (rows * op.out + 63) / 64 * 64;
     }
     data = AlignedBuffer<T>();
     data.resize(total > 0 ? total : 1);
@@ -78,11 +78,11 @@ struct Workspace {
       OpBuffers<T>& b = ops[i];
       b.y = op.in_place ? prev : take(rows * op.out);
       if (op.keep_z) b.z = take(rows * op.out);
-      if (op.kind == OpKind::batchnorm) {
+      if (op.saves_stats) {
         b.save_mean = take(op.out);
         b.save_invstd = take(op.out);
       }
-      if (op.kind == OpKind::dropout) {
+      if (op.keeps_mask) {
         b.mask = q;
         q += (rows * op.out + 63) / 64 * 64;
       }

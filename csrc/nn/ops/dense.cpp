@@ -1,0 +1,108 @@
+// Dense: y = act(x · W + b), one GEMM with the bias and activation fused into its epilogue.
+#include <cmath>
+#include <new>
+#include <utility>
+
+#include "common/check.hpp"
+#include "gemm/gemm.hpp"
+#include "kernels/activation.hpp"
+#include "kernels/reduce.hpp"
+#include "nn/ops/op.hpp"
+
+namespace fm::nn {
+namespace {
+
+// W (in, out) in the trainable arena, then b (out) unless use_bias is false. A following
+// activation layer is fused into the epilogue when this layer's own activation is linear;
+// softmax never is (it becomes an act op of its own).
+void plan(PlanBuilder& b, const LayerSpec& L) {
+  const std::size_t i = b.layer;
+  FM_CHECK(L.units >= 1, "layer ", i, " (dense): 'units' must be >= 1, got ", L.units);
+  if (L.units > kMaxElements / b.width) throw std::bad_alloc();  // MemoryError, no overflow
+  FM_CHECK(L.l1 < 0.0 || std::isfinite(L.l1), "layer ", i, " (dense): 'l1' must be finite");
+  FM_CHECK(L.l2 < 0.0 || std::isfinite(L.l2), "layer ", i, " (dense): 'l2' must be finite");
+  Op op;
+  op.kind = OpKind::dense;
+  op.layer = static_cast<int>(i);
+  op.in = b.width;
+  op.out = L.units;
+  op.l1 = L.l1;
+  op.l2 = L.l2;
+  op.w = b.add_param(true, b.width, L.units);
+  if (L.use_bias) op.b = b.add_param(true, L.units, 0);
+  const bool split_softmax = L.act == Act::softmax;  // never in a GEMM epilogue
+  if (!split_softmax) {
+    op.act = L.act;
+    op.alpha = L.alpha;
+    if (L.act == Act::linear) {
+      if (const LayerSpec* next = b.take_fusable_act()) {
+        op.act = next->act;
+        op.alpha = next->alpha;
+      }
+    }
+  }
+  op.keep_z = act_bwd_needs_z(op.act);  // fused gelu/silu/softplus: backward reads z
+  b.push(op);
+  b.owner_reads = reads_of_fused_act(op.act);
+  if (split_softmax) {
+    Op sm;
+    sm.kind = OpKind::act;
+    sm.layer = op.layer;
+    sm.act = Act::softmax;
+    b.push_elementwise(sm);
+    b.owner_reads = Reads::values;
+  }
+}
+
+// y (n, out) = act(x (n, in) · W (in, out) + b (out)); z (n, out) = the pre-activation, kept
+// when act_bwd needs it.
+template <class T>
+void forward(const Op& op, const ForwardArgs<T>& a) {
+  Epilogue<T> ep;
+  ep.bias = op.b >= 0 ? a.arenas.params + op.b : nullptr;
+  ep.act = op.act;
+  ep.alpha = static_cast<T>(op.alpha);
+  ep.z_out = op.keep_z ? a.b.z : nullptr;
+  ep.ldz = op.out;
+  gemm<T>(false, false, a.n, op.out, op.in, a.x, op.in, a.arenas.params + op.w, op.out, T(0), a.b.y, op.out, ep);
+}
+
+// dZ (n, out) = dY * act'(z), in place in g; dW (in, out) = xᵀ · dZ; db (out) = colsum(dZ);
+// dX (n, in) = dZ · Wᵀ into the spare buffer, which then becomes g.
+template <class T>
+void backward(const Op& op, const BackwardArgs<T>& a) {
+  const index_t n = a.n;
+  T* g = a.g;
+  if (op.act != Act::linear) act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, n * op.out);
+  gemm<T>(true, false, op.in, op.out, n, a.x, op.in, g, op.out, T(0), a.arenas.grads + op.w, op.out);
+  if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
+  if (a.need_dx) {
+    gemm<T>(false, true, n, op.in, op.out, g, op.out, a.arenas.params + op.w, op.out, T(0), a.spare, op.in);
+    std::swap(a.g, a.spare);
+  }
+}
+
+// dst (rows, out) = act(x (rows, in) · W + b); the GEMM picks its few-row path itself.
+template <class T>
+const T* infer(const Op& op, const InferArgs<T>& a) {
+  Epilogue<T> ep;
+  ep.bias = op.b >= 0 ? a.arenas.params + op.b : nullptr;
+  ep.act = op.act;
+  ep.alpha = static_cast<T>(op.alpha);
+  gemm_threads<T>(a.threads, false, false, a.rows, op.out, op.in, a.x, op.in, a.arenas.params + op.w, op.out,
+                  T(0), a.dst, op.out, ep);
+  return a.dst;
+}
+
+}  // namespace
+
+extern const OpInfo dense_info{"dense", &plan, /*infer_writes_block=*/true};
+
+template <class T>
+OpFns<T> dense_fns() {
+  return {&forward<T>, &backward<T>, &infer<T>};
+}
+template OpFns<float> dense_fns<float>();
+template OpFns<double> dense_fns<double>();
+
+}  // namespace fm::nn
