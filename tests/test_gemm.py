@@ -219,6 +219,44 @@ def test_one_row_equals_row_of_batch_bitwise(dtype):
             np.testing.assert_array_equal(_core.gemm(row, b, ta, False, bias, code, 0.0), full[i:i + 1])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta,tb", TRANS)
+def test_few_rows_equal_rows_of_batch_bitwise(dtype, ta, tb):
+    """M = 1 .. MR + 1 (the one-row and few-row "sup" paths where B is not transposed, the tiled
+    path otherwise): each row equals that row of a batched product bit for bit, with beta,
+    bias, activation and z_out; odd N and K around the vector width and KC."""
+    rng = np.random.default_rng(12)
+    g = _info(dtype)
+    code = GEMM_ACTIVATIONS["gelu"][0]
+    for n, k in [(5, 7), (g["nr"] + 3, g["kc"] + 1), (301, 2 * g["kc"] + 5)]:
+        a, b = _operands(rng, 40, n, k, ta, tb, dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        c0 = rng.standard_normal((40, n)).astype(dtype)
+        full_z = np.empty((40, n), dtype)
+        full = _core.gemm(a, b, ta, tb, bias, code, 0.0, None, 0.0, full_z)
+        acc = c0.copy()
+        _core.gemm(a, b, ta, tb, None, 0, 0.0, acc, 1.0)
+        for m in range(1, g["mr"] + 2):
+            sub = np.ascontiguousarray(a[:, 3:3 + m] if ta else a[3:3 + m])
+            z = np.empty((m, n), dtype)
+            got = _core.gemm(sub, b, ta, tb, bias, code, 0.0, None, 0.0, z, 1)
+            np.testing.assert_array_equal(got, full[3:3 + m])
+            np.testing.assert_array_equal(z, full_z[3:3 + m])
+            part = c0[3:3 + m].copy()
+            _core.gemm(sub, b, ta, tb, None, 0, 0.0, part, 1.0, None, 1)
+            np.testing.assert_array_equal(part, acc[3:3 + m])
+            _check_close(part, sub, b, ta, tb, extra=c0[3:3 + m].astype(np.float64))
+
+
+def test_small_path_thresholds_in_the_table():
+    for dt in ("float32", "float64"):
+        g = _core.gemm_info(dt)
+        if g["isa"] == "generic":
+            assert g["sup_max_m"] == 0 and not g["one_row"]
+        else:
+            assert g["sup_max_m"] >= 2 and g["one_row"]
+
+
 def test_small_shapes_stay_single_threaded():
     assert _core.gemm_threads_for(1, 256, 784, 2) == 1
     assert _core.gemm_threads_for(4, 4, 4, 8) == 1
@@ -298,6 +336,14 @@ for dt in (np.float32, np.float64):
                 one = _core.gemm(a, b, ta, tb, bias, 7, 0.0, None, 0.0, None, 1)
                 two = _core.gemm(a, b, ta, tb, bias, 7, 0.0, None, 0.0, None, 2)
                 np.testing.assert_array_equal(one, two)
+    # few rows (one-row and sup paths) equal rows of the batched product bitwise
+    for n, k in [(5, 7), (g["nr"] + 3, g["kc"] + 1)]:
+        a = rng.standard_normal((30, k)).astype(dt)
+        b = rng.standard_normal((k, n)).astype(dt)
+        full = _core.gemm(a, b, False, False, None, 7, 0.0)
+        for m in range(1, g["mr"] + 2):
+            got = _core.gemm(a[2:2 + m], b, False, False, None, 7, 0.0, None, 0.0, None, 1)
+            np.testing.assert_array_equal(got, full[2:2 + m])
 print("ok")
 """
 

@@ -154,6 +154,8 @@ py::dict gemm_info_dict(const fm::GemmInfo& g) {
   d["mc"] = g.mc;
   d["kc"] = g.kc;
   d["nc"] = g.nc;
+  d["one_row"] = g.one_row;
+  d["sup_max_m"] = g.sup_max_m;
   return d;
 }
 

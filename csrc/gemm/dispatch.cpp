@@ -84,7 +84,7 @@ void gemm_ref(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const
 template <class T>
 GemmInfo gemm_info() {
   const GemmTable<T>& t = table<T>();
-  return GemmInfo{t.isa, t.ukr_name, t.mr, t.nr, t.mc, t.kc, t.nc};
+  return GemmInfo{t.isa, t.ukr_name, t.mr, t.nr, t.mc, t.kc, t.nc, t.one_row, t.sup_max_m};
 }
 
 template <class T>

@@ -29,6 +29,10 @@ struct CfgF32 {
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 16, MR, T>(m, (n + 15) / 16); }
   static constexpr int W = 16, ROW_NV = 16;  // one-row path: up to ROW_NV vectors of B per sweep
   static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx512<T>, 1, ROW_NV, 1, T>(nv); }
+  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
+  static constexpr index_t SUP_MAX_M = 8;
+  static constexpr int SUP_MR = 4, SUP_NV = 4;
+  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx512<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
 };
 struct CfgF64 {
   using T = double;
@@ -42,6 +46,10 @@ struct CfgF64 {
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
   static constexpr int W = 8, ROW_NV = 16;  // one-row path: up to ROW_NV vectors of B per sweep
   static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx512<T>, 1, ROW_NV, 1, T>(nv); }
+  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
+  static constexpr index_t SUP_MAX_M = 8;
+  static constexpr int SUP_MR = 4, SUP_NV = 4;
+  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx512<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
 };
 constexpr const char* kIsa = "avx512";
 #elif defined(FM_ISA_avx2)
@@ -57,6 +65,10 @@ struct CfgF32 {
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
   static constexpr int W = 8, ROW_NV = 12;  // one-row path: up to ROW_NV vectors of B per sweep
   static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx2<T>, 1, ROW_NV, 1, T>(nv); }
+  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
+  static constexpr index_t SUP_MAX_M = 8;
+  static constexpr int SUP_MR = 4, SUP_NV = 4;
+  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx2<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
 };
 struct CfgF64 {
   using T = double;
@@ -70,6 +82,10 @@ struct CfgF64 {
   static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 4, MR, T>(m, (n + 3) / 4); }
   static constexpr int W = 4, ROW_NV = 12;  // one-row path: up to ROW_NV vectors of B per sweep
   static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx2<T>, 1, ROW_NV, 1, T>(nv); }
+  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
+  static constexpr index_t SUP_MAX_M = 8;
+  static constexpr int SUP_MR = 4, SUP_NV = 4;
+  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx2<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
 };
 constexpr const char* kIsa = "avx2";
 #else
@@ -85,6 +101,9 @@ struct CfgF32 {
   static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
   static constexpr int W = 1, ROW_NV = 0;  // no one-row path
   static UkrFn<T> row(int) { return nullptr; }
+  static constexpr index_t SUP_MAX_M = 0;  // no few-row path
+  static constexpr int SUP_MR = 1, SUP_NV = 1;
+  static UkrFn<T> sup(int, int) { return nullptr; }
 };
 struct CfgF64 {
   using T = double;
@@ -98,14 +117,17 @@ struct CfgF64 {
   static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
   static constexpr int W = 1, ROW_NV = 0;  // no one-row path
   static UkrFn<T> row(int) { return nullptr; }
+  static constexpr index_t SUP_MAX_M = 0;  // no few-row path
+  static constexpr int SUP_MR = 1, SUP_NV = 1;
+  static UkrFn<T> sup(int, int) { return nullptr; }
 };
 constexpr const char* kIsa = "generic";
 #endif
 
 template <class Cfg>
 GemmTable<typename Cfg::T> make_table() {
-  return {kIsa,    Cfg::name, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC, &gemm_run<Cfg>,
-          &gemm_threads_for<Cfg>};
+  return {kIsa,         Cfg::name,     Cfg::MR,           Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC,
+          Cfg::ROW_NV > 0, Cfg::SUP_MAX_M, &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
 }
 
 }  // namespace

@@ -30,13 +30,17 @@ struct GemmArgs {
 };
 
 // Per-ISA block sizes and driver (BLIS's cntx): MR x NR register tile, MC x KC block of A
-// (L2), KC x NC panel of B (L3), KC x NR micro-panel of B (L1).
+// (L2), KC x NC panel of B (L3), KC x NR micro-panel of B (L1); and the small-matrix ("sup")
+// thresholds: op(B) not transposed and M == 1 (one_row) or M <= sup_max_m runs without
+// packing B, when one thread pays.
 template <class T>
 struct GemmTable {
   const char* isa;
   const char* ukr_name;  // ukr_<dtype>_<isa>_<MR>x<NR>
   int mr, nr;
   index_t mc, kc, nc;
+  bool one_row;       // M == 1 streams B rows (gemm_row)
+  index_t sup_max_m;  // 2 <= M <= sup_max_m streams B without packing (gemm_sup); 0: none
   void (*run)(const GemmArgs<T>& g, int threads);  // five loops / small path, threaded
   int (*threads_for)(index_t M, index_t N, index_t K, int cap);  // threads that pay off
 };
