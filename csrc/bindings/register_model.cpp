@@ -145,21 +145,21 @@ nn::OptimizerConfig parse_optimizer(const py::dict& d) {
 // ---- Ctrl-C -------------------------------------------------------------------------------
 
 // Polled by fit_epoch after each batch, with the GIL released: at most every ~20 ms it takes
-// the GIL, calls the optional Python progress(count, loss_sum, correct, weight, data_sum, abs_sum)
-// callback (progress bars; EpochProgress's running totals) and runs Python's signal handlers. A KeyboardInterrupt is swallowed and stops the
-// epoch (interrupted=True); any other exception a handler or the callback raises is kept and
-// re-raised.
+// the GIL, calls the optional Python progress(totals) callback (progress bars; the epoch's
+// running Totals) and runs Python's signal handlers. A KeyboardInterrupt is swallowed and
+// stops the epoch (interrupted=True); any other exception a handler or the callback raises is
+// kept and re-raised.
 class InterruptPoll {
  public:
   explicit InterruptPoll(py::object progress = py::none()) : progress_(std::move(progress)) {}
-  bool operator()(const train::EpochProgress& p) {
+  bool operator()(const nn::Totals& totals) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(20)) return false;
     last_ = now;
     py::gil_scoped_acquire gil;
     if (!progress_.is_none()) {
       try {
-        progress_(p.count, p.loss_sum, p.correct, p.weight, p.data_sum, p.abs_sum);
+        progress_(totals);
       } catch (py::error_already_set& e) {
         if (e.matches(PyExc_KeyboardInterrupt)) return true;
         error_ = std::make_unique<py::error_already_set>(std::move(e));
@@ -209,12 +209,18 @@ class PyNetwork {
     return f32_ ? f(*f32_) : f(*f64_);
   }
   const nn::Plan& plan() const { return f32_ ? f32_->plan() : f64_->plan(); }
+  // The network's state at the start of an epoch run batch by batch from Python (the augment
+  // path), restored by rollback() on divergence: fit_epoch's Checkpoint, taken explicitly.
+  train::Checkpoint<float>& checkpoint(nn::Network<float>&) { return ck32_; }
+  train::Checkpoint<double>& checkpoint(nn::Network<double>&) { return ck64_; }
   const std::string& dtype() const { return dtype_; }
   std::mutex& mutex() { return mu_; }
 
  private:
   std::unique_ptr<nn::Network<float>> f32_;
   std::unique_ptr<nn::Network<double>> f64_;
+  train::Checkpoint<float> ck32_;
+  train::Checkpoint<double> ck64_;
   std::string dtype_;
   std::mutex mu_;  // serializes calls that change state (fit, train_batch, gradients, compile)
 };
@@ -305,35 +311,6 @@ py::array param_copy(const nn::ParamInfo& p, const T* src) {
   return a;
 }
 
-// The weighted sums a step or an epoch reports (StepResult and EpochResult share them).
-template <class R>
-void put_sums(py::dict& d, const R& r) {
-  d["correct"] = r.correct;
-  d["weight"] = r.weight;
-  d["data_sum"] = r.data_sum;
-  d["abs_sum"] = r.abs_sum;
-}
-
-template <class T>
-py::dict epoch_dict(const train::EpochResult& r) {
-  py::dict d;
-  d["loss"] = r.loss;
-  put_sums(d, r);
-  d["count"] = r.count;
-  d["interrupted"] = r.interrupted;
-  d["nonfinite"] = r.nonfinite;
-  return d;
-}
-
-// train_batch(details=True): the step's sums, as fit_epoch's dict reports an epoch's.
-py::dict step_dict(const train::StepResult& r) {
-  py::dict d;
-  d["loss"] = r.finite ? r.loss : std::nan("");
-  put_sums(d, r);
-  d["finite"] = r.finite;
-  return d;
-}
-
 }  // namespace
 }  // namespace fm::bind
 
@@ -344,6 +321,39 @@ namespace train = fm::train;
 namespace fb = fm::bind;
 
 void register_model(py::module_& m) {
+  py::class_<nn::Totals>(m, "Totals",
+                         "Running totals of a loss pass: a training step, an epoch, an evaluation, "
+                         "fit_epoch's progress (docs/core_network.md).")
+      .def(py::init<>())
+      .def_readonly("count", &nn::Totals::count, "rows")
+      .def_readonly("loss", &nn::Totals::loss, "mean loss incl. the L1/L2 penalty (NaN: diverged)")
+      .def_readonly("loss_sum", &nn::Totals::loss_sum, "sum of batch mean losses times their rows")
+      .def_readonly("data_sum", &nn::Totals::data_sum, "weighted loss sum without the penalty")
+      .def_readonly("correct", &nn::Totals::correct, "weighted correct samples/elements; -1 for mse")
+      .def_readonly("weight", &nn::Totals::weight, "sum of the sample weights")
+      .def_readonly("abs_sum", &nn::Totals::abs_sum, "weighted sum of |error| (mse, track_abs_error)")
+      .def("add", &nn::Totals::add, py::arg("other"), "Adds another part (a batch to an epoch).")
+      .def("as_dict",
+           [](const nn::Totals& t) {
+             py::dict d;
+             d["count"] = t.count;
+             d["loss"] = t.loss;
+             d["loss_sum"] = t.loss_sum;
+             d["data_sum"] = t.data_sum;
+             d["correct"] = t.correct;
+             d["weight"] = t.weight;
+             d["abs_sum"] = t.abs_sum;
+             return d;
+           })
+      .def("__repr__", [](const nn::Totals& t) {
+        return "Totals(count=" + std::to_string(t.count) + ", loss=" + std::to_string(t.loss) +
+               ", correct=" + std::to_string(t.correct) + ", weight=" + std::to_string(t.weight) + ")";
+      });
+  py::class_<train::EpochResult>(m, "EpochResult", "fit_epoch's result: the epoch's Totals and how it ended.")
+      .def_readonly("totals", &train::EpochResult::totals)
+      .def_readonly("interrupted", &train::EpochResult::interrupted, "Ctrl-C or a progress error: stopped early")
+      .def_readonly("nonfinite", &train::EpochResult::nonfinite,
+                    "diverged: the network was rolled back to the start of the epoch");
   py::class_<PyNetwork>(m, "Network", "The C++ network engine (docs/core_network.md).")
       .def(py::init<const py::list&, long long, const std::string&, unsigned long long>(), py::arg("layers"),
            py::arg("input_dim"), py::arg("dtype") = "float32", py::arg("seed") = 0)
@@ -426,7 +436,7 @@ void register_model(py::module_& m) {
                 r = train::fit_epoch<T>(n, x, t, rows, batch_size, shuffle, epoch, std::ref(poll));
               }
               poll.rethrow();
-              return fb::epoch_dict<T>(r);
+              return r;
             });
           },
           py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true, py::arg("epoch") = 0,
@@ -443,13 +453,31 @@ void register_model(py::module_& m) {
                 std::lock_guard<std::mutex> lock(s.mutex());
                 r = train::train_batch<T>(n, x, t, rows);
               }
-              if (details) return fb::step_dict(r);
-              return py::float_(r.finite ? r.loss : std::nan(""));
+              if (!r.finite) r.totals.loss = std::nan("");
+              if (details) return py::cast(r.totals);
+              return py::float_(r.totals.loss);
             });
           },
           py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("details") = false,
-          "The batch loss (incl. penalty; NaN: not finite, no update made); details=True: a dict "
-          "{loss, correct, weight, data_sum, abs_sum, finite} (the sums as in fit_epoch's dict).")
+          "The batch loss (incl. penalty; NaN: not finite, nothing changed); details=True: the "
+          "batch's Totals.")
+      .def(
+          "checkpoint",
+          [](PyNetwork& s) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());
+            s.visit([&](auto& n) { s.checkpoint(n).take(n); });
+          },
+          "Copies parameters, running statistics, optimizer state and step (an epoch run batch by "
+          "batch starts here; fit_epoch does this itself).")
+      .def(
+          "rollback",
+          [](PyNetwork& s) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());
+            s.visit([&](auto& n) { s.checkpoint(n).restore(n); });
+          },
+          "Restores the state checkpoint() copied (a diverged epoch), as fit_epoch does on divergence.")
       .def(
           "predict",
           [](PyNetwork& s, const py::handle& Xh, bool training, bool link, bool check_finite) {
@@ -480,19 +508,12 @@ void register_model(py::module_& m) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             return s.visit([&](auto& n) {
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
-              nn::LossSum ls;
-              double pen = 0.0;
-              {
-                py::gil_scoped_release nogil;
-                ls = n.evaluate(x, t, rows);
-                pen = n.penalty(false);
-              }
-              return py::make_tuple(ls.sum / ls.denom + pen, ls.correct, ls.weight, ls.sum, ls.abs_sum);
+              py::gil_scoped_release nogil;
+              return n.evaluate(x, t, rows);
             });
           },
           py::arg("X"), py::arg("y"), py::arg("batch_size") = 256, py::arg("sample_weight") = py::none(),
-          "(mean loss incl. penalty, correct (weighted; -1 for mse), sum of sample weights, weighted loss "
-          "sum without penalty, weighted |error| sum (0 unless track_abs_error)).")
+          "Totals of the set in inference mode (loss: the mean incl. penalty).")
       .def(
           "gradients",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout, const py::object& sw) {

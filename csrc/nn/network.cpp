@@ -196,12 +196,12 @@ void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
 }
 
 template <class T>
-double Network<T>::penalty(bool with_grad) {
+double Network<T>::penalty_into(T* grads) const {
   double total = 0.0;
   for (const Op& op : plan_.ops) {
     if (op.w < 0 || (op.l1_eff == 0.0 && op.l2_eff == 0.0)) continue;
     total += l1_l2_penalty<T>(params_.data() + op.w, op.in * op.out, static_cast<T>(op.l1_eff),
-                              static_cast<T>(op.l2_eff), with_grad ? grads_.data() + op.w : nullptr);
+                              static_cast<T>(op.l2_eff), grads ? grads + op.w : nullptr);
   }
   return total;
 }
@@ -209,30 +209,34 @@ double Network<T>::penalty(bool with_grad) {
 // ---- loss ---------------------------------------------------------------------------------
 
 template <class T>
-LossSum Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
+double Network<T>::loss_denom(index_t n) const {
+  return static_cast<double>(n) * (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(plan_.output_dim));
+}
+
+template <class T>
+Totals Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
   const index_t k = plan_.output_dim;
-  LossSum r;
-  r.weight = static_cast<double>(n);
   if (y.weights) return weighted_loss_of(logits, y, n, grad);
+  Totals r;
+  r.count = n;
+  r.weight = static_cast<double>(n);
   index_t correct = 0;
+  const double denom = loss_denom(n);
   switch (loss_) {
     case LossKind::cross_entropy: {
-      r.denom = static_cast<double>(n);
       const T scale = T(1) / static_cast<T>(n);
       if (y.labels)
-        r.sum = softmax_xent_labels<T>(logits, y.labels, n, k, scale, grad, &correct);
+        r.data_sum = softmax_xent_labels<T>(logits, y.labels, n, k, scale, grad, &correct);
       else
-        r.sum = softmax_xent_probs<T>(logits, y.values, n, k, scale, grad, &correct);
+        r.data_sum = softmax_xent_probs<T>(logits, y.values, n, k, scale, grad, &correct);
       break;
     }
     case LossKind::binary_cross_entropy: {
-      r.denom = static_cast<double>(n) * static_cast<double>(k);
-      r.sum = sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(r.denom), grad, &correct);
+      r.data_sum = sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(denom), grad, &correct);
       break;
     }
     case LossKind::mse: {
-      r.denom = static_cast<double>(n) * static_cast<double>(k);
-      r.sum = mse<T>(logits, y.values, n * k, T(1) / static_cast<T>(r.denom), grad);
+      r.data_sum = mse<T>(logits, y.values, n * k, T(1) / static_cast<T>(denom), grad);
       if (track_abs_error) r.abs_sum = abs_error_sum(logits, y.values, n * k);
       correct = -1;
       break;
@@ -241,18 +245,20 @@ LossSum Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* 
       FM_CHECK(false, "the network is not compiled: call compile() first");
   }
   r.correct = static_cast<double>(correct);
+  r.set_loss(r.data_sum / denom);
   return r;
 }
 
 // Weighted: the same kernels one row at a time, each row's gradient scaled by its weight
 // (k-wide calls; the loss is a negligible share of a step even so).
 template <class T>
-LossSum Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
+Totals Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
   const index_t k = plan_.output_dim;
-  LossSum r;
   FM_CHECK(loss_ != LossKind::none, "the network is not compiled: call compile() first");
-  r.denom = static_cast<double>(n) * (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(k));
-  const T scale = T(1) / static_cast<T>(r.denom);
+  Totals r;
+  r.count = n;
+  const double denom = loss_denom(n);
+  const T scale = T(1) / static_cast<T>(denom);
   for (index_t i = 0; i < n; ++i) {
     const T w = y.weights[i];
     const T* z = logits + i * k;
@@ -274,7 +280,7 @@ LossSum Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index
     }
     // A zero weight drops the row, even where its loss overflowed.
     if (w != T(0)) {
-      r.sum += static_cast<double>(w) * l;
+      r.data_sum += static_cast<double>(w) * l;
       r.correct += static_cast<double>(w) * static_cast<double>(c);
       if (track_abs_error && loss_ == LossKind::mse)
         r.abs_sum += static_cast<double>(w) * abs_error_sum(z, v, k);
@@ -282,6 +288,7 @@ LossSum Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index
     r.weight += static_cast<double>(w);
   }
   if (loss_ == LossKind::mse) r.correct = -1;
+  r.set_loss(r.data_sum / denom);
   return r;
 }
 
@@ -359,11 +366,11 @@ void Network<T>::predict(const T* X, index_t n, T* out, bool link) const {
 }
 
 template <class T>
-LossSum Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
+Totals Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
   FM_CHECK(compiled(), "the network is not compiled: call compile() first");
   const index_t d = plan_.input_dim, k = plan_.output_dim;
   const index_t nblocks = (n + kInferBlock - 1) / kInferBlock;
-  std::vector<LossSum> parts(static_cast<std::size_t>(nblocks));
+  std::vector<Totals> parts(static_cast<std::size_t>(nblocks));
   AlignedBuffer<T> logits(std::max<index_t>(n * k, 1));
   const int threads = get_num_threads();
   parallel_blocks(nblocks, threads, [&](index_t blk) {
@@ -375,16 +382,9 @@ LossSum Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
     if (t.weights) t.weights += r0;
     parts[static_cast<std::size_t>(blk)] = loss_of(logits.data() + r0 * k, t, rows, nullptr);
   });
-  LossSum total;
-  total.denom = 0.0;
-  for (const LossSum& p : parts) {  // fixed order: deterministic
-    total.sum += p.sum;
-    total.denom += p.denom;
-    total.correct += p.correct;
-    total.weight += p.weight;
-    total.abs_sum += p.abs_sum;
-  }
-  if (loss_ == LossKind::mse) total.correct = -1;
+  Totals total;
+  for (const Totals& p : parts) total.add(p);  // fixed order: deterministic
+  total.set_loss(total.data_sum / loss_denom(total.count) + penalty_value());
   return total;
 }
 

@@ -18,6 +18,7 @@
 #include "nn/config.hpp"
 #include "nn/layer.hpp"
 #include "nn/ops/op.hpp"
+#include "nn/totals.hpp"
 #include "nn/workspace.hpp"
 
 namespace fm::nn {
@@ -30,19 +31,6 @@ struct Targets {
   const T* values = nullptr;
   index_t cols = 0;             // columns of `values`
   const T* weights = nullptr;   // null: every weight 1
-};
-
-// Loss of one batch: sums as the kernels return them, and the divisor of the mean. Weighted
-// losses keep the row-count divisor (Keras' sum_over_batch_size: sum(w * loss) / n), so a
-// batch's loss scale does not depend on how its weights happen to sum.
-struct LossSum {
-  double sum = 0.0;     // summed over samples (ce) or elements (bce, mse), times their weights
-  double denom = 1.0;   // n (ce) or n*k (bce, mse)
-  double correct = 0;   // correct samples (ce) or elements (bce), weighted; -1 for mse
-  double weight = 0.0;  // sum of the sample weights (n when unweighted): accuracy's divisor
-  // mse with Network::track_abs_error: sum of |error| over elements, times their weights (the
-  // mae metric's numerator; with `sum` and `weight` it gives Keras' sample-weighted means).
-  double abs_sum = 0.0;
 };
 
 template <class T>
@@ -75,7 +63,7 @@ class Network {
   // (Monte Carlo dropout needs them), the sequence reproducible from the seed. Not a weight:
   // the const inference paths may advance it, from any thread.
   std::uint64_t next_draw() const { return draws_.fetch_add(1) + 1; }
-  // loss_of also sums |error| (mse only; LossSum::abs_sum): set when the mae metric is asked
+  // loss_of also sums |error| (mse only; Totals::abs_sum): set when the mae metric is asked
   // for, so no other model pays the extra pass.
   bool track_abs_error = false;
 
@@ -90,19 +78,23 @@ class Network {
   // Training-mode forward over n rows; returns the logits block (n, output_dim).
   // Writes running statistics only when mode.update_running (callers hold the network then).
   const T* forward_train(Workspace<T>& ws, const T* x0, index_t n, const TrainMode& mode) const;
-  // Loss of the logits; when grad is true writes d(mean loss)/d(logits) into ws.grad_a.
-  LossSum loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
+  // Loss of the logits (totals of n rows, loss = the mean without penalty); when grad is
+  // given writes d(mean loss)/d(logits) there. Weighted losses keep the row-count divisor
+  // (Keras' sum_over_batch_size: sum(w * loss) / n), so a batch's loss scale does not depend
+  // on how its weights happen to sum.
+  Totals loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
   // Backward from ws.grad_a (dlogits, (n, output_dim)) into grads(); x0 as given to forward.
   void backward(Workspace<T>& ws, const T* x0, index_t n);
   // L1/L2 penalty over Dense weights (resolved per layer); adds its gradient when with_grad.
-  double penalty(bool with_grad);
+  double penalty(bool with_grad) { return penalty_into(with_grad ? grads_.data() : nullptr); }
+  double penalty_value() const { return penalty_into(nullptr); }
 
   // ---- inference ------------------------------------------------------------------------
   // out (n, output_dim) = network(X (n, input_dim)) with running statistics, no dropout/noise,
   // then the loss link when link is true. Thread-safe (thread_local scratch only).
   void predict(const T* X, index_t n, T* out, bool link) const;
-  // Mean loss (incl. penalty) and correct count in inference mode.
-  LossSum evaluate(const T* X, const Targets<T>& y, index_t n) const;
+  // Totals of the whole set in inference mode (loss = the mean incl. penalty).
+  Totals evaluate(const T* X, const Targets<T>& y, index_t n) const;
   // Applies the compiled loss's output link (softmax / sigmoid) in place on (n, output_dim).
   void apply_link(T* out, index_t n) const;
 
@@ -110,7 +102,10 @@ class Network {
 
  private:
   void infer_block(const T* x, index_t rows, T* out, int threads) const;
-  LossSum weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
+  double penalty_into(T* grads) const;  // grads null: the value only
+  Totals weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
+  // Divisor of the mean loss over n rows: n (ce) or n * output_dim (bce, mse).
+  double loss_denom(index_t n) const;
 
   Plan plan_;
   std::uint64_t seed_;

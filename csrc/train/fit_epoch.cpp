@@ -25,40 +25,39 @@ void epoch_permutation(std::uint64_t seed, long long epoch, index_t n, index_t* 
   }
 }
 
-namespace {
-
-// Parameters, running statistics, optimizer state and step at the start of an epoch.
 template <class T>
-struct Snapshot {
-  AlignedBuffer<T> params, buffers, opt;
-  long long step = 0;
-  index_t np = 0, nb = 0, no = 0;
+void Checkpoint<T>::take(Network<T>& net) {
+  np_ = net.trainable_size();
+  nb_ = net.buffer_size();
+  no_ = static_cast<index_t>(net.optimizer().state_slots()) * np_;
+  params_.resize(std::max<index_t>(np_, 1));
+  buffers_.resize(std::max<index_t>(nb_, 1));
+  opt_.resize(std::max<index_t>(no_, 1));
+  std::memcpy(params_.data(), net.params(), sizeof(T) * np_);
+  std::memcpy(buffers_.data(), net.buffers(), sizeof(T) * nb_);
+  std::memcpy(opt_.data(), net.opt_state(), sizeof(T) * no_);
+  step_ = net.step;
+  taken_ = true;
+}
 
-  void take(Network<T>& net) {
-    np = net.trainable_size();
-    nb = net.buffer_size();
-    no = static_cast<index_t>(net.optimizer().state_slots()) * np;
-    params.resize(std::max<index_t>(np, 1));
-    buffers.resize(std::max<index_t>(nb, 1));
-    opt.resize(std::max<index_t>(no, 1));
-    std::memcpy(params.data(), net.params(), sizeof(T) * np);
-    std::memcpy(buffers.data(), net.buffers(), sizeof(T) * nb);
-    std::memcpy(opt.data(), net.opt_state(), sizeof(T) * no);
-    step = net.step;
-  }
-  void restore(Network<T>& net) const {
-    std::memcpy(net.params(), params.data(), sizeof(T) * np);
-    std::memcpy(net.buffers(), buffers.data(), sizeof(T) * nb);
-    std::memcpy(net.opt_state(), opt.data(), sizeof(T) * no);
-    net.step = step;
-  }
-};
+template <class T>
+void Checkpoint<T>::restore(Network<T>& net) const {
+  FM_CHECK(taken_, "no checkpoint was taken");
+  FM_CHECK(np_ == net.trainable_size() && nb_ == net.buffer_size() &&
+               no_ == static_cast<index_t>(net.optimizer().state_slots()) * np_,
+           "the checkpoint does not match the network (compiled again since?)");
+  std::memcpy(net.params(), params_.data(), sizeof(T) * np_);
+  std::memcpy(net.buffers(), buffers_.data(), sizeof(T) * nb_);
+  std::memcpy(net.opt_state(), opt_.data(), sizeof(T) * no_);
+  net.step = step_;
+}
 
-}  // namespace
+template class Checkpoint<float>;
+template class Checkpoint<double>;
 
 template <class T>
 EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
-                      bool shuffle, long long epoch, const std::function<bool(const EpochProgress&)>& should_stop) {
+                      bool shuffle, long long epoch, const std::function<bool(const Totals&)>& should_stop) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   FM_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
   FM_CHECK(n >= 1, "X must have at least one row");
@@ -72,43 +71,38 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
     perm.resize(static_cast<std::size_t>(n));
     epoch_permutation(net.seed(), epoch, n, perm.data());
   }
-  Snapshot<T> snap;
-  snap.take(net);
+  Checkpoint<T> start;
+  start.take(net);
 
   EpochResult res;
-  double loss_sum = 0.0;
-  for (index_t start = 0; start < n; start += bs) {
-    index_t b = std::min(bs, n - start);
+  for (index_t begin = 0; begin < n; begin += bs) {
+    index_t b = std::min(bs, n - begin);
     // BatchNorm cannot train on one row: a trailing single-row batch is skipped.
     if (bn && b == 1) break;
-    StepResult s = train_step(net, X, y, shuffle ? perm.data() + start : nullptr, start, b);
+    StepResult s = train_step(net, X, y, shuffle ? perm.data() + begin : nullptr, begin, b);
     if (!s.finite) {
       res.nonfinite = true;
       break;
     }
-    loss_sum += s.loss * static_cast<double>(b);
-    res.count += b;
-    res.correct += s.correct;
-    res.weight += s.weight;
-    res.data_sum += s.data_sum;
-    res.abs_sum += s.abs_sum;
-    if (should_stop &&
-        should_stop(EpochProgress{res.count, loss_sum, res.correct, res.weight, res.data_sum, res.abs_sum})) {
+    res.totals.add(s.totals);
+    if (should_stop && should_stop(res.totals)) {
       res.interrupted = true;
       break;
     }
   }
-  if (res.nonfinite && !all_finite<T>(net.params(), net.trainable_size())) snap.restore(net);
-  if (res.nonfinite && !all_finite<T>(net.buffers(), net.buffer_size())) snap.restore(net);
-  res.loss = res.count > 0 ? loss_sum / static_cast<double>(res.count) : 0.0;
-  if (res.nonfinite) res.loss = std::nan("");
-  if (net.loss() == nn::LossKind::mse) res.correct = -1;
+  if (res.nonfinite) {
+    // A diverged epoch leaves nothing behind: the weights it reached may be finite but huge,
+    // and predict would return NaN from them.
+    start.restore(net);
+    res.totals.loss = std::nan("");
+  }
+  if (net.loss() == nn::LossKind::mse) res.totals.correct = -1;  // also when no batch ran
   return res;
 }
 
 template EpochResult fit_epoch<float>(Network<float>&, const float*, const Targets<float>&, index_t, index_t, bool,
-                                      long long, const std::function<bool(const EpochProgress&)>&);
+                                      long long, const std::function<bool(const Totals&)>&);
 template EpochResult fit_epoch<double>(Network<double>&, const double*, const Targets<double>&, index_t, index_t,
-                                       bool, long long, const std::function<bool(const EpochProgress&)>&);
+                                       bool, long long, const std::function<bool(const Totals&)>&);
 
 }  // namespace fm::train

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "common/aligned_buffer.hpp"
 #include "common/types.hpp"
 #include "nn/network.hpp"
 
@@ -12,24 +13,34 @@ namespace fm::train {
 using nn::Network;
 using nn::Targets;
 
+using nn::Totals;
+
 struct StepResult {
-  double loss = 0.0;     // mean batch loss incl. the L1/L2 penalty
-  double correct = 0;    // weighted by the sample weights; -1 for mse
-  double weight = 0.0;   // sum of the batch's sample weights (its row count when unweighted)
-  double data_sum = 0.0; // loss sum without the penalty (nn::LossSum::sum): the mse metric
-  double abs_sum = 0.0;  // nn::LossSum::abs_sum (mae metric; 0 unless tracked)
-  bool finite = true;    // false: the loss was not finite and no update was made
+  Totals totals;       // the batch: loss = mean incl. the L1/L2 penalty
+  bool finite = true;  // false: the loss was not finite and no update was made
 };
 
 struct EpochResult {
-  double loss = 0.0;     // row-count-weighted mean of the batch losses (incl. penalty)
-  double correct = 0;    // weighted by the sample weights; -1 for mse
-  double weight = 0.0;   // sum of the sample weights trained on (accuracy's divisor)
-  double data_sum = 0.0; // StepResult::data_sum summed over the batches
-  double abs_sum = 0.0;  // StepResult::abs_sum summed over the batches
-  index_t count = 0;     // samples trained on
+  Totals totals;       // the batches trained on; loss = their row-weighted mean (NaN: diverged)
   bool interrupted = false;
-  bool nonfinite = false;
+  bool nonfinite = false;  // diverged: the network was rolled back to the start of the epoch
+};
+
+// Everything training changes (parameters, running statistics, optimizer state, step), copied
+// at the start of an epoch so a diverged epoch can be undone: the one rollback every training
+// path uses (fit_epoch here; the per-batch augment path through the bindings).
+template <class T>
+class Checkpoint {
+ public:
+  void take(Network<T>& net);
+  void restore(Network<T>& net) const;
+  bool empty() const { return !taken_; }
+
+ private:
+  AlignedBuffer<T> params_, buffers_, opt_;
+  long long step_ = 0;
+  index_t np_ = 0, nb_ = 0, no_ = 0;
+  bool taken_ = false;
 };
 
 // One optimizer update over the whole parameter arena with the current gradients; increments
@@ -43,28 +54,18 @@ template <class T>
 StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx, index_t begin,
                       index_t n);
 
-// One step on exactly these n rows (sizes the workspace).
+// One step on exactly these n rows (sizes the workspace). A non-finite step changes nothing
+// (its BatchNorm running-statistics update is undone too).
 template <class T>
 StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t n);
-
-// Running totals of an epoch, reported to fit_epoch's should_stop after each batch.
-struct EpochProgress {
-  index_t count = 0;      // samples trained on so far
-  double loss_sum = 0.0;  // sum of batch loss * batch size
-  double correct = 0;     // weighted
-  double weight = 0.0;    // sum of sample weights so far
-  double data_sum = 0.0;  // loss sums without penalty so far (EpochResult::data_sum)
-  double abs_sum = 0.0;   // |error| sums so far (EpochResult::abs_sum)
-};
 
 // One epoch: Fisher-Yates permutation from Philox(seed, stream(epoch)), batches gathered by
 // index (X is never copied). should_stop is polled after each batch with the progress so far
 // (Ctrl-C, progress bars); returning true stops the epoch after that batch. A non-finite
-// loss stops the epoch; parameters that are no longer finite are restored to their values at
-// the start of the epoch.
+// loss stops the epoch and rolls the network back to the start of the epoch (Checkpoint).
 template <class T>
 EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
-                      bool shuffle, long long epoch, const std::function<bool(const EpochProgress&)>& should_stop);
+                      bool shuffle, long long epoch, const std::function<bool(const Totals&)>& should_stop);
 
 // Gradients of the mean loss (incl. penalty) into net.grads(); training mode, no state change
 // (running statistics and step untouched). stochastic: dropout and noise on.

@@ -1,6 +1,7 @@
 // One training step, gradients without an update, and training-mode predict.
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "common/check.hpp"
 #include "train/train.hpp"
@@ -16,20 +17,15 @@ StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const in
   const T* x0 = net.gather_input(ws, idx ? X : X + begin * d, d, idx, n);  // (n, in)
   Targets<T> t = net.gather_targets(ws, y, idx, begin, n);
   const T* logits = net.forward_train(ws, x0, n, nn::TrainMode{});          // (n, out)
-  nn::LossSum ls = net.loss_of(logits, t, n, ws.grad_a);
   StepResult r;
-  r.correct = ls.correct;
-  r.weight = ls.weight;
-  r.data_sum = ls.sum;
-  r.abs_sum = ls.abs_sum;
-  r.loss = ls.sum / ls.denom;
-  if (!std::isfinite(r.loss)) {
+  r.totals = net.loss_of(logits, t, n, ws.grad_a);  // loss: the mean without penalty
+  if (!std::isfinite(r.totals.loss)) {
     r.finite = false;
     return r;
   }
   net.backward(ws, x0, n);
-  r.loss += net.penalty(true);
-  if (!std::isfinite(r.loss)) {
+  r.totals.set_loss(r.totals.loss + net.penalty(true));
+  if (!std::isfinite(r.totals.loss)) {
     r.finite = false;
     return r;
   }
@@ -44,7 +40,13 @@ StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t
   FM_CHECK(!net.plan().has_batchnorm || n >= 2,
            "BatchNorm needs at least 2 rows per training batch (batch statistics), got 1");
   net.workspace().ensure(net.plan(), n, y.values ? y.cols : 0);
-  return train_step(net, X, y, nullptr, 0, n);
+  // A non-finite step makes no update, but its forward has already moved the BatchNorm
+  // running statistics: keep a copy of those (small) to undo it.
+  std::vector<T> running;
+  if (net.plan().has_batchnorm) running.assign(net.buffers(), net.buffers() + net.buffer_size());
+  StepResult r = train_step(net, X, y, nullptr, 0, n);
+  if (!r.finite && !running.empty()) std::memcpy(net.buffers(), running.data(), sizeof(T) * running.size());
+  return r;
 }
 
 template <class T>
@@ -60,9 +62,9 @@ double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index
   mode.update_running = false;
   const T* x0 = net.gather_input(ws, X, net.input_dim(), nullptr, n);
   const T* logits = net.forward_train(ws, x0, n, mode);
-  nn::LossSum ls = net.loss_of(logits, y, n, ws.grad_a);
+  const double data_loss = net.loss_of(logits, y, n, ws.grad_a).loss;
   net.backward(ws, x0, n);
-  return ls.sum / ls.denom + net.penalty(true);
+  return data_loss + net.penalty(true);
 }
 
 template <class T>
