@@ -316,8 +316,9 @@ def test_evaluate_matches_numpy():
     X = rng.normal(size=(600, 4))
     y = rng.integers(0, 3, 600).astype(np.int32)
     net.compile(loss, {"name": "adam"}, l1, l2)
-    val, correct, weight, *_ = net.evaluate(X, y, 64)
-    assert weight == len(X)
+    t = net.evaluate(X, y, 64)
+    val, correct, weight = t.loss, t.correct, t.weight
+    assert weight == len(X) and t.count == len(X)
     logits = forward_np(layers, net.params(), X)
     ref = loss_np(loss, logits, y) + penalty_np(layers, net.params(), l1, l2)
     assert abs(val - ref) < 1e-10 * abs(ref)
@@ -409,8 +410,8 @@ def _fit_weights(threads, dtype):
         net.compile("cross_entropy", {"name": "adam", "lr": 1e-3}, 0.0, 1e-4)
         for e in range(2):
             r = net.fit_epoch(X, y, 64, True, e)
-        assert r["count"] == 301 and not r["nonfinite"]
-        return [p.copy() for p in net.params()], r
+        assert r.totals.count == 301 and not r.nonfinite
+        return [p.copy() for p in net.params()], r.totals.as_dict()
     finally:
         _core.set_num_threads(old)
 
@@ -435,8 +436,8 @@ def test_fit_epoch_matches_manual_batches_without_shuffle():
     losses = [b.train_batch(X[i:i + 16], y[i:i + 16]) for i in range(0, 50, 16)]
     for p, q in zip(a.params(), b.params()):
         np.testing.assert_array_equal(p, q)
-    assert abs(r["loss"] - np.dot(losses, [16, 16, 16, 2]) / 50) < 1e-12
-    assert r["count"] == 50 and r["interrupted"] is False
+    assert abs(r.totals.loss - np.dot(losses, [16, 16, 16, 2]) / 50) < 1e-12
+    assert r.totals.count == 50 and r.interrupted is False
 
 
 def test_fit_epoch_nonfinite_restores_weights():
@@ -445,9 +446,12 @@ def test_fit_epoch_nonfinite_restores_weights():
     X = np.random.default_rng(13).normal(size=(64, 3)) * 1e3
     y = np.random.default_rng(14).normal(size=(64, 1)) * 1e150
     net.compile("mse", {"name": "sgd", "lr": 1e10}, 0.0, 0.0)
+    start = [p.copy() for p in net.params()]
     r = net.fit_epoch(X, y, 8, True, 0)
-    assert r["nonfinite"]
-    assert all(np.isfinite(p).all() for p in net.params())
+    assert r.nonfinite and np.isnan(r.totals.loss)
+    for p, q in zip(net.params(), start):   # rolled back to the start of the epoch
+        np.testing.assert_array_equal(p, q)
+    assert net.step == 0
 
 
 def test_optimizer_state_roundtrip():
@@ -590,10 +594,10 @@ def test_ctrl_c_stops_after_current_batch():
         r = net.fit_epoch(X, y, 2, True, 0)
     finally:
         timer.cancel()
-    if not r["interrupted"]:  # the epoch finished before the signal arrived (very fast machine)
-        assert r["count"] == 40000
+    if not r.interrupted:  # the epoch finished before the signal arrived (very fast machine)
+        assert r.totals.count == 40000
         return
-    assert 0 < r["count"] < 40000 and r["count"] % 2 == 0
+    assert 0 < r.totals.count < 40000 and r.totals.count % 2 == 0
     assert time.perf_counter() - t0 < 5.0
     assert all(np.isfinite(p).all() for p in net.params())
 
@@ -623,7 +627,8 @@ def test_bce_accepts_1d_targets_for_one_output_and_counts_elements():
     X = rng.normal(size=(30, 3))
     t = (rng.uniform(size=30) > 0.5).astype(np.float64)
     net.compile("binary_cross_entropy", {"name": "adam"}, 0.0, 0.0)
-    loss, correct, *_ = net.evaluate(X, t, 8)
+    ev = net.evaluate(X, t, 8)
+    loss, correct = ev.loss, ev.correct
     logits = forward_np([dense(5, "relu"), dense(1)], net.params(), X)
     assert abs(loss - loss_np("binary_cross_entropy", logits, t[:, None])) < 1e-12
     assert correct == int(((logits[:, 0] >= 0) == (t >= 0.5)).sum())

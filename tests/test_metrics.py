@@ -7,6 +7,7 @@ the L1/L2 penalty), rmse = sqrt(mse); w = 1 without sample_weight. Training valu
 the forward pass each batch trains on, i.e. the weights before that batch's update."""
 import math
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -175,13 +176,14 @@ def test_abs_error_sum_is_tracked_only_when_mae_is_asked_for():
     X, y = _data()
     m = _regressor(metrics=["mse", "rmse"])
     assert m._net.track_abs_error is False
-    r = m._net.fit_epoch(X, y, 8, False, 0)
-    assert r["abs_sum"] == 0.0 and r["data_sum"] > 0
+    r = m._net.fit_epoch(X, y, 8, False, 0).totals
+    assert r.abs_sum == 0.0 and r.data_sum > 0
     m.compile("mse", "sgd", metrics=["mae"])
     assert m._net.track_abs_error is True
-    r = m._net.fit_epoch(X, y, 8, False, 0)
-    assert r["abs_sum"] > 0
-    loss, correct, weight, data_sum, abs_sum = m._net.evaluate(X, y)
+    r = m._net.fit_epoch(X, y, 8, False, 0).totals
+    assert r.abs_sum > 0
+    ev = m._net.evaluate(X, y)
+    loss, correct, weight, data_sum, abs_sum = ev.loss, ev.correct, ev.weight, ev.data_sum, ev.abs_sum
     assert correct == -1 and weight == len(X) and abs_sum > 0
     np.testing.assert_allclose(data_sum / (weight * 3), loss, rtol=1e-14)
 
@@ -191,9 +193,9 @@ def test_train_batch_details_match_the_float_return():
     a, b = _regressor(), _regressor()
     value = a._net.train_batch(X, y)
     d = b._net.train_batch(X, y, details=True)
-    assert d["loss"] == value and d["finite"] is True and d["weight"] == len(X)
-    assert d["correct"] == -1 and d["abs_sum"] > 0
-    np.testing.assert_allclose(d["data_sum"] / (len(X) * 3), value, rtol=1e-14)
+    assert d.loss == value and d.count == len(X) and d.weight == len(X)
+    assert d.correct == -1 and d.abs_sum > 0
+    np.testing.assert_allclose(d.data_sum / (len(X) * 3), value, rtol=1e-14)
 
 
 def test_metrics_of_a_model_compiled_before_it_is_built():
@@ -231,7 +233,8 @@ def test_progress_callback_gets_the_running_sums():
     X, y = _data()
     m = _regressor()
     bar = _Progress(1, 1, len(X), m._metric_logs)
-    logs = bar._running(10, 5.0, -1.0, 10.0, 4.0, 7.0)
+    logs = bar._running(SimpleNamespace(count=10, loss=0.5, correct=-1.0, weight=10.0,
+                                        data_sum=4.0, abs_sum=7.0))
     assert logs == {"loss": 0.5, "mae": 7.0 / 30, "mse": 4.0 / 30, "rmse": math.sqrt(4.0 / 30)}
 
 

@@ -22,15 +22,15 @@ def test_fit_epoch_reports_running_totals():
     m.fit(X[:64], y[:64], epochs=1, verbose=0)  # build
     seen = []
 
-    def progress(count, loss_sum, correct, weight, data_sum, abs_sum):
-        seen.append((count, loss_sum, correct, weight))
+    def progress(totals):
+        seen.append((totals.count, totals.loss_sum, totals.correct, totals.weight))
         if len(seen) < 3:
             time.sleep(0.021)  # make the next poll due at once, so several reports arrive
 
     r = m._net.fit_epoch(X, y.astype(np.int32), 1, True, 5, progress=progress)
     assert len(seen) >= 2
     counts = [c for c, _, _, _ in seen]
-    assert counts == sorted(counts) and counts[-1] <= r["count"] == len(X)
+    assert counts == sorted(counts) and counts[-1] <= r.totals.count == len(X)
     for count, loss_sum, correct, weight in seen:
         assert 0 <= correct <= count == weight and np.isfinite(loss_sum)
 

@@ -253,9 +253,9 @@ def test_weighted_evaluate_matches_numpy(kind, dtype):
     # blocked evaluation (batch_size) sums the same
     np.testing.assert_allclose(m.evaluate(X, y, batch_size=7, sample_weight=w)["loss"], loss,
                                rtol=tol)
-    # the low-level tuple: (loss, weighted correct, sum of weights, metric sums)
-    lo, correct, weight, *_ = m._net.evaluate(X.astype(dtype), m._targets(y, len(X)), 11,
-                                          w.astype(dtype))
+    # the low-level Totals: loss, weighted correct, sum of weights, metric sums
+    ev = m._net.evaluate(X.astype(dtype), m._targets(y, len(X)), 11, w.astype(dtype))
+    lo, correct, weight = ev.loss, ev.correct, ev.weight
     np.testing.assert_allclose(correct, (w * hits).sum(), rtol=1e-12)
     np.testing.assert_allclose(weight, w.sum(), rtol=1e-12)
     np.testing.assert_allclose(lo, loss, rtol=tol)
@@ -269,7 +269,8 @@ def test_weighted_evaluate_mse_has_no_accuracy():
     assert set(got) == {"loss"}
     want = (w[:, None] * (m.predict(X) - y) ** 2).sum() / y.size
     np.testing.assert_allclose(got["loss"], want, rtol=1e-12)
-    lo, correct, weight, *_ = m._net.evaluate(X, y, 8, w)
+    ev = m._net.evaluate(X, y, 8, w)
+    correct, weight = ev.correct, ev.weight
     assert correct == -1
     np.testing.assert_allclose(weight, w.sum(), rtol=1e-14)
 
@@ -529,12 +530,13 @@ def test_low_level_fit_epoch_reports_weight_sum():
     m = _model("ce_labels")
     X, y = _data("ce_labels", n=37)
     w = _fractional_weights(len(X))
-    r = m._net.fit_epoch(X, m._targets(y, len(X)), 8, True, 0, progress=None, sample_weight=w)
-    assert r["count"] == 37 and not r["nonfinite"]
-    np.testing.assert_allclose(r["weight"], w.sum(), rtol=1e-14)
-    assert 0 <= r["correct"] <= r["weight"]
-    r = m._net.fit_epoch(X, m._targets(y, len(X)), 8, True, 1)
-    assert r["weight"] == 37
+    res = m._net.fit_epoch(X, m._targets(y, len(X)), 8, True, 0, progress=None, sample_weight=w)
+    r = res.totals
+    assert r.count == 37 and not res.nonfinite
+    np.testing.assert_allclose(r.weight, w.sum(), rtol=1e-14)
+    assert 0 <= r.correct <= r.weight
+    r = m._net.fit_epoch(X, m._targets(y, len(X)), 8, True, 1).totals
+    assert r.weight == 37
 
 
 # ---------------------------------------------------------------- 9. behaviour

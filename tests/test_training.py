@@ -1,5 +1,7 @@
 """fit: history, validation split/data, Standardize, progress output, Ctrl-C, divergence,
 augment, input conversion."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -119,9 +121,8 @@ def test_interrupted_epoch_stops(monkeypatch):
             return getattr(real, name)
 
         def fit_epoch(self, *a, **k):
-            r = dict(real.fit_epoch(*a, **k))
-            r["interrupted"] = True
-            return r
+            r = real.fit_epoch(*a, **k)
+            return SimpleNamespace(totals=r.totals, nonfinite=r.nonfinite, interrupted=True)
 
     m._net = Wrapped()
     h = m.fit(X, y, epochs=5, verbose=0)
@@ -136,6 +137,81 @@ def test_divergence_error(dtype):
         m.fit(X * 1e3, y * 1e3, epochs=30, batch_size=20, verbose=0)
     assert isinstance(info.value, FloatingPointError) and info.value.epoch is not None
     assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+class _EpochStart(fm.Callback):
+    """Records the weights, optimizer state and step each epoch starts from."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.weights = [w.copy() for w in self.model.get_weights()]
+        self.opt = [a.copy() for a in self.model._net.optimizer_state()]
+        self.step = self.model._net.step
+        self.epoch = epoch
+
+
+def _diverging_model(dtype):
+    # BatchNorm: its running statistics must roll back too; Adam: so does its state.
+    m = fm.Sequential([fm.Dense(16, activation="relu"), fm.BatchNorm(), fm.Dense(1)], input_dim=4,
+                      dtype=dtype, seed=0)
+    m.compile(loss="mse", optimizer=fm.SGD(lr=1e3, momentum=0.9))
+    return m
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("path", ["fit_epoch", "augment"])
+def test_divergence_rolls_back_to_the_start_of_the_epoch(dtype, path):
+    """After DivergenceError the model holds exactly what the diverged epoch started from
+    (weights, running statistics, optimizer state, step), so predict is finite; both training
+    paths share the one rollback in C++."""
+    X, y = _data(n=200)
+    m = _diverging_model(dtype)
+    start = _EpochStart()
+    augment = (lambda Xb, rng: Xb) if path == "augment" else None
+    with pytest.raises(fm.DivergenceError) as info:
+        m.fit(X * 1e3, (y * 1e3).astype(float), epochs=40, batch_size=20, verbose=0,
+              callbacks=[start], augment=augment)
+    assert info.value.epoch == start.epoch
+    for got, want in zip(m.get_weights(), start.weights):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(m._net.optimizer_state(), start.opt):
+        np.testing.assert_array_equal(got, want)
+    assert m._net.step == start.step
+    assert np.isfinite(m.predict(X)).all()
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_epoch_totals_are_the_sum_of_step_totals(loss):
+    """fit_epoch's Totals equal train_batch's per-batch Totals added in order (the totals one
+    epoch reported as a dict before: loss, correct, weight, data_sum, abs_sum, count)."""
+    X, y = _data(n=50)
+    k = 1 if loss == "mse" else 3
+    a, b = _model(k=k, loss=loss, dtype="float64"), _model(k=k, loss=loss, dtype="float64")
+    yt = y.astype(np.int32) if loss != "mse" else y[:, None].astype(np.float64)
+    for m in (a, b):
+        m.build()
+        m._net.track_abs_error = loss == "mse"
+    ep = a._net.fit_epoch(X, yt, 16, False, 0)
+    total = fm._core.Totals()
+    for i in range(0, 50, 16):
+        total.add(b._net.train_batch(X[i:i + 16], yt[i:i + 16], details=True))
+    assert ep.totals.as_dict() == total.as_dict()
+    assert total.count == 50 and total.loss == total.loss_sum / 50
+    assert (total.correct == -1) == (loss == "mse") and (total.abs_sum > 0) == (loss == "mse")
+    ev = a._net.evaluate(X, yt, 7)
+    assert ev.count == 50 and ev.weight == 50
+    assert ev.loss == a.evaluate(X, y if loss != "mse" else yt)["loss"]
+
+
+def test_nonfinite_train_batch_changes_nothing():
+    """A step whose loss is not finite makes no update and undoes its BatchNorm statistics."""
+    m = _diverging_model("float64")
+    X, y = _data(n=20)
+    m.build()
+    before = [w.copy() for w in m.get_weights()]
+    bad = np.full((20, 1), np.inf)
+    assert np.isnan(m._net.train_batch(X, bad))
+    for got, want in zip(m.get_weights(), before):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_augment_path_called_per_batch_and_learns():

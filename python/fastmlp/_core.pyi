@@ -5,20 +5,74 @@ fastmlp compute core (C++): GEMM, kernels, network and training engine
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['Network', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
+__all__: list[str] = ['EpochResult', 'Network', 'Totals', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
+class EpochResult:
+    """
+    fit_epoch's result: the epoch's Totals and how it ended.
+    """
+    @property
+    def totals(self) -> Totals:
+        ...
+    @property
+    def interrupted(self) -> bool:
+        """
+        Ctrl-C or a progress error: stopped early
+        """
+    @property
+    def nonfinite(self) -> bool:
+        """
+        diverged: the network was rolled back to the start of the epoch
+        """
+class Totals:
+    """
+    Running totals of a loss pass: a training step, an epoch, an evaluation, fit_epoch's progress (docs/core_network.md).
+    """
+    def __init__(self) -> None:
+        ...
+    def add(self, other: Totals) -> None:
+        """
+        Adds another part (a batch to an epoch).
+        """
+    def as_dict(self) -> dict:
+        ...
+    @property
+    def count(self) -> int:
+        ...
+    @property
+    def loss(self) -> float:
+        ...
+    @property
+    def loss_sum(self) -> float:
+        ...
+    @property
+    def data_sum(self) -> float:
+        ...
+    @property
+    def correct(self) -> float:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @property
+    def abs_sum(self) -> float:
+        ...
 class Network:
     """
     The C++ network engine (docs/core_network.md).
     """
     def __init__(self, layers: list, input_dim: typing.SupportsInt | typing.SupportsIndex, dtype: str = 'float32', seed: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
         ...
+    def checkpoint(self) -> None:
+        """
+        Copies parameters, running statistics, optimizer state and step (an epoch run batch by batch starts here; fit_epoch does this itself).
+        """
     def compile(self, loss: str, optimizer: dict, l1: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
-    def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256, sample_weight: typing.Any = None) -> tuple[float, float, float, float, float]:
+    def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256, sample_weight: typing.Any = None) -> Totals:
         """
-        (mean loss incl. penalty, correct (weighted; -1 for mse), sum of sample weights, weighted loss sum without penalty, weighted |error| sum (0 unless track_abs_error)).
+        Totals of the set in inference mode (loss: the mean incl. penalty).
         """
-    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> dict:
+    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> EpochResult:
         ...
     def gradients(self, X: typing.Any, y: typing.Any, dropout: bool = True, sample_weight: typing.Any = None) -> list:
         ...
@@ -32,13 +86,17 @@ class Network:
         """
     def predict(self, X: typing.Any, training: bool = False, link: bool = True, check_finite: bool = False) -> numpy.ndarray:
         ...
+    def rollback(self) -> None:
+        """
+        Restores the state checkpoint() copied (a diverged epoch), as fit_epoch does on divergence.
+        """
     def set_lr(self, lr: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     def set_optimizer_state(self, state: list, step: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def train_batch(self, X: typing.Any, y: typing.Any, sample_weight: typing.Any = None, details: bool = False) -> typing.Any:
         """
-        The batch loss (incl. penalty; NaN: not finite, no update made); details=True: a dict {loss, correct, weight, data_sum, abs_sum, finite} (the sums as in fit_epoch's dict).
+        The batch loss (incl. penalty; NaN: not finite, nothing changed); details=True: the batch's Totals.
         """
     def trainable(self) -> list:
         ...

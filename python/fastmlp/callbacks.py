@@ -353,7 +353,7 @@ class TerminateOnNaN(Callback):
 
     Without it ``fit`` raises :class:`DivergenceError` in that epoch; with it ``fit`` prints
     Keras' "Invalid loss, terminating training" line and returns the history. Either way the
-    model keeps the last finite weights. It also stops after an epoch whose logged ``loss``
+    model holds the weights from the start of the diverged epoch. It also stops after an epoch whose logged ``loss``
     is not finite (a value another callback put there), as in loops of your own.
     """
 

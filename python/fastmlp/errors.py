@@ -5,7 +5,8 @@ __all__ = ["DivergenceError", "InvalidParameterError", "SymmetryWarning"]
 
 
 class DivergenceError(FloatingPointError):
-    """The training loss stopped being finite; ``fit`` stopped and kept the last finite weights.
+    """The training loss stopped being finite; ``fit`` stopped, the model rolled back to the
+    weights (and optimizer state) from the start of the epoch that diverged.
 
     Attributes
     ----------

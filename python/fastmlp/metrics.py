@@ -65,17 +65,19 @@ def accuracy(loss: str, out_dim: int, correct, weight) -> float:
     return float(correct) / float(weight * per)
 
 
-def metric_logs(loss: str, metrics: tuple, out_dim: int, correct, weight, data_sum,
-                abs_sum) -> dict:
+def metric_logs(loss: str, metrics: tuple, out_dim: int, totals) -> dict:
     """Accuracy for the classification losses, else the regression metrics asked for —
     Keras' sample-weighted means over elements, sum_i w_i * sum_j f(e_ij) / (sum_i w_i * k),
-    with mse the data loss without the penalty and rmse its root. NaN when no weight."""
+    with mse the data loss without the penalty and rmse its root. NaN when no weight.
+    ``totals``: the engine's running sums (``_core.Totals``: correct, weight, data_sum,
+    abs_sum)."""
+    correct, weight = totals.correct, totals.weight
     if not weight > 0:
         keys = ["accuracy"] if is_classification(loss) else []
         return dict.fromkeys(keys + [k for k in metrics if k != "accuracy"], math.nan)
     if is_classification(loss):
         return {"accuracy": accuracy(loss, out_dim, correct, weight)}
     elements = float(weight) * out_dim
-    values = {"mae": float(abs_sum) / elements, "mse": float(data_sum) / elements}
+    values = {"mae": float(totals.abs_sum) / elements, "mse": float(totals.data_sum) / elements}
     values["rmse"] = math.sqrt(values["mse"])
     return {k: values[k] for k in metrics}

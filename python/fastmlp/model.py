@@ -446,16 +446,15 @@ class Sequential:
     def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
         from fastmlp.training import eval_batch_size
 
-        loss, correct, weight, data_sum, abs_sum = self._net.evaluate(
-            X, y, eval_batch_size(batch_size, len(X)), sample_weight)
-        out = {"loss": float(loss)}
-        out.update(self._metric_logs(correct, weight, data_sum, abs_sum))
+        totals = self._net.evaluate(X, y, eval_batch_size(batch_size, len(X)), sample_weight)
+        out = {"loss": float(totals.loss)}
+        out.update(self._metric_logs(totals))
         return out
 
-    def _metric_logs(self, correct, weight, data_sum, abs_sum) -> dict:
-        """The compiled metrics from the engine's weighted sums (see fastmlp.metrics)."""
-        return metric_logs(self._compile_args[0], self._metrics, self.output_dim, correct,
-                           weight, data_sum, abs_sum)
+    def _metric_logs(self, totals) -> dict:
+        """The compiled metrics from the engine's weighted sums (``_core.Totals``; see
+        fastmlp.metrics)."""
+        return metric_logs(self._compile_args[0], self._metrics, self.output_dim, totals)
 
     def __call__(self, X, training=False) -> np.ndarray:
         """``model(X)`` as in Keras: :meth:`predict` (``training=None``, Keras' default, is

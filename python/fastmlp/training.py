@@ -3,8 +3,8 @@
 Each epoch: learning rate (schedule, callbacks) -> ``net.fit_epoch`` (the whole epoch in C++,
 GIL released) or the per-batch ``augment`` path -> dev-set evaluation (in the epochs
 ``validation_freq`` picks) -> History, callbacks, progress. Ctrl-C stops after the current
-batch and returns the history so far; a non-finite training loss raises DivergenceError with
-the last finite weights kept.
+batch and returns the history so far; a non-finite training loss raises DivergenceError, the
+model rolled back (in C++) to the start of the epoch that diverged.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from fastmlp import _core
 from fastmlp._validation import Interval, Options, check_X, validate_params
 from fastmlp.callbacks import Callback, History, TerminateOnNaN
 from fastmlp.errors import DivergenceError, InvalidParameterError
@@ -67,7 +68,7 @@ class _Progress:
     """verbose=1: per epoch, a progress bar over the samples (tqdm; a plain text line without
     it) with the running loss and metrics, fed from C++ every ~20 ms while the epoch runs,
     ending with the epoch's logs; verbose=2: one printed line per epoch; 0: nothing.
-    ``metric_logs(correct, weight, data_sum, abs_sum)`` turns the running sums into metrics."""
+    ``metric_logs(totals)`` turns the running sums (``_core.Totals``) into metrics."""
 
     def __init__(self, verbose: int, epochs: int, n_samples: int, metric_logs=None):
         self.verbose, self.epochs, self.n = verbose, epochs, n_samples
@@ -85,10 +86,10 @@ class _Progress:
     def _fmt(logs):
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
 
-    def _running(self, count, loss_sum, correct, weight, data_sum, abs_sum):
-        logs = {"loss": loss_sum / max(count, 1)}
-        if self.metric_logs is not None and weight > 0:
-            logs.update(self.metric_logs(correct, weight, data_sum, abs_sum))
+    def _running(self, totals):
+        logs = {"loss": totals.loss}
+        if self.metric_logs is not None and totals.weight > 0:
+            logs.update(self.metric_logs(totals))
         return logs
 
     def start_epoch(self, epoch: int):
@@ -100,13 +101,13 @@ class _Progress:
             self.bar = self.tqdm(total=self.n, desc=title, unit="sample", leave=True,
                                  dynamic_ncols=True)
 
-            def on_progress(count, *sums):   # sums: loss, correct, weight, data, abs
+            def on_progress(totals):   # the epoch's running _core.Totals
                 self.bar.set_postfix({k: f"{v:.4f}" for k, v in
-                                      self._running(count, *sums).items()}, refresh=False)
-                self.bar.update(max(0, count - self.bar.n))
+                                      self._running(totals).items()}, refresh=False)
+                self.bar.update(max(0, totals.count - self.bar.n))
         else:
-            def on_progress(count, *sums):
-                self._text_line(title, count, self._running(count, *sums), "")
+            def on_progress(totals):
+                self._text_line(title, totals.count, self._running(totals), "")
         return on_progress
 
     def _text_line(self, title, count, logs, end):
@@ -183,14 +184,15 @@ def _check_callbacks(callbacks):
 
 def _augment_epoch(model, X, y, sw, batch_size, shuffle, epoch, augment):
     """The slower per-batch path: ``augment(X_batch, rng)`` then one ``train_batch``, whose
-    sums (accuracy's, the regression metrics') add up as fit_epoch's do in C++."""
+    totals add up as fit_epoch's do in C++. Returns ``(totals, nonfinite)``; on divergence the
+    network is rolled back to the start of the epoch, as fit_epoch does."""
     net = model._net
     rng = np.random.default_rng(np.random.SeedSequence(model._seed, spawn_key=(2**31 - 1,
                                                                                 epoch)))
     n = len(X)
     order = rng.permutation(n) if shuffle else np.arange(n)
-    total, count = 0.0, 0
-    sums = dict.fromkeys(("correct", "weight", "data_sum", "abs_sum"), 0.0)
+    totals = _core.Totals()
+    net.checkpoint()
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         Xb = augment(X[idx], rng)
@@ -200,15 +202,11 @@ def _augment_epoch(model, X, y, sw, batch_size, shuffle, epoch, augment):
         yb = np.ascontiguousarray(y[idx])
         wb = None if sw is None else np.ascontiguousarray(sw[idx])
         step = net.train_batch(Xb, yb, wb, details=True)
-        if not step["finite"]:
-            return dict(sums, loss=math.nan, count=count, interrupted=False, nonfinite=True)
-        total += step["loss"] * len(idx)
-        count += len(idx)
-        for key in sums:
-            sums[key] += step[key]
-    sums["correct"] = max(sums["correct"], -1.0)   # mse: -1 per batch -> -1, as fit_epoch
-    return dict(sums, loss=total / max(count, 1), count=count, interrupted=False,
-                nonfinite=False)
+        if not math.isfinite(step.loss):
+            net.rollback()
+            return totals, True
+        totals.add(step)
+    return totals, False
 
 
 def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
@@ -283,28 +281,25 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
                 model._set_lr(optimizer.lr_at(global_epoch))
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
-            snapshot = [np.array(p) for p in net.params()]
             if augment is None:
                 result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch),
                                        progress=progress.start_epoch(epoch),
                                        sample_weight=sw)
+                totals, nonfinite, interrupted = (result.totals, result.nonfinite,
+                                                  result.interrupted)
             else:
-                result = _augment_epoch(model, X, y, sw, batch_size, shuffle, global_epoch,
-                                        augment)
+                totals, nonfinite = _augment_epoch(model, X, y, sw, batch_size, shuffle,
+                                                   global_epoch, augment)
+                interrupted = False
             model._epoch = global_epoch + 1
-            if result["nonfinite"] or not math.isfinite(result["loss"]):
-                if not result["nonfinite"] or any(not np.isfinite(p).all()
-                                                  for p in net.params()):
-                    for view, old in zip(net.params(), snapshot):
-                        view[...] = old
+            if nonfinite:       # the engine rolled the model back to the epoch's start
                 diverged = epoch
                 break
-            if result["count"] == 0:      # interrupted before the first batch
+            if totals.count == 0:      # interrupted before the first batch
                 progress.message("Interrupted: training stopped.")
                 break
-            logs = {"loss": float(result["loss"])}
-            logs.update(model._metric_logs(result["correct"], result["weight"],
-                                           result["data_sum"], result["abs_sum"]))
+            logs = {"loss": float(totals.loss)}
+            logs.update(model._metric_logs(totals))
             # Epochs that skip validation log no val_ keys at all (as Keras): History's val_
             # lists are then shorter than its loss list, and monitors of val_ keys skip them.
             if Xv is not None and should_validate(epoch):
@@ -315,7 +310,7 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
             for cb in callbacks:
                 stop = bool(cb.on_epoch_end(epoch, logs)) or stop
             progress.update(epoch, logs, time.perf_counter() - t0)
-            if result["interrupted"]:
+            if interrupted:
                 progress.message("Interrupted: training stopped after the current batch.")
                 break
             if stop or model.stop_training:
@@ -325,15 +320,16 @@ def fit_model(model, X, y, epochs=1, batch_size=32, validation_split=0.0,
     finally:
         progress.close()
     if diverged is not None and any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
-        # Keras' contract for TerminateOnNaN: stop and return, no exception (the model keeps
-        # the last finite weights either way).
+        # Keras' contract for TerminateOnNaN: stop and return, no exception (the model holds
+        # the weights from the start of the diverged epoch either way).
         print(f"Epoch {diverged + 1}: Invalid loss, terminating training", flush=True)
         model.stop_training = True
         diverged = None
     if diverged is not None:
         raise DivergenceError(
             f"the training loss became non-finite (NaN or infinity) in epoch {diverged + 1}; "
-            f"training stopped and the model keeps the last finite weights. Try a lower "
+            f"training stopped and the model holds the weights from the start of that epoch. "
+            f"Try a lower "
             f"learning rate (it was {model._current_lr:g}), standardized inputs, or gradient-"
             f"friendlier initialization.", epoch=diverged, history=history)
     for cb in callbacks:
