@@ -205,7 +205,7 @@ def test_epoch_totals_are_the_sum_of_step_totals(loss):
 def test_nonfinite_train_batch_changes_nothing():
     """A step whose loss is not finite makes no update and undoes its BatchNorm statistics."""
     m = _diverging_model("float64")
-    X, y = _data(n=20)
+    X, _ = _data(n=20)
     m.build()
     before = [w.copy() for w in m.get_weights()]
     bad = np.full((20, 1), np.inf)

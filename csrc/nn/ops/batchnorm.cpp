@@ -1,10 +1,11 @@
 // BatchNorm (PyTorch BatchNorm1d): y = act(gamma * (x - mean) * invstd + beta), batch statistics
 // in training, running statistics in inference; a following activation fused into the pass.
+#include "kernels/batchnorm.hpp"
+
 #include <cmath>
 
 #include "common/check.hpp"
 #include "kernels/activation.hpp"
-#include "kernels/batchnorm.hpp"
 #include "nn/ops/op.hpp"
 
 namespace fm::nn {
@@ -16,7 +17,8 @@ void plan(PlanBuilder& b, const LayerSpec& L) {
   const std::size_t i = b.layer;
   FM_CHECK(std::isfinite(L.momentum) && L.momentum >= 0.0 && L.momentum <= 1.0, "layer ", i,
            " (batchnorm): 'momentum' must be in [0, 1], got ", L.momentum);
-  FM_CHECK(std::isfinite(L.eps) && L.eps > 0.0, "layer ", i, " (batchnorm): 'eps' must be > 0, got ", L.eps);
+  FM_CHECK(std::isfinite(L.eps) && L.eps > 0.0, "layer ", i,
+           " (batchnorm): 'eps' must be > 0, got ", L.eps);
   Op op;
   op.kind = OpKind::batchnorm;
   op.layer = static_cast<int>(i);
@@ -45,9 +47,10 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
   const T* p = a.arenas.params;
   T* running = a.arenas.buffers;
   batchnorm_act_fwd_train<T>(a.x, a.n, op.out, p + op.gamma, p + op.beta, static_cast<T>(op.eps),
-                             static_cast<T>(op.momentum), a.mode.update_running, running + op.running_mean,
-                             running + op.running_var, a.b.y, a.b.save_mean, a.b.save_invstd, op.act,
-                             static_cast<T>(op.alpha), op.keep_z ? a.b.z : nullptr);
+                             static_cast<T>(op.momentum), a.mode.update_running,
+                             running + op.running_mean, running + op.running_var, a.b.y,
+                             a.b.save_mean, a.b.save_invstd, op.act, static_cast<T>(op.alpha),
+                             op.keep_z ? a.b.z : nullptr);
 }
 
 // dZ = dY * act'(.) in place in g; then dX (n, c) into g, dgamma, dbeta (c) from the saved
@@ -55,9 +58,10 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
 template <class T>
 void backward(const Op& op, const BackwardArgs<T>& a) {
   T* g = a.g;
-  if (op.act != Act::linear) act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, a.n * op.out);
-  batchnorm_bwd<T>(a.x, g, a.n, op.out, a.arenas.params + op.gamma, a.b.save_mean, a.b.save_invstd, g,
-                   a.arenas.grads + op.gamma, a.arenas.grads + op.beta);
+  if (op.act != Act::linear)
+    act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, a.n * op.out);
+  batchnorm_bwd<T>(a.x, g, a.n, op.out, a.arenas.params + op.gamma, a.b.save_mean, a.b.save_invstd,
+                   g, a.arenas.grads + op.gamma, a.arenas.grads + op.beta);
 }
 
 // dst (rows, c) = act(gamma * (x - running_mean) / sqrt(running_var + eps) + beta)
@@ -66,8 +70,8 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
   const T* p = a.arenas.params;
   const T* buf = a.arenas.buffers;
   batchnorm_act_fwd_infer<T>(a.x, a.rows, op.out, p + op.gamma, p + op.beta, buf + op.running_mean,
-                             buf + op.running_var, static_cast<T>(op.eps), a.dst, op.act, static_cast<T>(op.alpha),
-                             nullptr);
+                             buf + op.running_var, static_cast<T>(op.eps), a.dst, op.act,
+                             static_cast<T>(op.alpha), nullptr);
   return a.dst;
 }
 

@@ -64,7 +64,8 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
   ep.alpha = static_cast<T>(op.alpha);
   ep.z_out = op.keep_z ? a.b.z : nullptr;
   ep.ldz = op.out;
-  gemm<T>(false, false, a.n, op.out, op.in, a.x, op.in, a.arenas.params + op.w, op.out, T(0), a.b.y, op.out, ep);
+  gemm<T>(false, false, a.n, op.out, op.in, a.x, op.in, a.arenas.params + op.w, op.out, T(0), a.b.y,
+          op.out, ep);
 }
 
 // dZ (n, out) = dY * act'(z), in place in g; dW (in, out) = xᵀ · dZ; db (out) = colsum(dZ);
@@ -73,11 +74,14 @@ template <class T>
 void backward(const Op& op, const BackwardArgs<T>& a) {
   const index_t n = a.n;
   T* g = a.g;
-  if (op.act != Act::linear) act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, n * op.out);
-  gemm<T>(true, false, op.in, op.out, n, a.x, op.in, g, op.out, T(0), a.arenas.grads + op.w, op.out);
+  if (op.act != Act::linear)
+    act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, n * op.out);
+  gemm<T>(true, false, op.in, op.out, n, a.x, op.in, g, op.out, T(0), a.arenas.grads + op.w,
+          op.out);
   if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
   if (a.need_dx) {
-    gemm<T>(false, true, n, op.in, op.out, g, op.out, a.arenas.params + op.w, op.out, T(0), a.spare, op.in);
+    gemm<T>(false, true, n, op.in, op.out, g, op.out, a.arenas.params + op.w, op.out, T(0), a.spare,
+            op.in);
     std::swap(a.g, a.spare);
   }
 }
@@ -89,8 +93,8 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
   ep.bias = op.b >= 0 ? a.arenas.params + op.b : nullptr;
   ep.act = op.act;
   ep.alpha = static_cast<T>(op.alpha);
-  gemm_threads<T>(a.threads, false, false, a.rows, op.out, op.in, a.x, op.in, a.arenas.params + op.w, op.out,
-                  T(0), a.dst, op.out, ep);
+  gemm_threads<T>(a.threads, false, false, a.rows, op.out, op.in, a.x, op.in,
+                  a.arenas.params + op.w, op.out, T(0), a.dst, op.out, ep);
   return a.dst;
 }
 

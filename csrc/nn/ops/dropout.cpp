@@ -1,11 +1,12 @@
 // Dropout: y = keep ? x / (1 - rate) : 0 in training (inverted dropout), the identity in
 // inference. Masks come from Philox streams keyed by (layer, step, purpose).
+#include "kernels/dropout.hpp"
+
 #include <cmath>
 #include <cstring>
 
 #include "common/check.hpp"
 #include "common/philox.hpp"
-#include "kernels/dropout.hpp"
 #include "nn/ops/op.hpp"
 
 namespace fm::nn {
@@ -35,7 +36,8 @@ template <class T>
 void forward(const Op& op, const ForwardArgs<T>& a) {
   const index_t count = a.n * op.out;
   if (a.mode.stochastic) {
-    std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), a.step_salt, a.mode.purpose_dropout);
+    std::uint64_t stream =
+        stream_id(static_cast<std::uint64_t>(op.layer), a.step_salt, a.mode.purpose_dropout);
     dropout_mask_fwd<T>(a.seed, stream, static_cast<T>(op.rate), a.x, a.b.y, a.b.mask, count);
   } else if (a.b.y != a.x) {
     std::memcpy(a.b.y, a.x, sizeof(T) * count);

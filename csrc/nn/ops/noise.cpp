@@ -13,8 +13,8 @@ namespace {
 // stddev 0 is the identity: no op. In place only when the producer's backward reads nothing
 // of its output (an additive change would break even a sign test).
 void plan(PlanBuilder& b, const LayerSpec& L) {
-  FM_CHECK(std::isfinite(L.stddev) && L.stddev >= 0.0, "layer ", b.layer, " (noise): 'stddev' must be >= 0, got ",
-           L.stddev);
+  FM_CHECK(std::isfinite(L.stddev) && L.stddev >= 0.0, "layer ", b.layer,
+           " (noise): 'stddev' must be >= 0, got ", L.stddev);
   if (L.stddev == 0.0) return;
   Op op;
   op.kind = OpKind::noise;
@@ -31,7 +31,8 @@ template <class T>
 void forward(const Op& op, const ForwardArgs<T>& a) {
   const index_t count = a.n * op.out;
   if (a.mode.stochastic) {
-    std::uint64_t stream = stream_id(static_cast<std::uint64_t>(op.layer), a.step_salt, a.mode.purpose_noise);
+    std::uint64_t stream =
+        stream_id(static_cast<std::uint64_t>(op.layer), a.step_salt, a.mode.purpose_noise);
     gaussian_noise_fwd<T>(a.seed, stream, static_cast<T>(op.stddev), a.x, a.b.y, count);
   } else if (a.b.y != a.x) {
     std::memcpy(a.b.y, a.x, sizeof(T) * count);

@@ -22,10 +22,10 @@ namespace fm::nn {
 
 // Forward options in training mode.
 struct TrainMode {
-  bool stochastic = true;       // dropout and noise on
-  bool update_running = true;   // BatchNorm running statistics updated
+  bool stochastic = true;      // dropout and noise on
+  bool update_running = true;  // BatchNorm running statistics updated
   std::uint64_t purpose_dropout = kPurposeDropout, purpose_noise = kPurposeNoise;
-  std::uint64_t draw = 0;       // > 0: predict(training=True)'s call number (fresh masks per call)
+  std::uint64_t draw = 0;  // > 0: predict(training=True)'s call number (fresh masks per call)
 };
 
 // ---- planning -----------------------------------------------------------------------------
@@ -46,9 +46,9 @@ class PlanBuilder {
   PlanBuilder(const std::vector<LayerSpec>& layers, index_t input_dim);
 
   Plan plan;
-  index_t width;                        // row width of the block the next op reads
-  Reads owner_reads = Reads::nothing;   // how that block's owner reads it in its backward
-  std::size_t layer = 0;                // index of the layer being planned
+  index_t width;                       // row width of the block the next op reads
+  Reads owner_reads = Reads::nothing;  // how that block's owner reads it in its backward
+  std::size_t layer = 0;               // index of the layer being planned
 
   // Claims a parameter array in the trainable arena (trainable) or the buffer arena, filled
   // with `init` by the Network constructor; returns its offset.
@@ -80,36 +80,36 @@ struct Arenas {
 
 template <class T>
 struct ForwardArgs {
-  const T* x;              // (n, op.in) the op's input block
+  const T* x;  // (n, op.in) the op's input block
   index_t n;
-  OpBuffers<T>& b;         // y (n, op.out) and the op's saved tensors
+  OpBuffers<T>& b;  // y (n, op.out) and the op's saved tensors
   Arenas<T> arenas;
   const TrainMode& mode;
-  std::uint64_t seed;      // network seed (dropout / noise streams)
-  std::uint64_t step_salt; // step ^ mix64(draw): the RNG counter of this pass
-  bool first;              // op 0 (a leading standardize ran in gather_input)
+  std::uint64_t seed;       // network seed (dropout / noise streams)
+  std::uint64_t step_salt;  // step ^ mix64(draw): the RNG counter of this pass
+  bool first;               // op 0 (a leading standardize ran in gather_input)
 };
 
 template <class T>
 struct BackwardArgs {
-  const T* x;              // (n, op.in) the input the forward read
+  const T* x;  // (n, op.in) the input the forward read
   index_t n;
-  OpBuffers<T>& b;         // what the forward saved
+  OpBuffers<T>& b;  // what the forward saved
   Arenas<T> arenas;
-  T*& g;                   // (n, op.out) in: dL/dy; out: dL/dx (n, op.in)
-  T*& spare;               // a second (n, max_width) buffer an op may write dx into and swap
-  bool need_dx;            // false for the first trainable op (nothing upstream needs dx)
-  bool stochastic;         // whether the forward applied dropout
+  T*& g;            // (n, op.out) in: dL/dy; out: dL/dx (n, op.in)
+  T*& spare;        // a second (n, max_width) buffer an op may write dx into and swap
+  bool need_dx;     // false for the first trainable op (nothing upstream needs dx)
+  bool stochastic;  // whether the forward applied dropout
 };
 
 template <class T>
 struct InferArgs {
-  const T* x;              // (rows, op.in) the current block
-  bool x_owned;            // x is scratch this pass owns: the op may overwrite it
+  const T* x;    // (rows, op.in) the current block
+  bool x_owned;  // x is scratch this pass owns: the op may overwrite it
   index_t rows;
-  T* dst;                  // (rows, op.out) a free block (or the caller's output)
-  Arenas<T> arenas;        // grads unused
-  int threads;             // thread cap for the GEMM
+  T* dst;            // (rows, op.out) a free block (or the caller's output)
+  Arenas<T> arenas;  // grads unused
+  int threads;       // thread cap for the GEMM
 };
 
 template <class T>
@@ -121,8 +121,8 @@ struct OpFns {
 };
 
 struct OpInfo {
-  const char* name;                                     // the layer dict's "kind"
-  void (*plan)(PlanBuilder& b, const LayerSpec& layer); // validate, claim arrays, fuse, push
+  const char* name;                                      // the layer dict's "kind"
+  void (*plan)(PlanBuilder& b, const LayerSpec& layer);  // validate, claim arrays, fuse, push
   bool infer_writes_block;  // inference always writes a new block (the last one writes `out`)
 };
 
@@ -133,8 +133,8 @@ const OpFns<T>& op_fns(OpKind kind);
 
 // y (rows, cols) = (x (rows, cols; ld ldx) - mean) / sd; y may alias x.
 template <class T>
-inline void standardize_rows(const T* x, index_t ldx, index_t rows, index_t cols, const T* mean, const T* sd,
-                             T* y) {
+inline void standardize_rows(const T* x, index_t ldx, index_t rows, index_t cols, const T* mean,
+                             const T* sd, T* y) {
   for (index_t r = 0; r < rows; ++r) {
     const T* xr = x + r * ldx;
     T* yr = y + r * cols;

@@ -4,9 +4,9 @@
 
 namespace fm::nn {
 
-#define FM_OP_DECLARE(name) \
+#define FM_OP_DECLARE(name)        \
   extern const OpInfo name##_info; \
-  template <class T>        \
+  template <class T>               \
   OpFns<T> name##_fns();
 FM_NN_OPS(FM_OP_DECLARE)
 #undef FM_OP_DECLARE

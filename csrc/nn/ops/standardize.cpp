@@ -22,7 +22,8 @@ void plan(PlanBuilder& b, const LayerSpec&) {
 template <class T>
 void forward(const Op& op, const ForwardArgs<T>& a) {
   if (!a.first)
-    standardize_rows(a.x, op.in, a.n, op.in, a.arenas.buffers + op.mean, a.arenas.buffers + op.stdev, a.b.y);
+    standardize_rows(a.x, op.in, a.n, op.in, a.arenas.buffers + op.mean,
+                     a.arenas.buffers + op.stdev, a.b.y);
 }
 
 // dX (n, c) = dY / std, in place in g.
@@ -37,7 +38,8 @@ void backward(const Op& op, const BackwardArgs<T>& a) {
 // dst (rows, c) = (x - mean) / std
 template <class T>
 const T* infer(const Op& op, const InferArgs<T>& a) {
-  standardize_rows(a.x, op.in, a.rows, op.in, a.arenas.buffers + op.mean, a.arenas.buffers + op.stdev, a.dst);
+  standardize_rows(a.x, op.in, a.rows, op.in, a.arenas.buffers + op.mean,
+                   a.arenas.buffers + op.stdev, a.dst);
   return a.dst;
 }
 
