@@ -130,34 +130,26 @@ const T* Network<T>::gather_input(Workspace<T>& ws, const T* X, index_t ldx, con
   return dst;
 }
 
+namespace {
+// Rows idx[0..n) of src (cols values a row) copied into dst; without idx the contiguous rows
+// from `begin` are read in place.
+template <class U>
+const U* gather_rows(const U* src, index_t cols, const index_t* idx, index_t begin, index_t n, U* dst) {
+  if (!idx) return src + begin * cols;
+  for (index_t r = 0; r < n; ++r) std::memcpy(dst + r * cols, src + idx[r] * cols, sizeof(U) * cols);
+  return dst;
+}
+}  // namespace
+
 template <class T>
 Targets<T> Network<T>::gather_targets(Workspace<T>& ws, const Targets<T>& y, const index_t* idx, index_t begin,
                                       index_t n) const {
   Targets<T> t = y;
-  if (y.labels) {
-    if (!idx) {
-      t.labels = y.labels + begin;
-    } else {
-      for (index_t r = 0; r < n; ++r) ws.labels[r] = y.labels[idx[r]];
-      t.labels = ws.labels.data();
-    }
-  } else {
-    if (!idx) {
-      t.values = y.values + begin * y.cols;
-    } else {
-      for (index_t r = 0; r < n; ++r)
-        std::memcpy(ws.targets + r * y.cols, y.values + idx[r] * y.cols, sizeof(T) * y.cols);
-      t.values = ws.targets;
-    }
-  }
-  if (y.weights) {
-    if (!idx) {
-      t.weights = y.weights + begin;
-    } else {
-      for (index_t r = 0; r < n; ++r) ws.weights[r] = y.weights[idx[r]];
-      t.weights = ws.weights.data();
-    }
-  }
+  if (y.labels)
+    t.labels = gather_rows(y.labels, 1, idx, begin, n, ws.labels.data());
+  else
+    t.values = gather_rows(y.values, y.cols, idx, begin, n, ws.targets);
+  if (y.weights) t.weights = gather_rows(y.weights, 1, idx, begin, n, ws.weights.data());
   return t;
 }
 

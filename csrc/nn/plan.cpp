@@ -146,6 +146,12 @@ void PlanBuilder::push_elementwise(Op op) {
   push(op);
 }
 
+void PlanBuilder::push_stochastic(Op op) {
+  push_elementwise(op);
+  plan.has_stochastic = true;
+  if (!op.in_place) owner_reads = Reads::nothing;
+}
+
 Plan build_plan(const std::vector<LayerSpec>& layers, index_t input_dim) {
   FM_CHECK(input_dim >= 1, "input_dim must be >= 1, got ", input_dim);
   PlanBuilder b(layers, input_dim);

@@ -18,25 +18,16 @@ void optimizer_update(Network<T>& net) {
   ++net.step;
   if (n == 0) return;
   auto slot = [&](int s) { return state + static_cast<index_t>(s) * n; };
+  auto t = [](double v) { return static_cast<T>(v); };
+  // Hyper-parameters in each Params struct's member order (kernels/optimizer.hpp).
   switch (o.kind) {
     case nn::OptKind::sgd: {
-      SgdParams<T> hp;
-      hp.lr = static_cast<T>(o.lr);
-      hp.momentum = static_cast<T>(o.momentum);
-      hp.dampening = static_cast<T>(o.dampening);
-      hp.weight_decay = static_cast<T>(o.weight_decay);
-      hp.nesterov = o.nesterov;
+      const SgdParams<T> hp{t(o.lr), t(o.momentum), t(o.dampening), t(o.weight_decay), o.nesterov};
       sgd_update<T>(p, g, o.momentum != 0.0 ? slot(0) : nullptr, n, hp, first);
       break;
     }
     case nn::OptKind::rmsprop: {
-      RmspropParams<T> hp;
-      hp.lr = static_cast<T>(o.lr);
-      hp.alpha = static_cast<T>(o.alpha);
-      hp.eps = static_cast<T>(o.eps);
-      hp.weight_decay = static_cast<T>(o.weight_decay);
-      hp.momentum = static_cast<T>(o.momentum);
-      hp.centered = o.centered;
+      const RmspropParams<T> hp{t(o.lr), t(o.alpha), t(o.eps), t(o.weight_decay), t(o.momentum), o.centered};
       int s = 1;
       T* grad_avg = o.centered ? slot(s++) : nullptr;
       T* buf = o.momentum != 0.0 ? slot(s++) : nullptr;
@@ -44,14 +35,8 @@ void optimizer_update(Network<T>& net) {
       break;
     }
     case nn::OptKind::adam: {
-      AdamParams<T> hp;
-      hp.lr = static_cast<T>(o.lr);
-      hp.beta1 = static_cast<T>(o.beta1);
-      hp.beta2 = static_cast<T>(o.beta2);
-      hp.eps = static_cast<T>(o.eps);
-      hp.weight_decay = static_cast<T>(o.weight_decay);
-      hp.amsgrad = o.amsgrad;
-      hp.decoupled = o.decoupled;
+      const AdamParams<T> hp{t(o.lr),  t(o.beta1),  t(o.beta2), t(o.eps), t(o.weight_decay),
+                             o.amsgrad, o.decoupled};
       adam_update<T>(p, g, slot(0), slot(1), o.amsgrad ? slot(2) : nullptr, n, hp, net.step);
       break;
     }

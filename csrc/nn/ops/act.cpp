@@ -9,9 +9,7 @@ namespace {
 // 'linear' is the identity: no op.
 void plan(PlanBuilder& b, const LayerSpec& L) {
   if (L.act == Act::linear) return;
-  Op op;
-  op.kind = OpKind::act;
-  op.layer = static_cast<int>(b.layer);
+  Op op = b.new_op(OpKind::act);
   op.act = L.act;
   op.alpha = L.alpha;
   b.push_elementwise(op);
@@ -49,13 +47,6 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
 
 }  // namespace
 
-extern const OpInfo act_info{"activation", &plan, /*infer_writes_block=*/false};
-
-template <class T>
-OpFns<T> act_fns() {
-  return {&forward<T>, &backward<T>, &infer<T>};
-}
-template OpFns<float> act_fns<float>();
-template OpFns<double> act_fns<double>();
+FM_NN_DEFINE_OP(act, "activation", /*infer_writes_block=*/false)
 
 }  // namespace fm::nn

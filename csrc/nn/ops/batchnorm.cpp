@@ -19,9 +19,7 @@ void plan(PlanBuilder& b, const LayerSpec& L) {
            " (batchnorm): 'momentum' must be in [0, 1], got ", L.momentum);
   FM_CHECK(std::isfinite(L.eps) && L.eps > 0.0, "layer ", i,
            " (batchnorm): 'eps' must be > 0, got ", L.eps);
-  Op op;
-  op.kind = OpKind::batchnorm;
-  op.layer = static_cast<int>(i);
+  Op op = b.new_op(OpKind::batchnorm);
   op.momentum = L.momentum;
   op.eps = L.eps;
   op.saves_stats = true;
@@ -77,13 +75,6 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
 
 }  // namespace
 
-extern const OpInfo batchnorm_info{"batchnorm", &plan, /*infer_writes_block=*/true};
-
-template <class T>
-OpFns<T> batchnorm_fns() {
-  return {&forward<T>, &backward<T>, &infer<T>};
-}
-template OpFns<float> batchnorm_fns<float>();
-template OpFns<double> batchnorm_fns<double>();
+FM_NN_DEFINE_OP(batchnorm, "batchnorm", /*infer_writes_block=*/true)
 
 }  // namespace fm::nn

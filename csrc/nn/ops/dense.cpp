@@ -21,9 +21,7 @@ void plan(PlanBuilder& b, const LayerSpec& L) {
   if (L.units > kMaxElements / b.width) throw std::bad_alloc();  // MemoryError, no overflow
   FM_CHECK(L.l1 < 0.0 || std::isfinite(L.l1), "layer ", i, " (dense): 'l1' must be finite");
   FM_CHECK(L.l2 < 0.0 || std::isfinite(L.l2), "layer ", i, " (dense): 'l2' must be finite");
-  Op op;
-  op.kind = OpKind::dense;
-  op.layer = static_cast<int>(i);
+  Op op = b.new_op(OpKind::dense);
   op.in = b.width;
   op.out = L.units;
   op.l1 = L.l1;
@@ -45,9 +43,7 @@ void plan(PlanBuilder& b, const LayerSpec& L) {
   b.push(op);
   b.owner_reads = reads_of_fused_act(op.act);
   if (split_softmax) {
-    Op sm;
-    sm.kind = OpKind::act;
-    sm.layer = op.layer;
+    Op sm = b.new_op(OpKind::act);
     sm.act = Act::softmax;
     b.push_elementwise(sm);
     b.owner_reads = Reads::values;
@@ -100,13 +96,6 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
 
 }  // namespace
 
-extern const OpInfo dense_info{"dense", &plan, /*infer_writes_block=*/true};
-
-template <class T>
-OpFns<T> dense_fns() {
-  return {&forward<T>, &backward<T>, &infer<T>};
-}
-template OpFns<float> dense_fns<float>();
-template OpFns<double> dense_fns<double>();
+FM_NN_DEFINE_OP(dense, "dense", /*infer_writes_block=*/true)
 
 }  // namespace fm::nn

@@ -12,8 +12,10 @@
 // sequences the table's functions (forward loop, backward loop, inference loop).
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "common/philox.hpp"
 #include "common/types.hpp"
 #include "nn/layer.hpp"
 #include "nn/workspace.hpp"
@@ -50,6 +52,13 @@ class PlanBuilder {
   Reads owner_reads = Reads::nothing;  // how that block's owner reads it in its backward
   std::size_t layer = 0;               // index of the layer being planned
 
+  // An op of this kind for the layer being planned.
+  Op new_op(OpKind kind) const {
+    Op op;
+    op.kind = kind;
+    op.layer = static_cast<int>(layer);
+    return op;
+  }
   // Claims a parameter array in the trainable arena (trainable) or the buffer arena, filled
   // with `init` by the Network constructor; returns its offset.
   index_t add_param(bool trainable, index_t rows, index_t cols, double init = 0.0);
@@ -59,6 +68,10 @@ class PlanBuilder {
   // Appends the op (elementwise ops: in = out = width) and makes its output the current block.
   void push(Op op);
   void push_elementwise(Op op);
+  // A training-only elementwise op (dropout, noise): marks the plan stochastic; when it does
+  // not run in place, its own output block is what the next op reads and nobody's backward
+  // reads that block.
+  void push_stochastic(Op op);
 
  private:
   const std::vector<LayerSpec>& layers_;
@@ -126,10 +139,39 @@ struct OpInfo {
   bool infer_writes_block;  // inference always writes a new block (the last one writes `out`)
 };
 
+// Defines <name>_info and <name>_fns<T> (float, double) from the op file's plan, forward,
+// backward and infer: the last line of every nn/ops/<op>.cpp.
+#define FM_NN_DEFINE_OP(name, layer_kind, infer_writes_block)             \
+  extern const OpInfo name##_info{layer_kind, &plan, infer_writes_block}; \
+  template <class T>                                                      \
+  OpFns<T> name##_fns() {                                                 \
+    return {forward<T>, backward<T>, infer<T>};                           \
+  }                                                                       \
+  template OpFns<float> name##_fns<float>();                              \
+  template OpFns<double> name##_fns<double>();
+
 // The table, indexed by OpKind (nn/ops/registry.cpp).
 const OpInfo& op_info(OpKind kind);
 template <class T>
 const OpFns<T>& op_fns(OpKind kind);
+
+// The Philox stream of a stochastic op in this pass: (layer, step ^ draw, purpose).
+template <class T>
+inline std::uint64_t rng_stream(const Op& op, const ForwardArgs<T>& a, std::uint64_t purpose) {
+  return stream_id(static_cast<std::uint64_t>(op.layer), a.step_salt, purpose);
+}
+
+// y = x for a stochastic op's forward with mode.stochastic off (nothing to do in place).
+template <class T>
+inline void forward_identity(const Op& op, const ForwardArgs<T>& a) {
+  if (a.b.y != a.x) std::memcpy(a.b.y, a.x, sizeof(T) * a.n * op.out);
+}
+
+// Inference of an op that only acts in training (dropout, noise): the block passes through.
+template <class T>
+const T* infer_identity(const Op&, const InferArgs<T>& a) {
+  return a.x;
+}
 
 // y (rows, cols) = (x (rows, cols; ld ldx) - mean) / sd; y may alias x.
 template <class T>

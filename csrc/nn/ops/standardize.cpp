@@ -8,9 +8,7 @@ namespace {
 
 // mean (0) and std (1) in the buffer arena.
 void plan(PlanBuilder& b, const LayerSpec&) {
-  Op op;
-  op.kind = OpKind::standardize;
-  op.layer = static_cast<int>(b.layer);
+  Op op = b.new_op(OpKind::standardize);
   op.mean = b.add_param(false, b.width, 0);
   op.stdev = b.add_param(false, b.width, 0, 1.0);
   op.in_place = b.plan.ops.empty();  // leading: gather_input standardizes its copy
@@ -45,13 +43,6 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
 
 }  // namespace
 
-extern const OpInfo standardize_info{"standardize", &plan, /*infer_writes_block=*/true};
-
-template <class T>
-OpFns<T> standardize_fns() {
-  return {&forward<T>, &backward<T>, &infer<T>};
-}
-template OpFns<float> standardize_fns<float>();
-template OpFns<double> standardize_fns<double>();
+FM_NN_DEFINE_OP(standardize, "standardize", /*infer_writes_block=*/true)
 
 }  // namespace fm::nn
