@@ -224,7 +224,8 @@ def test_one_row_equals_row_of_batch_bitwise(dtype):
 def test_few_rows_equal_rows_of_batch_bitwise(dtype, ta, tb):
     """M = 1 .. MR + 1 (the one-row and few-row "sup" paths where B is not transposed, the tiled
     path otherwise): each row equals that row of a batched product bit for bit, with beta,
-    bias, activation and z_out; odd N and K around the vector width and KC."""
+    bias, activation and z_out, on one thread or with B's columns split over several; odd N
+    and K around the vector width and KC."""
     rng = np.random.default_rng(12)
     g = _info(dtype)
     code = GEMM_ACTIVATIONS["gelu"][0]
@@ -242,6 +243,11 @@ def test_few_rows_equal_rows_of_batch_bitwise(dtype, ta, tb):
             got = _core.gemm(sub, b, ta, tb, bias, code, 0.0, None, 0.0, z, 1)
             np.testing.assert_array_equal(got, full[3:3 + m])
             np.testing.assert_array_equal(z, full_z[3:3 + m])
+            # threads: a large B's columns are split over them (same bits, bias and z_out offset)
+            z2 = np.empty((m, n), dtype)
+            got2 = _core.gemm(sub, b, ta, tb, bias, code, 0.0, None, 0.0, z2, 3)
+            np.testing.assert_array_equal(got2, got)
+            np.testing.assert_array_equal(z2, z)
             part = c0[3:3 + m].copy()
             _core.gemm(sub, b, ta, tb, None, 0, 0.0, part, 1.0, None, 1)
             np.testing.assert_array_equal(part, acc[3:3 + m])
@@ -254,7 +260,7 @@ def test_small_path_thresholds_in_the_table():
         if g["isa"] == "generic":
             assert g["sup_max_m"] == 0 and not g["one_row"]
         else:
-            assert g["sup_max_m"] >= 2 and g["one_row"]
+            assert g["sup_max_m"] >= 2 and g["one_row"] and g["sup_split_min"] > 0
 
 
 def test_small_shapes_stay_single_threaded():

@@ -156,6 +156,7 @@ py::dict gemm_info_dict(const fm::GemmInfo& g) {
   d["nc"] = g.nc;
   d["one_row"] = g.one_row;
   d["sup_max_m"] = g.sup_max_m;
+  d["sup_split_min"] = g.sup_split_min;
   return d;
 }
 

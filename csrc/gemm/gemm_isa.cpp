@@ -124,10 +124,13 @@ struct CfgF64 {
 constexpr const char* kIsa = "generic";
 #endif
 
+// Below this many weights (N x K) one core streams B faster than threads can be woken.
+constexpr index_t kSupSplitMinWeights = index_t(1) << 16;
+
 template <class Cfg>
 GemmTable<typename Cfg::T> make_table() {
   return {kIsa,         Cfg::name,     Cfg::MR,           Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC,
-          Cfg::ROW_NV > 0, Cfg::SUP_MAX_M, &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
+          Cfg::ROW_NV > 0, Cfg::SUP_MAX_M, kSupSplitMinWeights, &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
 }
 
 }  // namespace
