@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp.training import _Progress
+from fastmlp.trainers.progress import Progress
 
 REG_METRICS = ["mae", "mse", "rmse"]
 ACCURACY_NAMES = ["accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
@@ -230,7 +230,7 @@ def test_verbose_2_prints_the_metrics(capsys):
 def test_progress_callback_gets_the_running_sums():
     X, y = _data()
     m = _regressor()
-    bar = _Progress(1, 1, len(X), m._metric_logs)
+    bar = Progress(1, 1, len(X), m._metric_logs)
     logs = bar._running(10, 5.0, -1.0, 10.0, 4.0, 7.0)
     assert logs == {"loss": 0.5, "mae": 7.0 / 30, "mse": 4.0 / 30, "rmse": math.sqrt(4.0 / 30)}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp.training import split_validation
+from fastmlp.trainers.validation import split_validation
 
 LOSSES = ["ce_labels", "ce_probs", "bce", "mse"]
 LOSS_NAME = {"ce_labels": "cross_entropy", "ce_probs": "cross_entropy",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-import fastmlp.training as training
+from fastmlp.trainers.validation import split_validation
 
 
 def _data(n=120, d=4, k=3, seed=0):
@@ -43,12 +43,12 @@ def test_validation_data_and_regression_keys():
 
 def test_split_validation_is_stratified_and_shuffled():
     labels = np.array([0] * 90 + [1] * 10)
-    tr, va = training.split_validation(100, 0.2, seed=0, labels=labels)
+    tr, va = split_validation(100, 0.2, seed=0, labels=labels)
     assert len(va) == 20 and (labels[va] == 1).sum() == 2
     assert sorted(np.concatenate([tr, va]).tolist()) == list(range(100))
     assert va.max() < 99 or va.min() > 0 or len(set(np.diff(va))) > 1   # not just the tail
     with pytest.raises(ValueError, match="validation_split"):
-        training.split_validation(1, 0.5, 0, None)
+        split_validation(1, 0.5, 0, None)
 
 
 def test_standardize_learns_from_fit_data_then_freezes():
@@ -68,7 +68,7 @@ def test_standardize_uses_training_part_of_validation_split():
     X, y = _data()
     m = _model(first=[fm.Standardize()])
     m.fit(X, y, epochs=1, validation_split=0.5, verbose=0)
-    tr, _ = training.split_validation(len(X), 0.5, m.seed, y)
+    tr, _ = split_validation(len(X), 0.5, m.seed, y)
     np.testing.assert_allclose(m.get_weights()[0], X[tr].mean(axis=0), rtol=1e-5)
 
 
@@ -237,3 +237,45 @@ def test_ctrl_c_during_fit_returns_history_promptly():
     timer.join()
     assert time.perf_counter() - t0 < 30 and len(h.epoch) < 500
     assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+class _CountingNet:
+    """The engine's network, with the rows of every ``evaluate`` call recorded."""
+
+    def __init__(self, net):
+        self._inner, self.rows = net, []
+
+    def evaluate(self, X, y, batch_size, sample_weight=None):
+        self.rows.append(len(X))
+        return self._inner.evaluate(X, y, batch_size, sample_weight)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("loss, k", [("cross_entropy", 3), ("binary_cross_entropy", 2),
+                                     ("mse", 2)])
+def test_evaluate_batch_size_sets_the_rows_per_pass(loss, k):
+    X, y = _data(n=101)
+    targets = {"cross_entropy": y, "binary_cross_entropy": np.eye(3)[y][:, :2],
+               "mse": X[:, :2]}[loss]
+    m = fm.Sequential([fm.Dense(8, activation="tanh", l2=0.01), fm.Dense(k)], input_dim=4,
+                      dtype="float64", seed=0)
+    m.compile(loss=loss, optimizer="sgd", l1=0.001,
+              metrics=["mae", "rmse"] if loss == "mse" else None)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    whole = m.evaluate(X, targets, sample_weight=w)
+    m._net = counting = _CountingNet(m._net)
+    for batch_size in (1, 7, 100, 101, 1000):
+        counting.rows.clear()
+        part = m.evaluate(X, targets, batch_size=batch_size, sample_weight=w)
+        assert part.keys() == whole.keys()
+        for key in whole:   # the same sums, added in another order
+            assert part[key] == pytest.approx(whole[key], rel=1e-12, abs=1e-15)
+        rows = min(batch_size, len(X))
+        assert counting.rows == [rows] * (len(X) // rows) + ([len(X) % rows] if len(X) % rows
+                                                            else [])
+    with pytest.raises(ValueError, match="batch_size"):
+        m.evaluate(X, targets, batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        m.evaluate(X, targets, batch_size=2.5)

@@ -12,9 +12,10 @@ from fastmlp.layers import (ELU, GELU, Activation, BatchNorm, Dense, Dropout, Ga
 from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from fastmlp.callbacks import (CSVLogger, Callback, EarlyStopping, History, LearningRateScheduler,
                                ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
-from fastmlp.model import Sequential
+from fastmlp.models import Sequential
 from fastmlp.data import Standardizer, train_dev_test_split
-from fastmlp.check import diagnose, gradcheck
+from fastmlp.diagnosis import diagnose
+from fastmlp.check import gradcheck
 
 from fastmlp.io import load
 

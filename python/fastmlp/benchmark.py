@@ -19,6 +19,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from fastmlp.runtime import cpu_model, cpus_available, peer_versions
+
 # One core's FP32 peak on the reference machine (AVX-512, 2 FMA units at ~3.5 GHz).
 PEAK_GFLOPS_PER_CORE = 113.0
 PEERS = ("fastmlp", "torch", "sklearn")
@@ -467,9 +469,7 @@ def _table(header: list, rows: list, markdown: bool) -> str:
 
 
 def machine_line(threads: int) -> str:
-    from fastmlp.cli import _cpu_model, _cpus_available, _peer_versions
-
-    parts = [f"CPU: {_cpu_model()} ({_cpus_available()} CPUs available, {threads} "
+    parts = [f"CPU: {cpu_model()} ({cpus_available()} CPUs available, {threads} "
              f"thread{'s' * (threads != 1)} used)"]
     try:
         import fastmlp as fm
@@ -479,7 +479,7 @@ def machine_line(threads: int) -> str:
                      f"compiler={info.get('compiler')}")
     except Exception as exc:
         parts.append(f"fastmlp: {_short_error(exc)}")
-    versions = _peer_versions()
+    versions = peer_versions()
     parts.append(f"torch {versions['torch']}, scikit-learn {versions['scikit-learn']}, "
                  f"numpy {versions['numpy']}, Python {platform.python_version()}")
     return "; ".join(parts)

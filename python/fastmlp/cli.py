@@ -17,6 +17,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from fastmlp.runtime import cpu_model, cpus_available, peer_versions
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 BUILTIN_DATASETS = ("digits",)
@@ -635,29 +637,6 @@ def cmd_bench(args) -> int:
     return benchmark.run(quick=args.quick, markdown=args.markdown, threads=args.threads)
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _peer_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for dist in ("numpy", "scikit-learn", "torch", "matplotlib", "tqdm", "onnx", "onnxruntime"):
-        try:
-            found[dist] = version(dist)
-        except PackageNotFoundError:
-            found[dist] = "not installed"
-    return found
-
-
 def cmd_info(args) -> int:
     import fastmlp as fm
 
@@ -667,19 +646,12 @@ def cmd_info(args) -> int:
         if key != "version":
             shown = ", ".join(value) if isinstance(value, (list, tuple)) else value
             print(f"  {key}: {shown}")
-    print(f"  threads: {fm.get_num_threads()} (CPUs available: {_cpus_available()})")
+    print(f"  threads: {fm.get_num_threads()} (CPUs available: {cpus_available()})")
     print(f"python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-          f"CPU: {_cpu_model()}")
-    for dist, ver in _peer_versions().items():
+          f"CPU: {cpu_model()}")
+    for dist, ver in peer_versions().items():
         print(f"  {dist}: {ver}")
     return 0
-
-
-def _cpus_available() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,

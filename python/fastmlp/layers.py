@@ -21,7 +21,7 @@ from fastmlp.initializers import INITIALIZERS, initialize
 __all__ = [
     "Layer", "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus",
     "Softmax", "ELU", "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize",
-    "LAYERS",
+    "LAYERS", "param_specs",
 ]
 
 _PENALTY = [None, Interval(Real, 0, None)]
@@ -355,3 +355,14 @@ class Standardize(Layer):
 LAYERS = {c.__name__: c for c in (Dense, Activation, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus,
                                   Softmax, ELU, GELU, SiLU, Dropout, BatchNorm, GaussianNoise,
                                   Standardize)}
+
+
+def param_specs(layers, input_dim: int) -> list:
+    """``[(layer_index, name, shape, trainable)]`` of a stack of layers fed ``input_dim``
+    features, in ``get_weights()`` order: what each layer says of its own arrays."""
+    out, d = [], input_dim
+    for i, layer in enumerate(layers):
+        for name, shape, trainable in layer.param_specs(d):
+            out.append((i, name, shape, trainable))
+        d = layer.output_dim(d)
+    return out
