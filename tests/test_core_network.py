@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fastmlp import _core
+from conftest import central_differences
 from reference import act_fwd
 
 ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu", "softmax"]
@@ -240,21 +241,14 @@ def numeric_grads(net, layers, X, y, loss, l1, l2, eps=1e-6):
     # Batch statistics need training mode; without BatchNorm, inference mode = training mode
     # with the stochastic layers off (what gradients(dropout=False) differentiates).
     training = any(L["kind"] == "batchnorm" for L in layers)
+
+    def value():
+        logits = net.predict(X, training=training, link=False)
+        return loss_np(loss, logits, y) + penalty_np(layers, params, l1, l2)
+
     for p, tr in zip(params, net.trainable()):
-        if not tr:
-            continue
-        g = np.zeros_like(p)
-        flat, gf = p.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            vals = []
-            for s in (+1, -1):
-                flat[i] = old + s * eps
-                logits = net.predict(X, training=training, link=False)
-                vals.append(loss_np(loss, logits, y) + penalty_np(layers, params, l1, l2))
-            flat[i] = old
-            gf[i] = (vals[0] - vals[1]) / (2 * eps)
-        out.append(g)
+        if tr:
+            out.append(central_differences(value, p, eps))
     return out
 
 
@@ -656,20 +650,7 @@ def test_gradients_with_dropout_vs_central_differences(layers):
         net.step = 5
         return net.train_batch(X, y)
 
-    eps = 1e-6
-    k = 0
-    for p, tr in zip(net.params(), net.trainable()):
-        if not tr:
-            continue
-        num = np.zeros_like(p)
-        flat, nf = p.reshape(-1), num.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            lp = loss_at_step5()
-            flat[i] = old - eps
-            lm = loss_at_step5()
-            flat[i] = old
-            nf[i] = (lp - lm) / (2 * eps)
-        assert rel_err(got[k], num) < 1e-7
-        k += 1
+    trainable = [p for p, tr in zip(net.params(), net.trainable()) if tr]
+    assert len(got) == len(trainable)
+    for g, p in zip(got, trainable):
+        assert rel_err(g, central_differences(loss_at_step5, p)) < 1e-7

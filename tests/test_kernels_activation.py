@@ -13,12 +13,13 @@ from scipy import special
 import fastmlp as fm
 from fastmlp import _core
 
+from conftest import lower_isas
+
 K = _core.kernels
 SIZES = [1, 7, 15, 16, 17, 33, 257, 1000]
 DTYPES = [np.float32, np.float64]
 ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu"]
 ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
-ISA_ORDER = ["generic", "avx2", "avx512"]
 
 
 def ref_fwd(act, x, alpha):
@@ -238,11 +239,6 @@ def test_results_do_not_depend_on_threads():
         np.testing.assert_array_equal(a, b)
 
 
-def _lower_isas():
-    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
-    return ISA_ORDER[: ISA_ORDER.index(best)]
-
-
 @pytest.mark.skipif(not os.environ.get("FASTMLP_ISA"), reason="only in the forced-ISA re-runs")
 def test_forced_isa_is_active():
     assert fm.build_info()["isa"] == os.environ["FASTMLP_ISA"]
@@ -252,7 +248,7 @@ def test_forced_isa_is_active():
 def test_every_isa_table():
     """Re-runs every kernel test file (tests/test_kernels_*.py) with each lower ISA table forced,
     one subprocess per table, in parallel."""
-    isas = _lower_isas()
+    isas = lower_isas()
     if not isas:
         pytest.skip("only the generic table exists here")
     files = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_kernels_*.py")))

@@ -9,6 +9,8 @@ from scipy import special
 import fastmlp as fm
 from fastmlp import _core
 
+from conftest import central_differences
+
 K = _core.kernels
 DTYPES = [np.float32, np.float64]
 SHAPES = [(1, 1), (1, 2), (7, 3), (15, 10), (16, 16), (17, 7), (33, 17), (257, 5), (1000, 10)]
@@ -169,16 +171,6 @@ def test_gradient_may_overwrite_logits(dtype):
         np.testing.assert_array_equal(xx, ref[1])
 
 
-def _num_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += h
-        xm[idx] -= h
-        g[idx] = (f(xp) - f(xm)) / (2 * h)
-    return g
-
-
 def test_gradients_central_differences_float64():
     rng = np.random.default_rng(40)
     x = rng.standard_normal((7, 5)) * 2
@@ -193,7 +185,8 @@ def test_gradients_central_differences_float64():
         (lambda z: K.mse(z, t)[0], lambda z: K.mse(z, t)[1]),
     ]
     for f, grad in cases:
-        np.testing.assert_allclose(grad(x), _num_grad(f, x), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(grad(x), central_differences(lambda: f(x), x), rtol=1e-6,
+                                   atol=1e-8)
 
 
 def test_argument_errors():

@@ -6,19 +6,15 @@ import pytest
 import fastmlp as fm
 from fastmlp.trainers.validation import split_validation
 
+from conftest import NetStandIn, make_data, make_mlp
+
 
 def _data(n=120, d=4, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1).astype(int)
-    return X, np.minimum(y, k - 1)
+    return make_data("separable", n, d, k, seed)
 
 
 def _model(d=4, k=3, dtype="float32", seed=0, loss="cross_entropy", opt=None, first=()):
-    m = fm.Sequential([*first, fm.Dense(16, activation="relu"), fm.Dense(k)], input_dim=d,
-                      dtype=dtype, seed=seed)
-    m.compile(loss=loss, optimizer=opt or fm.Adam(lr=1e-2))
-    return m
+    return make_mlp(k=k, d=d, dtype=dtype, seed=seed, loss=loss, optimizer=opt, first=first)
 
 
 def test_history_keys_and_learning():
@@ -112,18 +108,11 @@ def test_interrupted_epoch_stops(monkeypatch):
     X, y = _data()
     m = _model()
     m.build()
-    real = m._net
 
-    class Wrapped:
-        def __getattr__(self, name):
-            return getattr(real, name)
+    def interrupted_epoch(net, *a, **k):
+        return dict(net.fit_epoch(*a, **k), interrupted=True)
 
-        def fit_epoch(self, *a, **k):
-            r = dict(real.fit_epoch(*a, **k))
-            r["interrupted"] = True
-            return r
-
-    m._net = Wrapped()
+    m._net = NetStandIn(m._net, fit_epoch=interrupted_epoch)
     h = m.fit(X, y, epochs=5, verbose=0)
     assert len(h.history["loss"]) == 1
 
@@ -162,17 +151,12 @@ def test_inputs_converted_once_and_layouts_agree():
     seen = []
     m = _model()
     m.build()
-    real = m._net
 
-    class Spy:
-        def __getattr__(self, name):
-            return getattr(real, name)
+    def spied_epoch(net, Xa, ya, *a, **k):
+        seen.append(Xa)
+        return net.fit_epoch(Xa, ya, *a, **k)
 
-        def fit_epoch(self, Xa, ya, *a, **k):
-            seen.append(Xa)
-            return real.fit_epoch(Xa, ya, *a, **k)
-
-    m._net = Spy()
+    m._net = NetStandIn(m._net, fit_epoch=spied_epoch)
     m.fit(Xc, y, epochs=2, verbose=0)
     assert seen[0] is Xc and seen[1] is Xc         # no copy of an already-converted array
     a, b = _model(), _model()
@@ -239,20 +223,6 @@ def test_ctrl_c_during_fit_returns_history_promptly():
     assert all(np.isfinite(w).all() for w in m.get_weights())
 
 
-class _CountingNet:
-    """The engine's network, with the rows of every ``evaluate`` call recorded."""
-
-    def __init__(self, net):
-        self._inner, self.rows = net, []
-
-    def evaluate(self, X, y, batch_size, sample_weight=None):
-        self.rows.append(len(X))
-        return self._inner.evaluate(X, y, batch_size, sample_weight)
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
 @pytest.mark.parametrize("loss, k", [("cross_entropy", 3), ("binary_cross_entropy", 2),
                                      ("mse", 2)])
 def test_evaluate_batch_size_sets_the_rows_per_pass(loss, k):
@@ -265,15 +235,21 @@ def test_evaluate_batch_size_sets_the_rows_per_pass(loss, k):
               metrics=["mae", "rmse"] if loss == "mse" else None)
     w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
     whole = m.evaluate(X, targets, sample_weight=w)
-    m._net = counting = _CountingNet(m._net)
+    rows_seen = []
+
+    def counted(net, X, y, batch_size, sample_weight=None):
+        rows_seen.append(len(X))
+        return net.evaluate(X, y, batch_size, sample_weight)
+
+    m._net = NetStandIn(m._net, evaluate=counted)
     for batch_size in (1, 7, 100, 101, 1000):
-        counting.rows.clear()
+        rows_seen.clear()
         part = m.evaluate(X, targets, batch_size=batch_size, sample_weight=w)
         assert part.keys() == whole.keys()
         for key in whole:   # the same sums, added in another order
             assert part[key] == pytest.approx(whole[key], rel=1e-12, abs=1e-15)
         rows = min(batch_size, len(X))
-        assert counting.rows == [rows] * (len(X) // rows) + ([len(X) % rows] if len(X) % rows
+        assert rows_seen == [rows] * (len(X) // rows) + ([len(X) % rows] if len(X) % rows
                                                             else [])
     with pytest.raises(ValueError, match="batch_size"):
         m.evaluate(X, targets, batch_size=0)
