@@ -269,6 +269,7 @@ def torch_model(model):
     """A ``torch.nn.Sequential`` with ``model``'s layers and weights (Dropout/noise left out),
     in the model's dtype. Returns (module, trainable params in get_weights() order)."""
     import torch
+
     import fastmlp as fm
 
     # Tiny tensors: one thread is fastest and does not fight the machine's other work.
@@ -349,6 +350,7 @@ def torch_loss(out, y, loss, model, l1=0.0, l2=0.0):
 
 def torch_penalty(tmodel, model, l1=0.0, l2=0.0):
     import torch
+
     import fastmlp as fm
 
     dense = [layer for layer in model.layers if isinstance(layer, fm.Dense)]

@@ -97,7 +97,9 @@ def test_mse(dtype):
 def test_sigmoid_link(dtype):
     x = logits_of(1000, dtype, scale=20)
     x[:4] = [-1e4, 1e4, -50, 50]
-    np.testing.assert_allclose(K.sigmoid_link(x), special.expit(x.astype(np.float64)), rtol=2e-6 if dtype == np.float32 else 1e-14, atol=0)
+    rtol = 2e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(K.sigmoid_link(x), special.expit(x.astype(np.float64)), rtol=rtol,
+                               atol=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -111,7 +113,9 @@ def test_extreme_logits_are_stable(dtype):
     loss, g, _ = K.sigmoid_bce(x, t)
     assert np.isfinite(loss) and np.all(np.isfinite(g))
     xd = x.astype(np.float64)
-    np.testing.assert_allclose(loss, (np.maximum(xd, 0) - xd * t + np.log1p(np.exp(-np.abs(xd)))).sum(), rtol=1e-6)
+    np.testing.assert_allclose(
+        loss, (np.maximum(xd, 0) - xd * t + np.log1p(np.exp(-np.abs(xd)))).sum(), rtol=1e-6
+    )
     loss, g, _ = K.softmax_xent_probs(x, t)
     assert np.isfinite(loss) and np.all(np.isfinite(g))
 
@@ -185,8 +189,8 @@ def test_gradients_central_differences_float64():
         (lambda z: K.mse(z, t)[0], lambda z: K.mse(z, t)[1]),
     ]
     for f, grad in cases:
-        np.testing.assert_allclose(grad(x), central_differences(lambda: f(x), x), rtol=1e-6,
-                                   atol=1e-8)
+        numeric = central_differences(lambda f=f: f(x), x)
+        np.testing.assert_allclose(grad(x), numeric, rtol=1e-6, atol=1e-8)
 
 
 def test_argument_errors():
@@ -219,7 +223,9 @@ def test_loss_does_not_depend_on_threads():
     try:
         for nt in (1, 2):
             fm.set_num_threads(nt)
-            res.append((K.softmax_xent_labels(x, y, 1e-3), K.sigmoid_bce(x, t, 1e-3), K.mse(x, t, 1e-3)))
+            res.append(
+                (K.softmax_xent_labels(x, y, 1e-3), K.sigmoid_bce(x, t, 1e-3), K.mse(x, t, 1e-3))
+            )
     finally:
         fm.set_num_threads(n0)
     for a, b in zip(res[0], res[1]):

@@ -156,7 +156,9 @@ def test_argument_errors():
     with pytest.raises(ValueError):
         K.sgd_update(p, g, None, lr=0.1, momentum=0.9)  # momentum without a buffer
     with pytest.raises(ValueError):
-        K.sgd_update(p, g, np.zeros(4, np.float32), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
+        K.sgd_update(
+            p, g, np.zeros(4, np.float32), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True
+        )
     with pytest.raises(ValueError):
         K.sgd_update(p, g, None, lr=-1.0)
     with pytest.raises(ValueError):

@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 
 from fastmlp.models import Sequential
-from fastmlp.saving import (FORMAT_VERSION, MAGIC, expected_weight_shapes, model_to_bytes,
-                            read_model_file, save_model)
+from fastmlp.saving import (
+    FORMAT_VERSION,
+    MAGIC,
+    expected_weight_shapes,
+    model_to_bytes,
+    read_model_file,
+    save_model,
+)
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "expected_weight_shapes", "load", "model_from_bytes",
            "model_to_bytes", "save_model"]

@@ -8,6 +8,7 @@ from fastmlp._validation import validate_params
 from fastmlp.callbacks.callback import Callback, fit_validates
 from fastmlp.errors import InvalidParameterError
 
+
 class CSVLogger(Callback):
     """One row per epoch: ``epoch`` (0-based, as Keras writes it), then the logs' values under
     their keys in sorted order, the keys fixed by the first epoch plus the ``val_`` ones when

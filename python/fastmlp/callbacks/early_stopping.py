@@ -6,6 +6,7 @@ from numbers import Integral, Real
 from fastmlp._validation import Interval, validate_params
 from fastmlp.callbacks.monitor import MODE, MonitorCallback
 
+
 class EarlyStopping(MonitorCallback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs; with ``restore_best_weights`` the model ends with the weights of its best epoch.

@@ -5,6 +5,7 @@ from fastmlp.callbacks.callback import Callback
 from fastmlp.diagnosis import diagnose
 from fastmlp.plotting import plot_history
 
+
 class History(Callback):
     """What ``fit`` returns: ``history`` maps ``loss``, ``accuracy``, ``val_loss``,
     ``val_accuracy`` (as available) to one value per epoch; ``epoch`` lists the epochs."""

@@ -10,6 +10,7 @@ from fastmlp.callbacks.callback import Callback
 from fastmlp.callbacks.monitor import MODE, VERBOSE, MonitorCallback
 from fastmlp.errors import InvalidParameterError
 
+
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch to ``schedule(epoch)`` or
     ``schedule(epoch, lr)`` (Keras's signature)."""

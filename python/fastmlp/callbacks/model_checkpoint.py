@@ -8,6 +8,7 @@ from fastmlp._validation import validate_params
 from fastmlp.callbacks.monitor import MODE, VERBOSE, MonitorCallback
 from fastmlp.errors import InvalidParameterError
 
+
 class ModelCheckpoint(MonitorCallback):
     """Save the model with ``model.save`` (fastmlp's format: read it back with ``fm.load``)
     at the end of every epoch, or with ``save_best_only`` only when ``monitor`` beats the best

@@ -5,6 +5,7 @@ import math
 
 from fastmlp.callbacks.callback import Callback
 
+
 class TerminateOnNaN(Callback):
     """Stop training without an exception when the training loss stops being finite.
 

@@ -15,8 +15,14 @@ from numbers import Integral
 import numpy as np
 
 from fastmlp import _core
-from fastmlp._validation import (Interval, as_float_array, check_dtype, check_finite, check_X,
-                                 validate_params)
+from fastmlp._validation import (
+    Interval,
+    as_float_array,
+    check_dtype,
+    check_finite,
+    check_X,
+    validate_params,
+)
 from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standardize, param_specs
 from fastmlp.losses import check_last_layer
@@ -440,7 +446,7 @@ class Sequential(Trainer):
         return cfg
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
+    def from_config(cls, config: dict) -> Sequential:
         if not isinstance(config, dict) or "layers" not in config:
             raise InvalidParameterError("config must be a dict from Sequential.get_config()")
         layers = []
@@ -472,7 +478,7 @@ class Sequential(Trainer):
         return model_to_bytes(self)
 
     @classmethod
-    def from_bytes(cls, data) -> "Sequential":
+    def from_bytes(cls, data) -> Sequential:
         """Rebuild a model from :meth:`to_bytes` output, every check of ``fm.load`` passed."""
         config, weights, state = read_model_parts(data)
         try:
