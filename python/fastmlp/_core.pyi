@@ -3,11 +3,8 @@
 fastmlp compute core (C++): GEMM, kernels, network and training engine
 """
 from __future__ import annotations
-
-import typing
-
 import numpy
-
+import typing
 __all__: list[str] = ['Network', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
 class Network:
     """
