@@ -256,3 +256,27 @@ def test_evaluate_batch_size_sets_the_rows_per_pass(loss, k):
         m.evaluate(X, targets, batch_size=0)
     with pytest.raises(ValueError, match="batch_size"):
         m.evaluate(X, targets, batch_size=2.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_batch_size_sets_the_rows_per_pass(dtype):
+    X, _ = _data(n=101)
+    m = _model(dtype=dtype, first=[fm.BatchNorm()])
+    whole = m.predict(X)
+    rows_seen = []
+
+    def counted(net, X, *args):
+        rows_seen.append(len(X))
+        return net.predict(X, *args)
+
+    m._net = NetStandIn(m._net, predict=counted)
+    for batch_size in (1, 7, 101, 1000):
+        rows_seen.clear()
+        np.testing.assert_allclose(m.predict(X, batch_size=batch_size), whole,
+                                   rtol=1e-6 if dtype == "float32" else 1e-14)
+        rows = min(batch_size, len(X))
+        assert sum(rows_seen) == len(X) and max(rows_seen) == rows
+    for bad in (0, 2.5, "8"):
+        with pytest.raises(ValueError, match="batch_size"):
+            m.predict(X, batch_size=bad)
+

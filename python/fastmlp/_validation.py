@@ -201,3 +201,13 @@ def canonical_name(name, known, aliases: dict, unknown: str, not_str: str | None
     if key not in known:
         raise InvalidParameterError(unknown)
     return key
+
+
+def batch_rows(batch_size, n: int, owner: str) -> int:
+    """Rows per pass through the network for ``owner(..., batch_size=...)``: all ``n`` for
+    None, else ``batch_size`` (an int >= 1, a ValueError naming it otherwise) capped at n."""
+    if batch_size is None:
+        return max(1, n)
+    validate_params(owner, {"batch_size": batch_size},
+                    {"batch_size": [Interval(Integral, 1, None)]})
+    return int(max(1, min(batch_size, n)))

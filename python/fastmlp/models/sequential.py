@@ -8,6 +8,7 @@ input once; the engine owns every array and runs whole epochs with the GIL relea
 """
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from numbers import Integral
@@ -18,6 +19,7 @@ from fastmlp import _core
 from fastmlp._validation import (
     Interval,
     as_float_array,
+    batch_rows,
     check_dtype,
     check_finite,
     check_X,
@@ -37,15 +39,14 @@ _OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
 def _physical_memory() -> int:
     try:
-        import os
-
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):   # not POSIX: only the absurd is refused
         return 2**47
 
 
 class Sequential(Trainer):
-    """A stack of layers trained as one network.
+    """A stack of layers trained as one network (compile, fit and evaluate come from
+    :class:`fastmlp.trainers.Trainer`).
 
     Parameters
     ----------
@@ -251,9 +252,7 @@ class Sequential(Trainer):
         self._ensure_built(X)
         return X
 
-    # ---------------------------------------------------------------- compile
-
-    # ---------------------------------------------------------------- data
+    # ---------------------------------------------------------------- data and inference
 
     def _fit_standardize(self, X: np.ndarray) -> None:
         """Standardize learns mean/std from the first data the model is trained on."""
@@ -279,7 +278,8 @@ class Sequential(Trainer):
         values for mse, raw outputs before compile. ``training=True`` runs as in training
         (dropout, noise, batch statistics) without changing weights or running statistics;
         each call draws fresh dropout masks and noise (Monte Carlo dropout), the sequence of
-        calls reproducible from the model's seed."""
+        calls reproducible from the model's seed. ``batch_size``: rows per pass through the
+        network (bounds memory, as in Keras; None runs all rows at once)."""
         if not isinstance(training, (bool, np.bool_)):
             raise InvalidParameterError(f"training must be a bool, got {training!r}")
         link = self._compile_config is not None
@@ -288,9 +288,19 @@ class Sequential(Trainer):
                 and X.flags.c_contiguous:
             # Already what the engine takes (the latency path): it checks shape and
             # finiteness itself, with the GIL released.
-            return self._net.predict(X, bool(training), link, True)
-        X = self._convert_X(X)
-        return self._net.predict(X, bool(training), link)
+            if batch_size is None:
+                return self._net.predict(X, bool(training), link, True)
+            ready = True
+        else:
+            X, ready = self._convert_X(X), False
+        return self._predict_in_batches(X, bool(training), link, ready,
+                                        batch_rows(batch_size, len(X), "predict"))
+
+    def _predict_in_batches(self, X, training, link, check_finite, rows):
+        # Apart from predict: a comprehension there would turn its locals into closure cells,
+        # which costs the latency path ~80 ns a call (CPython 3.11).
+        return np.concatenate([self._net.predict(X[i:i + rows], training, link, check_finite)
+                               for i in range(0, len(X), rows)])
 
     def _penalty(self) -> float:
         """The compiled L1/L2 penalty on the Dense weights, in float64 (NumPy)."""

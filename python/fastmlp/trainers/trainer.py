@@ -22,7 +22,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from fastmlp._validation import Interval, Options, check_X, validate_params
+from fastmlp._validation import Interval, Options, batch_rows, check_X, validate_params
 from fastmlp.callbacks import CallbackList, History, TerminateOnNaN
 from fastmlp.errors import DivergenceError, InvalidParameterError
 from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss
@@ -32,7 +32,7 @@ from fastmlp.trainers.compile_config import CompileConfig
 from fastmlp.trainers.progress import Progress
 from fastmlp.trainers.validation import split_validation, validation_schedule
 
-__all__ = ["Trainer", "eval_batch_size"]
+__all__ = ["Trainer"]
 
 _FIT_CONSTRAINTS = {
     "epochs": [Interval(Integral, 0, None)],
@@ -43,17 +43,6 @@ _FIT_CONSTRAINTS = {
     "augment": [None, "callable"],
     "initial_epoch": [Interval(Integral, 0, None)],
 }
-
-
-def eval_batch_size(batch_size, n: int) -> int:
-    """Rows per ``net.evaluate`` call: all ``n`` for None, else ``batch_size`` (an int >= 1,
-    capped at n). Like Keras' batch_size it bounds the memory of one forward pass; results
-    agree with one call up to the order of the sums."""
-    if batch_size is None:
-        return max(1, n)
-    validate_params("evaluate", {"batch_size": batch_size},
-                    {"batch_size": [Interval(Integral, 1, None)]})
-    return int(max(1, min(batch_size, n)))
 
 
 class Trainer:
@@ -398,8 +387,10 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
+        # Like Keras' batch_size, the rows of one pass bound its memory; the numbers agree with
+        # one pass up to the order of the sums.
         n = len(X)
-        rows = eval_batch_size(batch_size, n)
+        rows = batch_rows(batch_size, n, "evaluate")
         if rows >= n:
             loss, correct, weight, data_sum, abs_sum = self._net.evaluate(X, y, rows,
                                                                           sample_weight)
