@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp.training import _Progress
+from fastmlp.trainers.progress import Progress
+
+from conftest import make_data, make_mlp
 
 REG_METRICS = ["mae", "mse", "rmse"]
 ACCURACY_NAMES = ["accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
@@ -23,20 +25,12 @@ TOL = {"float32": dict(rtol=2e-5, atol=0), "float64": dict(rtol=1e-12, atol=0)}
 # ---------------------------------------------------------------- helpers
 
 def _regressor(k=3, d=5, dtype="float64", seed=0, l1=0.0, l2=0.0, metrics=REG_METRICS, lr=0.05):
-    m = fm.Sequential([fm.Dense(9, activation="tanh"), fm.Dense(k)], input_dim=d, dtype=dtype,
-                      seed=seed)
-    m.compile("mse", fm.SGD(lr=lr), l1=l1, l2=l2, metrics=metrics)
-    rng = np.random.default_rng(seed + 1000)   # non-zero biases
-    m.set_weights([w + (rng.normal(scale=0.3, size=w.shape) if w.ndim == 1 else 0.0)
-                   for w in m.get_weights()])
-    return m
+    return make_mlp((9,), k, d, "tanh", dtype, seed, "mse", fm.SGD(lr=lr), bias_noise=0.3,
+                    l1=l1, l2=l2, metrics=metrics)
 
 
 def _data(n=37, d=5, k=3, seed=1):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = rng.normal(size=(n, k)) if k > 1 else rng.normal(size=n)
-    return X, y
+    return make_data("values", n, d, k, seed)
 
 
 def _weights(n, seed=2):
@@ -230,7 +224,7 @@ def test_verbose_2_prints_the_metrics(capsys):
 def test_progress_callback_gets_the_running_sums():
     X, y = _data()
     m = _regressor()
-    bar = _Progress(1, 1, len(X), m._metric_logs)
+    bar = Progress(1, 1, len(X), m._metric_logs)
     logs = bar._running(10, 5.0, -1.0, 10.0, 4.0, 7.0)
     assert logs == {"loss": 0.5, "mae": 7.0 / 30, "mse": 4.0 / 30, "rmse": math.sqrt(4.0 / 30)}
 
@@ -238,9 +232,7 @@ def test_progress_callback_gets_the_running_sums():
 # ---------------------------------------------------------------- accuracy names
 
 def _classifier(loss, seed=0, metrics=None):
-    m = fm.Sequential([fm.Dense(8, activation="relu"), fm.Dense(3)], input_dim=4, seed=seed)
-    m.compile(loss=loss, optimizer=fm.Adam(lr=1e-2), metrics=metrics)
-    return m
+    return make_mlp(hidden=(8,), loss=loss, seed=seed, metrics=metrics)
 
 
 @pytest.mark.parametrize("name", ACCURACY_NAMES + ["ACC"])
