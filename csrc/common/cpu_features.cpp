@@ -39,13 +39,20 @@ Isa detect() {
   return Isa::generic;
 }
 
+// The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
+// ignored, and reported by unknown_isa_request()).
+bool requested_isa(const char* s, Isa* isa) {
+  if (std::strcmp(s, "generic") == 0) *isa = Isa::generic;
+  else if (std::strcmp(s, "avx2") == 0) *isa = Isa::avx2;
+  else if (std::strcmp(s, "avx512") == 0) *isa = Isa::avx512;
+  else return false;
+  return true;
+}
+
 Isa lowered_by_env(Isa best) {
   const char* s = std::getenv("FASTMLP_ISA");
-  if (!s || !*s) return best;
   Isa want = best;
-  if (std::strcmp(s, "generic") == 0) want = Isa::generic;
-  else if (std::strcmp(s, "avx2") == 0) want = Isa::avx2;
-  else if (std::strcmp(s, "avx512") == 0) want = Isa::avx512;
+  if (!s || !*s || !requested_isa(s, &want)) return best;
   return static_cast<int>(want) < static_cast<int>(best) ? want : best;
 }
 
@@ -59,6 +66,12 @@ Isa detect_isa() {
 Isa active_isa() {
   static const Isa isa = lowered_by_env(detect_isa());
   return isa;
+}
+
+const char* unknown_isa_request() {
+  const char* s = std::getenv("FASTMLP_ISA");
+  Isa ignored;
+  return s && *s && !requested_isa(s, &ignored) ? s : nullptr;
 }
 
 const char* isa_name(Isa isa) {
