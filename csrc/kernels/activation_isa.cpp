@@ -1,6 +1,7 @@
 // Per-ISA activation kernels: element-wise forward/backward over the shared act_math loops,
 // and row-wise softmax. Parallel over independent elements/rows only.
 #include "common/act_math.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -60,14 +61,15 @@ void softmax_bwd(const T* y, const T* dy, T* dx, index_t rows, index_t cols) {  
   });
 }
 
-template void act_fwd<float>(Act, float, const float*, float*, index_t);
-template void act_fwd<double>(Act, double, const double*, double*, index_t);
-template void act_bwd<float>(Act, float, const float*, const float*, const float*, float*, index_t);
-template void act_bwd<double>(Act, double, const double*, const double*, const double*, double*, index_t);
-template void softmax_fwd<float>(const float*, float*, index_t, index_t);
-template void softmax_fwd<double>(const double*, double*, index_t, index_t);
-template void softmax_bwd<float>(const float*, const float*, float*, index_t, index_t);
-template void softmax_bwd<double>(const double*, const double*, double*, index_t, index_t);
+// The table the entry points (activation.cpp) pick at run time; order as in kernel_tables.hpp.
+template <class T>
+const ActivationKernels<T>& activation_kernels() {
+  static constexpr ActivationKernels<T> table{act_fwd<T>, act_bwd<T>, softmax_fwd<T>,
+                                              softmax_bwd<T>};
+  return table;
+}
+template const ActivationKernels<float>& activation_kernels();
+template const ActivationKernels<double>& activation_kernels();
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/act_math.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -149,12 +150,15 @@ void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma
   });
 }
 
-template void batchnorm_act_fwd_train<float>(const float*, index_t, index_t, const float*, const float*, float, float, bool, float*, float*, float*, float*, float*, Act, float, float*);
-template void batchnorm_act_fwd_train<double>(const double*, index_t, index_t, const double*, const double*, double, double, bool, double*, double*, double*, double*, double*, Act, double, double*);
-template void batchnorm_act_fwd_infer<float>(const float*, index_t, index_t, const float*, const float*, const float*, const float*, float, float*, Act, float, float*);
-template void batchnorm_act_fwd_infer<double>(const double*, index_t, index_t, const double*, const double*, const double*, const double*, double, double*, Act, double, double*);
-template void batchnorm_bwd<float>(const float*, const float*, index_t, index_t, const float*, const float*, const float*, float*, float*, float*);
-template void batchnorm_bwd<double>(const double*, const double*, index_t, index_t, const double*, const double*, const double*, double*, double*, double*);
+// The table the entry points (batchnorm.cpp) pick at run time; order as in kernel_tables.hpp.
+template <class T>
+const BatchnormKernels<T>& batchnorm_kernels() {
+  static constexpr BatchnormKernels<T> table{batchnorm_act_fwd_train<T>, batchnorm_act_fwd_infer<T>,
+                                             batchnorm_bwd<T>};
+  return table;
+}
+template const BatchnormKernels<float>& batchnorm_kernels();
+template const BatchnormKernels<double>& batchnorm_kernels();
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

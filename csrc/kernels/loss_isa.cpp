@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common/act_math.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -185,16 +186,15 @@ void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
   });
 }
 
-template double softmax_xent_labels<float>(const float*, const std::int32_t*, index_t, index_t, float, float*, index_t*);
-template double softmax_xent_labels<double>(const double*, const std::int32_t*, index_t, index_t, double, double*, index_t*);
-template double softmax_xent_probs<float>(const float*, const float*, index_t, index_t, float, float*, index_t*);
-template double softmax_xent_probs<double>(const double*, const double*, index_t, index_t, double, double*, index_t*);
-template double sigmoid_bce<float>(const float*, const float*, index_t, index_t, float, float*, index_t*);
-template double sigmoid_bce<double>(const double*, const double*, index_t, index_t, double, double*, index_t*);
-template double mse<float>(const float*, const float*, index_t, float, float*);
-template double mse<double>(const double*, const double*, index_t, double, double*);
-template void sigmoid_link<float>(const float*, float*, index_t);
-template void sigmoid_link<double>(const double*, double*, index_t);
+// The table the entry points (loss.cpp) pick at run time; order as in kernel_tables.hpp.
+template <class T>
+const LossKernels<T>& loss_kernels() {
+  static constexpr LossKernels<T> table{softmax_xent_labels<T>, softmax_xent_probs<T>,
+                                        sigmoid_bce<T>, mse<T>, sigmoid_link<T>};
+  return table;
+}
+template const LossKernels<float>& loss_kernels();
+template const LossKernels<double>& loss_kernels();
 
 }  // namespace FM_ISA_NS
 }  // namespace fm
