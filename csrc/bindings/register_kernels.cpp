@@ -522,28 +522,21 @@ void register_kernels(py::module_& m) {
       py::arg("want_grad") = true, py::arg("in_place") = false,
       "Softmax cross entropy with int32 labels: (sum loss, grad * grad_scale or None, correct); "
       "in_place: the gradient overwrites logits.");
-  k.def(
-      "softmax_xent_probs",
-      [](py::array logits, const py::array& target, double scale, bool want_grad, bool in_place) {
-        return dispatch_float(logits, "logits", [&](auto t) {
-          return pair_loss_t<decltype(t)>(PairLoss::xent_probs, logits, target, scale, want_grad,
-                                          in_place);
-        });
-      },
-      py::arg("logits"), py::arg("target"), py::arg("grad_scale") = 1.0,
-      py::arg("want_grad") = true, py::arg("in_place") = false,
-      "Softmax cross entropy with probability targets: (sum loss, grad or None, correct).");
-  k.def(
-      "sigmoid_bce",
-      [](py::array logits, const py::array& target, double scale, bool want_grad, bool in_place) {
-        return dispatch_float(logits, "logits", [&](auto t) {
-          return pair_loss_t<decltype(t)>(PairLoss::bce, logits, target, scale, want_grad,
-                                          in_place);
-        });
-      },
-      py::arg("logits"), py::arg("target"), py::arg("grad_scale") = 1.0,
-      py::arg("want_grad") = true, py::arg("in_place") = false,
-      "Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).");
+  // softmax_xent_probs and sigmoid_bce: the same arguments, one kernel each.
+  auto pair_loss = [](PairLoss kind) {
+    return [kind](py::array logits, const py::array& target, double scale, bool want_grad,
+                  bool in_place) {
+      return dispatch_float(logits, "logits", [&](auto t) {
+        return pair_loss_t<decltype(t)>(kind, logits, target, scale, want_grad, in_place);
+      });
+    };
+  };
+  k.def("softmax_xent_probs", pair_loss(PairLoss::xent_probs), py::arg("logits"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("in_place") = false,
+        "Softmax cross entropy with probability targets: (sum loss, grad or None, correct).");
+  k.def("sigmoid_bce", pair_loss(PairLoss::bce), py::arg("logits"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("in_place") = false,
+        "Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).");
   k.def(
       "mse",
       [](const py::array& pred, const py::array& target, double scale, bool want_grad) {

@@ -35,21 +35,15 @@ struct SimdCfg {
 // AVX2 6x16 kernel per cycle but with half the instructions. KC = 384 measured best on Zen 4
 // (1024^3: 107 vs 102 GFLOP/s at KC = 256; MC = 96..192 within noise).
 #if defined(FM_ISA_avx512)
-struct CfgF32 : SimdCfg<float, 64, 384, 4096, 16> {
-  static constexpr const char* name = "ukr_f32_avx512_6x64";
-};
-struct CfgF64 : SimdCfg<double, 32, 384, 2048, 16> {
-  static constexpr const char* name = "ukr_f64_avx512_6x32";
-};
+using CfgF32 = SimdCfg<float, 64, 384, 4096, 16>;
+using CfgF64 = SimdCfg<double, 32, 384, 2048, 16>;
 constexpr const char* kIsa = "avx512";
+constexpr const char* kUkrNames[] = {"ukr_f32_avx512_6x64", "ukr_f64_avx512_6x32"};
 #elif defined(FM_ISA_avx2)
-struct CfgF32 : SimdCfg<float, 16, 256, 4096, 12> {
-  static constexpr const char* name = "ukr_f32_avx2_6x16";
-};
-struct CfgF64 : SimdCfg<double, 8, 256, 2048, 12> {
-  static constexpr const char* name = "ukr_f64_avx2_6x8";
-};
+using CfgF32 = SimdCfg<float, 16, 256, 4096, 12>;
+using CfgF64 = SimdCfg<double, 8, 256, 2048, 12>;
 constexpr const char* kIsa = "avx2";
+constexpr const char* kUkrNames[] = {"ukr_f32_avx2_6x16", "ukr_f64_avx2_6x8"};
 #else
 // The scalar reference micro-kernel: no one-row path (ROW_NV = 0).
 template <class T_, int NR_>
@@ -64,19 +58,17 @@ struct RefCfg {
   static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
   static UkrFn<T> row(int) { return nullptr; }
 };
-struct CfgF32 : RefCfg<float, 8> {
-  static constexpr const char* name = "ukr_f32_ref_4x8";
-};
-struct CfgF64 : RefCfg<double, 4> {
-  static constexpr const char* name = "ukr_f64_ref_4x4";
-};
+using CfgF32 = RefCfg<float, 8>;
+using CfgF64 = RefCfg<double, 4>;
 constexpr const char* kIsa = "generic";
+constexpr const char* kUkrNames[] = {"ukr_f32_ref_4x8", "ukr_f64_ref_4x4"};
 #endif
 
 template <class Cfg>
 GemmTable<typename Cfg::T> make_table() {
-  return {kIsa,    Cfg::name, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC, &gemm_run<Cfg>,
-          &gemm_threads_for<Cfg>};
+  const char* ukr_name = kUkrNames[sizeof(typename Cfg::T) == 8];  // kUkrNames: {f32, f64}
+  return {kIsa,    ukr_name, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC,
+          Cfg::NC, &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
 }
 
 }  // namespace

@@ -150,15 +150,9 @@ void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma
   });
 }
 
-// The table the entry points (batchnorm.cpp) pick at run time; order as in kernel_tables.hpp.
-template <class T>
-const BatchnormKernels<T>& batchnorm_kernels() {
-  static constexpr BatchnormKernels<T> table{batchnorm_act_fwd_train<T>, batchnorm_act_fwd_infer<T>,
-                                             batchnorm_bwd<T>};
-  return table;
-}
-template const BatchnormKernels<float>& batchnorm_kernels();
-template const BatchnormKernels<double>& batchnorm_kernels();
+// The table batchnorm.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(BatchnormKernels, batchnorm_kernels, batchnorm_act_fwd_train<T>,
+                       batchnorm_act_fwd_infer<T>, batchnorm_bwd<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -153,15 +153,9 @@ void gaussian_noise_fwd(std::uint64_t seed, std::uint64_t stream, T stddev, cons
   });
 }
 
-// The table the entry points (dropout.cpp) pick at run time; order as in kernel_tables.hpp.
-template <class T>
-const DropoutKernels<T>& dropout_kernels() {
-  static constexpr DropoutKernels<T> table{dropout_mask_fwd<T>, dropout_bwd<T>,
-                                           gaussian_noise_fwd<T>};
-  return table;
-}
-template const DropoutKernels<float>& dropout_kernels();
-template const DropoutKernels<double>& dropout_kernels();
+// The table dropout.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(DropoutKernels, dropout_kernels, dropout_mask_fwd<T>, dropout_bwd<T>,
+                       gaussian_noise_fwd<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -69,12 +69,24 @@ struct ReduceKernels {
   bool (*all_finite)(const T* x, index_t n);
 };
 
-// Defined for float and double at the end of each <family>_isa.cpp.
+// Defined for float and double at the end of each <family>_isa.cpp (FM_DEFINE_KERNEL_TABLE).
 FM_DECLARE_PER_ISA(template <class T> const ActivationKernels<T>& activation_kernels())
 FM_DECLARE_PER_ISA(template <class T> const BatchnormKernels<T>& batchnorm_kernels())
 FM_DECLARE_PER_ISA(template <class T> const DropoutKernels<T>& dropout_kernels())
 FM_DECLARE_PER_ISA(template <class T> const LossKernels<T>& loss_kernels())
 FM_DECLARE_PER_ISA(template <class T> const OptimizerKernels<T>& optimizer_kernels())
 FM_DECLARE_PER_ISA(template <class T> const ReduceKernels<T>& reduce_kernels())
+
+// Ends a <family>_isa.cpp: getter<T>() returns this ISA's Table<T> of the kernels listed (in
+// the struct's field order), instantiated for float and double. No guard variable: the table
+// is constant-initialized.
+#define FM_DEFINE_KERNEL_TABLE(Table, getter, ...) \
+  template <class T>                               \
+  const Table<T>& getter() {                       \
+    static constexpr Table<T> table{__VA_ARGS__};  \
+    return table;                                  \
+  }                                                \
+  template const Table<float>& getter<float>();    \
+  template const Table<double>& getter<double>();
 
 }  // namespace fm

@@ -8,18 +8,21 @@
 namespace fm {
 
 namespace {
-void check_nk(const char* what, index_t n, index_t k) {
+// The checks every (n, k) loss starts with; zeroes *correct. False when there are no rows.
+bool has_rows(const char* what, index_t n, index_t k, const void* logits, const void* target,
+              index_t* correct) {
   FM_CHECK(n >= 0 && k >= 1, what, ": need n >= 0 and k >= 1, got n=", n, ", k=", k);
+  if (correct) *correct = 0;
+  if (n == 0) return false;
+  FM_CHECK(logits && target, what, ": null array");
+  return true;
 }
 }  // namespace
 
 template <class T>
 double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t n, index_t k,
                            T grad_scale, T* grad, index_t* correct) {
-  check_nk("softmax_xent_labels", n, k);
-  if (correct) *correct = 0;
-  if (n == 0) return 0.0;
-  FM_CHECK(logits && labels, "softmax_xent_labels: null array");
+  if (!has_rows("softmax_xent_labels", n, k, logits, labels, correct)) return 0.0;
   for (index_t i = 0; i < n; ++i)
     FM_CHECK(labels[i] >= 0 && labels[i] < k, "softmax_xent_labels: label ", labels[i], " at row ",
              i, " is outside [0, ", k, ")");
@@ -30,10 +33,7 @@ double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t 
 template <class T>
 double softmax_xent_probs(const T* logits, const T* target, index_t n, index_t k, T grad_scale,
                           T* grad, index_t* correct) {
-  check_nk("softmax_xent_probs", n, k);
-  if (correct) *correct = 0;
-  if (n == 0) return 0.0;
-  FM_CHECK(logits && target, "softmax_xent_probs: null array");
+  if (!has_rows("softmax_xent_probs", n, k, logits, target, correct)) return 0.0;
   return FM_SELECT_ISA(loss_kernels<T>)().xent_probs(logits, target, n, k, grad_scale, grad,
                                                      correct);
 }
@@ -41,10 +41,7 @@ double softmax_xent_probs(const T* logits, const T* target, index_t n, index_t k
 template <class T>
 double sigmoid_bce(const T* logits, const T* target, index_t n, index_t k, T grad_scale, T* grad,
                    index_t* correct) {
-  check_nk("sigmoid_bce", n, k);
-  if (correct) *correct = 0;
-  if (n == 0) return 0.0;
-  FM_CHECK(logits && target, "sigmoid_bce: null array");
+  if (!has_rows("sigmoid_bce", n, k, logits, target, correct)) return 0.0;
   return FM_SELECT_ISA(loss_kernels<T>)().bce(logits, target, n, k, grad_scale, grad, correct);
 }
 

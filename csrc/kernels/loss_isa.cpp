@@ -34,8 +34,6 @@ inline void scale_sub(T* g, const T* t, T a, T b, index_t k) {
 template <class T>
 double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t n, index_t k,
                            T grad_scale, T* grad, index_t* correct) {  // logits, grad: (n, k)
-  using V = vec_t<T>;
-  constexpr int W = kVecWidth<T>;
   return blocked_sum(
       n, kRowBlock,
       [&](index_t r0, index_t r1, index_t* cnt) {
@@ -52,11 +50,7 @@ double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t 
           // loss = logsumexp(x) - x[y] = log(s) - (x[y] - m)
           sum += std::log(static_cast<double>(s)) - static_cast<double>(xy_m);
           if (g) {
-            // g = softmax * scale, then g[y] -= scale
-            const V vs = vset1(grad_scale / s);
-            index_t j = 0;
-            for (; j + W <= k; j += W) vstoreu(g + j, vmul(vloadu(g + j), vs));
-            if (j < k) vstore_tail(g + j, vmul(vload_tail(g + j, k - j), vs), k - j);
+            row_scale(g, grad_scale / s, k);  // g = softmax * scale, then g[y] -= scale
             g[y] -= grad_scale;
           }
         }
@@ -186,15 +180,9 @@ void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
   });
 }
 
-// The table the entry points (loss.cpp) pick at run time; order as in kernel_tables.hpp.
-template <class T>
-const LossKernels<T>& loss_kernels() {
-  static constexpr LossKernels<T> table{softmax_xent_labels<T>, softmax_xent_probs<T>,
-                                        sigmoid_bce<T>, mse<T>, sigmoid_link<T>};
-  return table;
-}
-template const LossKernels<float>& loss_kernels();
-template const LossKernels<double>& loss_kernels();
+// The table loss.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(LossKernels, loss_kernels, softmax_xent_labels<T>, softmax_xent_probs<T>,
+                       sigmoid_bce<T>, mse<T>, sigmoid_link<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -136,14 +136,9 @@ void adam_update(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
   });
 }
 
-// The table the entry points (optimizer.cpp) pick at run time; order as in kernel_tables.hpp.
-template <class T>
-const OptimizerKernels<T>& optimizer_kernels() {
-  static constexpr OptimizerKernels<T> table{sgd_update<T>, rmsprop_update<T>, adam_update<T>};
-  return table;
-}
-template const OptimizerKernels<float>& optimizer_kernels();
-template const OptimizerKernels<double>& optimizer_kernels();
+// The table optimizer.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(OptimizerKernels, optimizer_kernels, sgd_update<T>, rmsprop_update<T>,
+                       adam_update<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -93,14 +93,8 @@ bool all_finite(const T* x, index_t n) {  // (n,)
   return true;
 }
 
-// The table the entry points (reduce.cpp) pick at run time; order as in kernel_tables.hpp.
-template <class T>
-const ReduceKernels<T>& reduce_kernels() {
-  static constexpr ReduceKernels<T> table{colsum<T>, l1_l2_penalty<T>, all_finite<T>};
-  return table;
-}
-template const ReduceKernels<float>& reduce_kernels();
-template const ReduceKernels<double>& reduce_kernels();
+// The table reduce.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(ReduceKernels, reduce_kernels, colsum<T>, l1_l2_penalty<T>, all_finite<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm
