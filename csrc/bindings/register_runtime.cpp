@@ -23,9 +23,10 @@ namespace {
 void warn_unknown_isa_request() {
   const char* s = fm::unknown_isa_request();
   if (!s) return;
-  const std::string msg = std::string("FASTMLP_ISA='") + s +
-                          "' names no instruction set (valid: generic, avx2, avx512); ignored, using " +
-                          fm::isa_name(fm::active_isa());
+  const std::string msg =
+      std::string("FASTMLP_ISA='") + s +
+      "' names no instruction set (valid: generic, avx2, avx512); ignored, using " +
+      fm::isa_name(fm::active_isa());
   if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #define FM_X86 1
@@ -42,11 +43,13 @@ Isa detect() {
 // The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
 // ignored, and reported by unknown_isa_request()).
 bool requested_isa(const char* s, Isa* isa) {
-  if (std::strcmp(s, "generic") == 0) *isa = Isa::generic;
-  else if (std::strcmp(s, "avx2") == 0) *isa = Isa::avx2;
-  else if (std::strcmp(s, "avx512") == 0) *isa = Isa::avx512;
-  else return false;
-  return true;
+  for (Isa i : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (std::strcmp(s, isa_name(i)) == 0) {
+      *isa = i;
+      return true;
+    }
+  }
+  return false;
 }
 
 Isa lowered_by_env(Isa best) {
@@ -76,9 +79,12 @@ const char* unknown_isa_request() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    default: return "generic";
+    case Isa::avx512:
+      return "avx512";
+    case Isa::avx2:
+      return "avx2";
+    default:
+      return "generic";
   }
 }
 

@@ -67,7 +67,8 @@ constexpr const char* kUkrNames[] = {"ukr_f32_ref_4x8", "ukr_f64_ref_4x4"};
 template <class Cfg>
 GemmTable<typename Cfg::T> make_table() {
   const char* ukr_name = kUkrNames[sizeof(typename Cfg::T) == 8];  // kUkrNames: {f32, f64}
-  return {kIsa,    ukr_name, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC,
+  return {kIsa,    ukr_name,       Cfg::MR,
+          Cfg::NR, Cfg::MC,        Cfg::KC,
           Cfg::NC, &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
 }
 

@@ -95,7 +95,8 @@ inline index_t interleave_rows_simd(const T* src, index_t lds, index_t k, T* __r
     // step's slot, which a later store or the caller's tail overwrites, hence p + 8 < k.
     for (; p + 8 < k; p += 8) {
       __m256 r[8];
-      for (int i = 0; i < 8; ++i) r[i] = i < MR ? _mm256_loadu_ps(src + i * lds + p) : _mm256_setzero_ps();
+      for (int i = 0; i < 8; ++i)
+        r[i] = i < MR ? _mm256_loadu_ps(src + i * lds + p) : _mm256_setzero_ps();
       transpose8x8_store(r, dst + p * MR, MR);
     }
     return p;
