@@ -252,6 +252,29 @@ def test_forced_isa_is_active():
     assert fm.build_info()["isa"] == os.environ["FASTMLP_ISA"]
 
 
+def _import_fastmlp(isa, warnings_flag, code="import fastmlp"):
+    return subprocess.run([sys.executable, "-W", warnings_flag, "-c", code], check=False,
+                          env=dict(os.environ, FASTMLP_ISA=isa), capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_misspelt_isa_request_warns_at_import():
+    """An unknown FASTMLP_ISA value is ignored (the best ISA stays on) and reported as a
+    RuntimeWarning at import, never an abort."""
+    warned = _import_fastmlp("avx-2", "always")
+    assert warned.returncode == 0, warned.stderr[-2000:]
+    assert "RuntimeWarning" in warned.stderr and "FASTMLP_ISA='avx-2'" in warned.stderr, warned.stderr
+    assert "generic, avx2, avx512" in warned.stderr
+    same = "import fastmlp as fm; i = fm.build_info(); print(i['isa'] == i['isa_detected'])"
+    ignored = _import_fastmlp("AVX2", "ignore", same)
+    assert ignored.returncode == 0 and ignored.stdout.strip() == "True", ignored.stdout + ignored.stderr
+    strict = _import_fastmlp("avx-2", "error::RuntimeWarning")  # a warning filter may refuse it
+    assert strict.returncode != 0 and "FASTMLP_ISA='avx-2'" in strict.stderr, strict.stderr[-2000:]
+    for value in ("", "generic"):  # unset and valid values import without a warning
+        clean = _import_fastmlp(value, "error::RuntimeWarning")
+        assert clean.returncode == 0, clean.stderr[-2000:]
+
+
 @pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
 def test_every_isa_table():
     """Re-runs every kernel test file (tests/test_kernels_*.py) with each lower ISA table forced,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/act_names.hpp"
 #include "common/types.hpp"
 
 namespace fm::nn {
@@ -29,11 +30,9 @@ struct LayerSpec {
   double stddev = 0.0;          // noise
 };
 
-// Name <-> enum (ValueError listing the valid names on an unknown one).
-Act act_from_name(const std::string& name);
-const char* act_name(Act act);
+// Name -> enum (ValueError listing the valid kinds on an unknown one); activation names:
+// common/act_names.hpp.
 LayerKind layer_kind_from_name(const std::string& name);
-const char* valid_act_names();  // "linear, sigmoid, ..." for messages
 
 enum class OpKind : int { dense, batchnorm, act, dropout, noise, standardize };
 

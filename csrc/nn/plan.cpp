@@ -11,17 +11,6 @@
 namespace fm::nn {
 namespace {
 
-struct ActName {
-  const char* name;
-  Act act;
-};
-constexpr ActName kActNames[] = {
-    {"linear", Act::linear},   {"sigmoid", Act::sigmoid},       {"tanh", Act::tanh},
-    {"relu", Act::relu},       {"leaky_relu", Act::leaky_relu}, {"softplus", Act::softplus},
-    {"elu", Act::elu},         {"gelu", Act::gelu},             {"silu", Act::silu},
-    {"softmax", Act::softmax},
-};
-
 // Trainable arrays start on 64-byte boundaries; the padding stays zero in params and grads,
 // so the single optimizer call over the whole arena leaves it at zero.
 constexpr index_t kParamAlign = 16;
@@ -50,23 +39,6 @@ Reads producer_reads(const Op& op) {
 }
 
 }  // namespace
-
-Act act_from_name(const std::string& name) {
-  if (name == "swish") return Act::silu;
-  for (const ActName& a : kActNames)
-    if (name == a.name) return a.act;
-  FM_CHECK(false, "unknown activation '", name, "'; valid names: ", valid_act_names());
-}
-
-const char* act_name(Act act) {
-  for (const ActName& a : kActNames)
-    if (act == a.act) return a.name;
-  return "?";
-}
-
-const char* valid_act_names() {
-  return "linear, sigmoid, tanh, relu, leaky_relu, softplus, elu, gelu, silu (swish), softmax";
-}
 
 LayerKind layer_kind_from_name(const std::string& name) {
   if (name == "dense") return LayerKind::dense;
