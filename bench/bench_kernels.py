@@ -69,7 +69,8 @@ def test_batchnorm_fwd_train(benchmark, dtype):
     g, b = np.ones(c, dtype), np.zeros(c, dtype)
     rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
     benchmark(K.batchnorm_fwd_train, x, g, b, rm, rv, 1e-5, 0.1)
-    _report(benchmark, 2 * x.nbytes)  # x read, y written (the statistics passes re-read x from cache)
+    # x read, y written (the statistics passes re-read x from cache)
+    _report(benchmark, 2 * x.nbytes)
 
 
 @pytest.mark.benchmark(group="kernels")

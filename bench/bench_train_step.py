@@ -3,7 +3,8 @@ ReLU/Adam at batch 64 and 1024 with fastmlp's engine and with a plain PyTorch lo
 (torch.set_num_threads(2), when torch is installed), tiny 20-64-64-1 nets, and predicting one
 sample (including the Python call). Samples/s are printed and stored in extra_info.
 
-    PYTHONPATH=build/dev-NAME/pkg python -m pytest bench/bench_train_step.py --benchmark-enable -q -s
+    PYTHONPATH=build/dev-NAME/pkg python -m pytest bench/bench_train_step.py \
+        --benchmark-enable -q -s
 """
 import numpy as np
 import pytest
@@ -57,7 +58,8 @@ def _torch_epoch(torch, sizes, X, y, bs, loss="cross_entropy"):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     Xt = torch.from_numpy(X)
     yt = torch.from_numpy(y).long() if loss == "cross_entropy" else torch.from_numpy(y)
-    lossf = torch.nn.functional.cross_entropy if loss == "cross_entropy" else torch.nn.functional.mse_loss
+    functional = torch.nn.functional
+    lossf = functional.cross_entropy if loss == "cross_entropy" else functional.mse_loss
 
     def epoch():
         perm = torch.randperm(len(Xt))
@@ -116,8 +118,9 @@ def test_fastmlp_predict_one(benchmark):
 def test_torch_predict_one(benchmark):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(THREADS)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
-                                torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
     x = torch.from_numpy(np.random.default_rng(2).normal(size=(1, 784)).astype(np.float32))
 
     def run():

@@ -202,12 +202,6 @@ def loss_and_gradients(layers, weights, X, y, loss, l1=0.0, l2=0.0):
     return value, grads
 
 
-def running_stats_after_step(layers, weights, X):
-    """The BatchNorm running statistics a training forward on X produces, per BN layer."""
-    _, caches = forward(layers, weights, X, training=True)
-    return [c["new_running"] for (kind, _), c in zip(layers, caches) if kind == "bn"]
-
-
 # ---------------------------------------------------------------- optimizers (torch.optim)
 
 class RefOptimizer:
@@ -269,157 +263,13 @@ class RefOptimizer:
                 raise ValueError(self.name)
 
 
-# ---------------------------------------------------------------- the engine contract in NumPy
-
-class RefNetwork:
-    """``_core.Network``'s contract (docs/core_network.md) in NumPy, for testing the Python
-    layer on its own: ``fastmlp.model._network_factory = RefNetwork``. Dropout and noise use
-    NumPy's generator (not Philox), so results match the engine only without them."""
-
-    _N = {"dense": None, "batchnorm": 4, "standardize": 2}
-
-    def __init__(self, layers, input_dim, dtype="float32", seed=0):
-        self.dtype, self.seed, self.step = dtype, seed, 0
-        self.layer_dicts = [dict(d) for d in layers]
-        self._params, self._trainable, self._spec = [], [], []
-        d = input_dim
-        for ld in self.layer_dicts:
-            k = ld["kind"]
-            if k == "dense":
-                self._params += [np.zeros((d, ld["units"]), dtype)]
-                self._trainable += [True]
-                if ld.get("use_bias", True):
-                    self._params += [np.zeros(ld["units"], dtype)]
-                    self._trainable += [True]
-                self._spec.append(("dense", dict(act=ld["activation"], alpha=ld["alpha"],
-                                                 bias=ld.get("use_bias", True), l1=ld.get("l1"),
-                                                 l2=ld.get("l2"))))
-                d = ld["units"]
-            elif k == "batchnorm":
-                self._params += [np.ones(d, dtype), np.zeros(d, dtype), np.zeros(d, dtype),
-                                 np.ones(d, dtype)]
-                self._trainable += [True, True, False, False]
-                self._spec.append(("bn", dict(momentum=ld["momentum"], eps=ld["eps"])))
-            elif k == "standardize":
-                self._params += [np.zeros(d, dtype), np.ones(d, dtype)]
-                self._trainable += [False, False]
-                self._spec.append(("std", {}))
-            elif k == "activation":
-                self._spec.append(("act", dict(act=ld["name"], alpha=ld["alpha"])))
-            else:
-                self._spec.append(("skip", {}))
-        self.output_dim = d
-        self.loss = None
-
-    def params(self):
-        return list(self._params)
-
-    def trainable(self):
-        return list(self._trainable)
-
-    def compile(self, loss, optimizer, l1=0.0, l2=0.0):
-        self.loss, self.l1, self.l2 = loss, l1, l2
-        o = dict(optimizer)
-        name = o.pop("name")
-        if name == "adam":
-            o["betas"] = (o.pop("beta1"), o.pop("beta2"))
-            if o.pop("decoupled"):
-                name = "adamw"
-        self.opt = RefOptimizer(name, **o)
-        self.step = 0
-
-    def set_lr(self, lr):
-        self.opt.hp["lr"] = lr
-
-    def _step(self, X, y):
-        with np.errstate(all="ignore"):
-            return self._step_inner(X, y)
-
-    def _step_inner(self, X, y):
-        value, grads = loss_and_gradients(self._spec, self._params, X, y, self.loss, self.l1,
-                                          self.l2)
-        if not np.isfinite(value):
-            return value
-        for stats, (i, (kind, _)) in zip(running_stats_after_step(self._spec, self._params, X),
-                                         [(i, s) for i, s in enumerate(self._spec)
-                                          if s[0] == "bn"]):
-            off = sum(_n_arrays(*s) for s in self._spec[:i])
-            self._params[off + 2][...] = stats[0]
-            self._params[off + 3][...] = stats[1]
-        tr = [p.astype(np.float64) for p, t in zip(self._params, self._trainable) if t]
-        self.opt.step(tr, grads)
-        it = iter(tr)
-        for p, t in zip(self._params, self._trainable):
-            if t:
-                p[...] = next(it)
-        self.step += 1
-        return value
-
-    def train_batch(self, X, y):
-        return float(self._step(X, y))
-
-    def fit_epoch(self, X, y, batch_size, shuffle=True, epoch=0):
-        n = len(X)
-        order = np.random.default_rng([self.seed, epoch]).permutation(n) if shuffle \
-            else np.arange(n)
-        total = 0.0
-        for s in range(0, n, batch_size):
-            idx = order[s:s + batch_size]
-            v = self._step(X[idx], y[idx])
-            if not np.isfinite(v):
-                return {"loss": float(v), "correct": 0, "count": s, "interrupted": False,
-                        "nonfinite": True}
-            total += v * len(idx)
-        loss, correct = self.evaluate(X, y, n)
-        return {"loss": total / n, "correct": correct, "count": n, "interrupted": False,
-                "nonfinite": False}
-
-    def predict(self, X, training=False, link=True):
-        z, _ = forward(self._spec, self._params, X, training=training)
-        if link and self.loss == "cross_entropy":
-            z = act_fwd("softmax", z)
-        elif link and self.loss == "binary_cross_entropy":
-            z = act_fwd("sigmoid", z)
-        return z.astype(self.dtype)
-
-    def evaluate(self, X, y, batch_size=256):
-        z, _ = forward(self._spec, self._params, X, training=False)
-        value, _ = loss_grad(z, y, self.loss)
-        pen = 0.0
-        off = 0
-        for kind, cfg in self._spec:
-            if kind == "dense":
-                W = self._params[off].astype(np.float64)
-                a1, a2 = _penalties(cfg, self.l1, self.l2)
-                pen += a1 * np.abs(W).sum() + 0.5 * a2 * (W * W).sum()
-            off += _n_arrays(kind, cfg)
-        if self.loss == "mse":
-            correct = -1
-        elif self.loss == "cross_entropy":
-            t = y if y.ndim == 1 else y.argmax(axis=1)
-            correct = int((z.argmax(axis=1) == t).sum())
-        else:
-            correct = int(((z >= 0) == (y >= 0.5)).sum())
-        return value + pen, correct
-
-    def gradients(self, X, y, dropout=True):
-        _, grads = loss_and_gradients(self._spec, self._params, X, y, self.loss, self.l1,
-                                      self.l2)
-        return [g.astype(self.dtype) for g in grads]
-
-    def optimizer_state(self):
-        return []
-
-    def set_optimizer_state(self, arrays, step):
-        self.step = step
-
-
 # ---------------------------------------------------------------- the same network in torch
 
 def torch_model(model):
     """A ``torch.nn.Sequential`` with ``model``'s layers and weights (Dropout/noise left out),
     in the model's dtype. Returns (module, trainable params in get_weights() order)."""
     import torch
+
     import fastmlp as fm
 
     # Tiny tensors: one thread is fastest and does not fight the machine's other work.
@@ -500,6 +350,7 @@ def torch_loss(out, y, loss, model, l1=0.0, l2=0.0):
 
 def torch_penalty(tmodel, model, l1=0.0, l2=0.0):
     import torch
+
     import fastmlp as fm
 
     dense = [layer for layer in model.layers if isinstance(layer, fm.Dense)]

@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 
 from fastmlp import _core
+
+from conftest import central_differences
 from reference import act_fwd
 
-ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu", "softmax"]
+ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu",
+        "softmax"]
 
 
 # ---- NumPy reference ------------------------------------------------------------------------
@@ -53,7 +56,8 @@ def loss_np(loss, logits, y):
             return float(np.mean(lse - logits[np.arange(n), y]))
         return float(np.mean(lse - (y * logits).sum(1)))
     if loss == "binary_cross_entropy":
-        return float(np.mean(np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))))
+        softplus_abs = np.log1p(np.exp(-np.abs(logits)))
+        return float(np.mean(np.maximum(logits, 0) - logits * y + softplus_abs))
     return float(np.mean((logits - y) ** 2))
 
 
@@ -110,7 +114,8 @@ def dense(units, act="linear", **kw):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("act", ACTS)
 def test_forward_dense_every_activation(act, dtype):
-    layers = [dense(13, act), dense(4)] if act != "softmax" else [dense(13), dict(kind="activation", name="softmax"), dense(4)]
+    layers = [dense(13, act), dense(4)] if act != "softmax" else \
+        [dense(13), dict(kind="activation", name="softmax"), dense(4)]
     net = make_net(layers, 7, dtype)
     X = np.random.default_rng(1).normal(size=(37, 7)).astype(dtype)
     got = net.predict(X, link=False)
@@ -125,20 +130,24 @@ def test_forward_activation_layer_fused_and_dense_softmax(act):
     layers = [dense(9), dict(kind="activation", name=act, alpha=0.3), dense(5, "softmax")]
     net = make_net(layers, 6)
     X = np.random.default_rng(2).normal(size=(300, 6))  # > one inference block
-    np.testing.assert_allclose(net.predict(X, link=False), forward_np(layers, net.params(), X), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.predict(X, link=False), forward_np(layers, net.params(), X),
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batchnorm_standardize_train_and_infer(dtype):
-    layers = [dict(kind="standardize"), dense(11, use_bias=False), dict(kind="batchnorm", momentum=0.2, eps=1e-3),
-              dict(kind="activation", name="tanh"), dense(3)]
+    layers = [dict(kind="standardize"), dense(11, use_bias=False),
+              dict(kind="batchnorm", momentum=0.2, eps=1e-3), dict(kind="activation", name="tanh"),
+              dense(3)]
     net = make_net(layers, 5, dtype)
     X = np.random.default_rng(3).normal(size=(50, 5)).astype(dtype)
     tol = 2e-5 if dtype == "float32" else 1e-11
     before = [p.copy() for p in net.params()]
-    np.testing.assert_allclose(net.predict(X, link=False), forward_np(layers, net.params(), X), rtol=tol, atol=tol)
+    np.testing.assert_allclose(net.predict(X, link=False), forward_np(layers, net.params(), X),
+                               rtol=tol, atol=tol)
     np.testing.assert_allclose(net.predict(X, training=True, link=False),
-                               forward_np(layers, net.params(), X, training=True), rtol=tol, atol=tol)
+                               forward_np(layers, net.params(), X, training=True),
+                               rtol=tol, atol=tol)
     for a, b in zip(before, net.params()):  # predict(training=True) changes no state
         np.testing.assert_array_equal(a, b)
 
@@ -223,7 +232,8 @@ def test_params_views_keep_network_alive():
 def test_trainable_and_param_shapes():
     layers = [dict(kind="standardize"), dense(4, use_bias=False), dict(kind="batchnorm"), dense(2)]
     net = _core.Network(layers, 3, "float32", 0)
-    assert [p.shape for p in net.params()] == [(3,), (3,), (3, 4), (4,), (4,), (4,), (4,), (4, 2), (2,)]
+    shapes = [(3,), (3,), (3, 4), (4,), (4,), (4,), (4,), (4, 2), (2,)]
+    assert [p.shape for p in net.params()] == shapes
     assert net.trainable() == [False, False, True, True, True, False, False, True, True]
     assert net.output_dim == 2 and net.dtype == "float32"
     ps = net.params()
@@ -240,21 +250,14 @@ def numeric_grads(net, layers, X, y, loss, l1, l2, eps=1e-6):
     # Batch statistics need training mode; without BatchNorm, inference mode = training mode
     # with the stochastic layers off (what gradients(dropout=False) differentiates).
     training = any(L["kind"] == "batchnorm" for L in layers)
+
+    def value():
+        logits = net.predict(X, training=training, link=False)
+        return loss_np(loss, logits, y) + penalty_np(layers, params, l1, l2)
+
     for p, tr in zip(params, net.trainable()):
-        if not tr:
-            continue
-        g = np.zeros_like(p)
-        flat, gf = p.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            vals = []
-            for s in (+1, -1):
-                flat[i] = old + s * eps
-                logits = net.predict(X, training=training, link=False)
-                vals.append(loss_np(loss, logits, y) + penalty_np(layers, params, l1, l2))
-            flat[i] = old
-            gf[i] = (vals[0] - vals[1]) / (2 * eps)
-        out.append(g)
+        if tr:
+            out.append(central_differences(value, p, eps))
     return out
 
 
@@ -265,14 +268,19 @@ def rel_err(a, b):
 CASES = {
     "ce_labels": ("cross_entropy", [dense(6, "tanh"), dense(3)], 0.0, 0.0),
     "ce_probs_l1l2": ("cross_entropy", [dense(6, "gelu", l2=0.3), dense(3)], 0.05, 0.1),
-    "bce_bn": ("binary_cross_entropy",
-               [dense(6), dict(kind="batchnorm", eps=1e-3), dict(kind="activation", name="silu"), dense(2)], 0.0, 0.02),
-    "mse_std_softplus": ("mse", [dict(kind="standardize"), dense(5, "softplus"), dense(4, "elu", alpha=0.7),
-                                 dense(2, use_bias=False)], 0.01, 0.0),
-    "mse_mid_standardize_noise": ("mse", [dense(5, "tanh"), dict(kind="standardize"), dict(kind="noise", stddev=0.5),
+    "bce_bn": ("binary_cross_entropy", [dense(6), dict(kind="batchnorm", eps=1e-3),
+                                        dict(kind="activation", name="silu"), dense(2)],
+               0.0, 0.02),
+    "mse_std_softplus": ("mse", [dict(kind="standardize"), dense(5, "softplus"),
+                                 dense(4, "elu", alpha=0.7), dense(2, use_bias=False)],
+                         0.01, 0.0),
+    "mse_mid_standardize_noise": ("mse", [dense(5, "tanh"), dict(kind="standardize"),
+                                          dict(kind="noise", stddev=0.5),
                                           dict(kind="dropout", rate=0.3), dense(2)], 0.0, 0.0),
-    "ce_softmax_mid_sigmoid": ("cross_entropy", [dense(5, "sigmoid"), dict(kind="activation", name="softmax"),
-                                                 dense(4, "leaky_relu", alpha=0.2), dense(3)], 0.0, 0.0),
+    "ce_softmax_mid_sigmoid": ("cross_entropy", [dense(5, "sigmoid"),
+                                                 dict(kind="activation", name="softmax"),
+                                                 dense(4, "leaky_relu", alpha=0.2), dense(3)],
+                               0.0, 0.0),
 }
 
 
@@ -350,7 +358,8 @@ def test_gradients_vs_torch():
     net.compile("cross_entropy", {"name": "sgd", "lr": 0.1}, 0.0, 0.0)
     got = net.gradients(X, y)
     tm = torch_mlp(torch, net, [6, 16, 8, 5])
-    torch.nn.functional.cross_entropy(tm(torch.from_numpy(X)), torch.from_numpy(y).long()).backward()
+    logits = tm(torch.from_numpy(X))
+    torch.nn.functional.cross_entropy(logits, torch.from_numpy(y).long()).backward()
     lin = [m for m in tm if isinstance(m, torch.nn.Linear)]
     ref = [t for m in lin for t in (m.weight.grad.numpy().T, m.bias.grad.numpy())]
     for g, r in zip(got, ref):
@@ -358,9 +367,11 @@ def test_gradients_vs_torch():
 
 
 OPTS = [
-    ({"name": "adam", "lr": 0.01, "weight_decay": 0.01}, lambda t, p: t.optim.Adam(p, lr=0.01, weight_decay=0.01)),
+    ({"name": "adam", "lr": 0.01, "weight_decay": 0.01},
+     lambda t, p: t.optim.Adam(p, lr=0.01, weight_decay=0.01)),
     ({"name": "adamw", "lr": 0.01}, lambda t, p: t.optim.AdamW(p, lr=0.01)),
-    ({"name": "adam", "lr": 0.01, "amsgrad": True}, lambda t, p: t.optim.Adam(p, lr=0.01, amsgrad=True)),
+    ({"name": "adam", "lr": 0.01, "amsgrad": True},
+     lambda t, p: t.optim.Adam(p, lr=0.01, amsgrad=True)),
     ({"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
      lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True)),
     ({"name": "sgd", "lr": 0.05, "momentum": 0.5, "dampening": 0.1, "weight_decay": 0.01},
@@ -498,7 +509,8 @@ def test_concurrent_predicts():
 
     def work():
         for _ in range(20):
-            if not np.array_equal(net.predict(X), ref) or not np.array_equal(net.predict(X[:1]), ref1):
+            if not (np.array_equal(net.predict(X), ref)
+                    and np.array_equal(net.predict(X[:1]), ref1)):
                 errors.append(1)
 
     ts = [threading.Thread(target=work) for _ in range(4)]
@@ -603,7 +615,8 @@ def test_ctrl_c_stops_after_current_batch():
 
 
 def test_noise_and_dropout_gradients_deterministic_and_switchable():
-    layers = [dict(kind="noise", stddev=0.3), dense(8, "tanh"), dict(kind="dropout", rate=0.4), dense(2)]
+    layers = [dict(kind="noise", stddev=0.3), dense(8, "tanh"), dict(kind="dropout", rate=0.4),
+              dense(2)]
     net = make_net(layers, 3)
     rng = np.random.default_rng(19)
     X, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 2))
@@ -618,7 +631,8 @@ def test_noise_and_dropout_gradients_deterministic_and_switchable():
     Xc = X.copy()
     net.train_batch(X, y)
     np.testing.assert_array_equal(X, Xc)  # input noise never writes into the caller's X
-    assert not all(np.array_equal(a, b) for a, b in zip(g1, net.gradients(X, y)))  # next step: new masks
+    # the next step draws new masks
+    assert not all(np.array_equal(a, b) for a, b in zip(g1, net.gradients(X, y)))
 
 
 def test_bce_accepts_1d_targets_for_one_output_and_counts_elements():
@@ -647,17 +661,20 @@ def test_every_isa_table():
         pytest.skip("only the generic table exists here")
     for isa in isas:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", os.path.abspath(__file__),
-             "-k", "forward or small_row or central or bitwise"],
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+             os.path.abspath(__file__), "-k", "forward or small_row or central or bitwise"],
             env=dict(os.environ, FASTMLP_ISA=isa), capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"FASTMLP_ISA={isa}:\n" + (proc.stdout + proc.stderr)[-4000:]
         assert " passed" in proc.stdout
 
 
 @pytest.mark.parametrize("layers", [
-    [dict(kind="dropout", rate=0.2), dense(7, "relu"), dict(kind="dropout", rate=0.5), dense(3)],   # in place
-    [dense(7, "tanh"), dict(kind="dropout", rate=0.4), dict(kind="noise", stddev=0.2), dense(3)],  # own buffers
-    [dense(7), dict(kind="noise", stddev=0.3), dict(kind="activation", name="elu"), dense(3, use_bias=False)],
+    # in place
+    [dict(kind="dropout", rate=0.2), dense(7, "relu"), dict(kind="dropout", rate=0.5), dense(3)],
+    # own buffers
+    [dense(7, "tanh"), dict(kind="dropout", rate=0.4), dict(kind="noise", stddev=0.2), dense(3)],
+    [dense(7), dict(kind="noise", stddev=0.3), dict(kind="activation", name="elu"),
+     dense(3, use_bias=False)],
 ])
 def test_gradients_with_dropout_vs_central_differences(layers):
     """gradients(dropout=True) at step s differentiates the loss train_batch sees at step s (same
@@ -673,20 +690,7 @@ def test_gradients_with_dropout_vs_central_differences(layers):
         net.step = 5
         return net.train_batch(X, y)
 
-    eps = 1e-6
-    k = 0
-    for p, tr in zip(net.params(), net.trainable()):
-        if not tr:
-            continue
-        num = np.zeros_like(p)
-        flat, nf = p.reshape(-1), num.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            lp = loss_at_step5()
-            flat[i] = old - eps
-            lm = loss_at_step5()
-            flat[i] = old
-            nf[i] = (lp - lm) / (2 * eps)
-        assert rel_err(got[k], num) < 1e-7
-        k += 1
+    trainable = [p for p, tr in zip(net.params(), net.trainable()) if tr]
+    assert len(got) == len(trainable)
+    for g, p in zip(got, trainable):
+        assert rel_err(g, central_differences(loss_at_step5, p)) < 1e-7

@@ -2,7 +2,6 @@
 against a small NumPy forward pass and against central-difference gradients."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -11,6 +10,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import fastmlp as fm  # noqa: E402
+
 from reference import act_fwd  # noqa: E402
 
 ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu"]
@@ -70,7 +70,9 @@ def build(n_in, spec, dtype, seed):
     return fm.Sequential(layers, input_dim=n_in, dtype=dtype, seed=seed)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(stacks())
 def test_predict_matches_numpy(case):
     n_in, spec, rows, dtype, seed = case
@@ -80,7 +82,7 @@ def test_predict_matches_numpy(case):
     weights = model.get_weights()
     # Give BatchNorm non-trivial running statistics so inference mode is really exercised.
     i = 0
-    for kind, _, units in spec:
+    for kind, _, _ in spec:
         if kind == "dense":
             i += 2
         elif kind == "bn":
@@ -95,7 +97,9 @@ def test_predict_matches_numpy(case):
     np.testing.assert_allclose(got, expect, rtol=tol, atol=tol * (1 + np.abs(expect).max()))
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(stacks(), st.sampled_from(["mse", "cross_entropy", "binary_cross_entropy"]),
        st.floats(0, 0.1), st.floats(0, 0.1))
 def test_gradients_match_central_differences(case, loss, l1, l2):

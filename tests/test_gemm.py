@@ -12,6 +12,7 @@ import pytest
 import fastmlp as fm
 from fastmlp import _core
 from fastmlp.ops import GEMM_ACTIVATIONS
+
 from reference import act_fwd
 
 DTYPES = [np.float32, np.float64]
@@ -41,7 +42,9 @@ def _check_close(got, a, b, ta, tb, extra=None):
         exact = exact + extra
     k = A.shape[1]
     eps = np.finfo(got.dtype).eps
-    bound = 2 * eps * (k + 2) * (np.abs(A) @ np.abs(B) + (np.abs(extra) if extra is not None else 0))
+    bound = (
+        2 * eps * (k + 2) * (np.abs(A) @ np.abs(B) + (np.abs(extra) if extra is not None else 0))
+    )
     np.testing.assert_array_less(np.abs(got - exact), bound + 10 * np.finfo(got.dtype).tiny)
 
 
@@ -216,7 +219,9 @@ def test_one_row_equals_row_of_batch_bitwise(dtype):
         full = _core.gemm(a, b, ta, False, bias, code, 0.0)
         for i in (0, 7, 19):
             row = a[:, i:i + 1] if ta else a[i:i + 1]
-            np.testing.assert_array_equal(_core.gemm(row, b, ta, False, bias, code, 0.0), full[i:i + 1])
+            np.testing.assert_array_equal(
+                _core.gemm(row, b, ta, False, bias, code, 0.0), full[i : i + 1]
+            )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

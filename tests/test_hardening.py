@@ -16,19 +16,15 @@ import pytest
 
 import fastmlp as fm
 
+from conftest import make_data, make_mlp
+
 
 def _data(n=120, d=7, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = rng.integers(0, k, size=n)
-    return X, y
+    return make_data("labels", n, d, k, seed)
 
 
 def _model(d=7, k=3, dtype="float32", seed=0, **compile_kw):
-    m = fm.Sequential([fm.Dense(16, activation="relu"), fm.Dense(k)], input_dim=d, dtype=dtype,
-                      seed=seed)
-    m.compile(loss="cross_entropy", optimizer=fm.Adam(lr=1e-2), **compile_kw)
-    return m
+    return make_mlp(k=k, d=d, dtype=dtype, seed=seed, **compile_kw)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

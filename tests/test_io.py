@@ -76,6 +76,10 @@ def test_bytes_and_pickle_round_trip():
     model, X, _ = _model()
     _assert_same_model(model, fmio.model_from_bytes(fmio.model_to_bytes(model)), X)
     _assert_same_model(model, pickle.loads(pickle.dumps(model)), X)
+    assert model.to_bytes() == fmio.model_to_bytes(model)
+    _assert_same_model(model, fm.Sequential.from_bytes(model.to_bytes()), X)
+    with pytest.raises(ValueError, match="not a fastmlp model"):
+        fm.Sequential.from_bytes(b"\x80\x04not a model at all, but long enough")
 
 
 def test_joblib_round_trip(tmp_path):

@@ -8,12 +8,11 @@ import pytest
 
 import fastmlp as fm
 
+from conftest import make_data, make_mlp
+
 
 def _data(n=60, d=5, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)
-    return X, np.minimum(y, k - 1)
+    return make_data("separable", n, d, k, seed)
 
 
 def _classifier(dtype="float64", seed=3, lr=0.01, dropout=True):
@@ -129,10 +128,7 @@ def test_evaluate_return_dict_false_classification_is_loss_then_accuracy():
 
 
 def _regressor(metrics=None):
-    model = fm.Sequential([fm.Dense(8, activation="tanh"), fm.Dense(2)], input_dim=5,
-                          dtype="float64", seed=1)
-    model.compile(loss="mse", optimizer="sgd", metrics=metrics)
-    return model
+    return make_mlp((8,), 2, 5, "tanh", "float64", 1, "mse", "sgd", metrics=metrics)
 
 
 def test_evaluate_return_dict_false_regression_scalar_or_list_in_dict_order():

@@ -13,12 +13,13 @@ from scipy import special
 import fastmlp as fm
 from fastmlp import _core
 
+from conftest import lower_isas
+
 K = _core.kernels
 SIZES = [1, 7, 15, 16, 17, 33, 257, 1000]
 DTYPES = [np.float32, np.float64]
 ACTS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu"]
 ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
-ISA_ORDER = ["generic", "avx2", "avx512"]
 
 
 def ref_fwd(act, x, alpha):
@@ -68,7 +69,9 @@ def test_fwd_matches_formula(act, dtype):
 @pytest.mark.parametrize("act", ACTS)
 def test_fwd_extreme_inputs_stay_finite(act, dtype):
     alpha = ALPHA.get(act, 0.0)
-    x = np.array([-1e4, -50, -20.5, -20, -1e-30, 0.0, 1e-30, 19.9, 20, 20.5, 50, 1e4] * 3, dtype=dtype)
+    x = np.array(
+        [-1e4, -50, -20.5, -20, -1e-30, 0.0, 1e-30, 19.9, 20, 20.5, 50, 1e4] * 3, dtype=dtype
+    )
     y = K.act_fwd(act, x, alpha)
     assert np.all(np.isfinite(y))
     np.testing.assert_allclose(y, ref_fwd(act, x, alpha), **tol(dtype))
@@ -172,7 +175,9 @@ def test_softmax_extreme_rows(dtype):
 def test_softmax_against_torch():
     torch = pytest.importorskip("torch")
     x = rand(33 * 17, np.float32, seed=5).reshape(33, 17)
-    np.testing.assert_allclose(K.softmax_fwd(x), torch.softmax(torch.tensor(x), 1).numpy(), rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        K.softmax_fwd(x), torch.softmax(torch.tensor(x), 1).numpy(), rtol=2e-6, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -186,8 +191,10 @@ def test_in_place(dtype):
         z = rand(257, dtype, seed=31)
         yy = K.act_fwd(act, z, ALPHA.get(act, 0.0))
         dy = rand(257, dtype, seed=32)
-        np.testing.assert_array_equal(K.act_bwd(act, dy, z=z, y=yy, alpha=ALPHA.get(act, 0.0)),
-                                      K.act_bwd(act, dy.copy(), z=z, y=yy, alpha=ALPHA.get(act, 0.0)))
+        np.testing.assert_array_equal(
+            K.act_bwd(act, dy, z=z, y=yy, alpha=ALPHA.get(act, 0.0)),
+            K.act_bwd(act, dy.copy(), z=z, y=yy, alpha=ALPHA.get(act, 0.0)),
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -202,7 +209,9 @@ def test_gemm_epilogue_agrees_bit_for_bit(dtype):
     bias = rng.standard_normal(29).astype(dtype)
     lin = gemm(a, b, bias=bias)
     for act in ["sigmoid", "tanh", "relu", "softplus", "gelu", "silu"]:
-        np.testing.assert_array_equal(gemm(a, b, bias=bias, activation=act), K.act_fwd(act, lin), err_msg=act)
+        np.testing.assert_array_equal(
+            gemm(a, b, bias=bias, activation=act), K.act_fwd(act, lin), err_msg=act
+        )
 
 
 def test_argument_errors():
@@ -238,29 +247,50 @@ def test_results_do_not_depend_on_threads():
         np.testing.assert_array_equal(a, b)
 
 
-def _lower_isas():
-    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
-    return ISA_ORDER[: ISA_ORDER.index(best)]
-
-
 @pytest.mark.skipif(not os.environ.get("FASTMLP_ISA"), reason="only in the forced-ISA re-runs")
 def test_forced_isa_is_active():
     assert fm.build_info()["isa"] == os.environ["FASTMLP_ISA"]
+
+
+def _import_fastmlp(isa, warnings_flag, code="import fastmlp"):
+    return subprocess.run([sys.executable, "-W", warnings_flag, "-c", code], check=False,
+                          env=dict(os.environ, FASTMLP_ISA=isa), capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_misspelt_isa_request_warns_at_import():
+    """An unknown FASTMLP_ISA value is ignored (the best ISA stays on) and reported as a
+    RuntimeWarning at import, never an abort."""
+    warned = _import_fastmlp("avx-2", "always")
+    assert warned.returncode == 0, warned.stderr[-2000:]
+    assert "RuntimeWarning" in warned.stderr and "FASTMLP_ISA='avx-2'" in warned.stderr, warned.stderr
+    assert "generic, avx2, avx512" in warned.stderr
+    same = "import fastmlp as fm; i = fm.build_info(); print(i['isa'] == i['isa_detected'])"
+    ignored = _import_fastmlp("AVX2", "ignore", same)
+    assert ignored.returncode == 0 and ignored.stdout.strip() == "True", ignored.stdout + ignored.stderr
+    strict = _import_fastmlp("avx-2", "error::RuntimeWarning")  # a warning filter may refuse it
+    assert strict.returncode != 0 and "FASTMLP_ISA='avx-2'" in strict.stderr, strict.stderr[-2000:]
+    for value in ("", "generic"):  # unset and valid values import without a warning
+        clean = _import_fastmlp(value, "error::RuntimeWarning")
+        assert clean.returncode == 0, clean.stderr[-2000:]
 
 
 @pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
 def test_every_isa_table():
     """Re-runs every kernel test file (tests/test_kernels_*.py) with each lower ISA table forced,
     one subprocess per table, in parallel."""
-    isas = _lower_isas()
+    isas = lower_isas()
     if not isas:
         pytest.skip("only the generic table exists here")
-    files = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_kernels_*.py")))
+    files = sorted(
+        glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_kernels_*.py"))
+    )
     procs = {
         isa: subprocess.Popen(
             [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files,
              "-k", "not every_isa and not threads and not across_isas"],
-            env=dict(os.environ, FASTMLP_ISA=isa), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, FASTMLP_ISA=isa), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
         )
         for isa in isas
     }

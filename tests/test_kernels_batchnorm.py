@@ -7,6 +7,8 @@ import pytest
 import fastmlp as fm
 from fastmlp import _core
 
+from conftest import central_differences
+
 K = _core.kernels
 DTYPES = [np.float32, np.float64]
 SHAPES = [(2, 1), (7, 3), (15, 16), (16, 17), (33, 7), (257, 65), (1000, 10)]
@@ -42,7 +44,9 @@ def test_train_infer_backward_vs_numpy(dtype):
         np.testing.assert_allclose(rm, mom * mean, **tol(dtype))
         np.testing.assert_allclose(rv, (1 - mom) + mom * xd.var(0, ddof=1), **tol(dtype))
         ye = K.batchnorm_fwd_infer(x, gamma, beta, rm, rv, eps)
-        np.testing.assert_allclose(ye, (xd - rm) / np.sqrt(rv.astype(np.float64) + eps) * gamma + beta, **tol(dtype))
+        np.testing.assert_allclose(
+            ye, (xd - rm) / np.sqrt(rv.astype(np.float64) + eps) * gamma + beta, **tol(dtype)
+        )
         dy = np.random.default_rng(1).standard_normal((n, c)).astype(dtype)
         dx, dg, db = K.batchnorm_bwd(x, dy, gamma, sm, si)
         dyd = dy.astype(np.float64)
@@ -84,7 +88,9 @@ def test_against_torch_batchnorm1d(dtype):
         bn.eval()
         with torch.no_grad():
             te = bn(torch.tensor(x)).numpy()
-        np.testing.assert_allclose(K.batchnorm_fwd_infer(x, gamma, beta, rm, rv, 1e-5), te, **tol(dtype))
+        np.testing.assert_allclose(
+            K.batchnorm_fwd_infer(x, gamma, beta, rm, rv, 1e-5), te, **tol(dtype)
+        )
 
 
 def test_backward_central_differences_float64():
@@ -97,20 +103,12 @@ def test_backward_central_differences_float64():
 
     _, sm, si = K.batchnorm_fwd_train(x, gamma, beta, np.zeros(4), np.ones(4), 1e-5, 0.1)
     dx, dg, db = K.batchnorm_bwd(x, w, gamma, sm, si)
-    h = 1e-6
+    def loss_now():
+        return loss(x, gamma, beta)
 
-    def num(arr, f):
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            ap, am = arr.copy(), arr.copy()
-            ap[idx] += h
-            am[idx] -= h
-            g[idx] = (f(ap) - f(am)) / (2 * h)
-        return g
-
-    np.testing.assert_allclose(dx, num(x, lambda a: loss(a, gamma, beta)), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(dg, num(gamma, lambda a: loss(x, a, beta)), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(db, num(beta, lambda a: loss(x, gamma, a)), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dx, central_differences(loss_now, x), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(dg, central_differences(loss_now, gamma), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(db, central_differences(loss_now, beta), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -122,15 +120,21 @@ def test_fused_activation_is_bit_identical(dtype, act):
         rm1, rv1 = np.zeros(c, dtype), np.ones(c, dtype)
         rm2, rv2 = rm1.copy(), rv1.copy()
         y, sm, si = K.batchnorm_fwd_train(x, gamma, beta, rm1, rv1)
-        fy, fz, fsm, fsi = K.batchnorm_fwd_train(x, gamma, beta, rm2, rv2, act=act, alpha=alpha, with_z=True)
+        fy, fz, fsm, fsi = K.batchnorm_fwd_train(
+            x, gamma, beta, rm2, rv2, act=act, alpha=alpha, with_z=True
+        )
         np.testing.assert_array_equal(fz, y)
         np.testing.assert_array_equal(fy, K.act_fwd(act, y, alpha))
         for a, b in ((sm, fsm), (si, fsi), (rm1, rm2), (rv1, rv2)):
             np.testing.assert_array_equal(a, b)
-        fy2, _, _ = K.batchnorm_fwd_train(x, gamma, beta, rm2, rv2, act=act, alpha=alpha, update_running=False)
+        fy2, _, _ = K.batchnorm_fwd_train(
+            x, gamma, beta, rm2, rv2, act=act, alpha=alpha, update_running=False
+        )
         np.testing.assert_array_equal(fy2, fy)
         ye = K.batchnorm_fwd_infer(x, gamma, beta, rm1, rv1)
-        fye, fze = K.batchnorm_fwd_infer(x, gamma, beta, rm1, rv1, act=act, alpha=alpha, with_z=True)
+        fye, fze = K.batchnorm_fwd_infer(
+            x, gamma, beta, rm1, rv1, act=act, alpha=alpha, with_z=True
+        )
         np.testing.assert_array_equal(fze, ye)
         np.testing.assert_array_equal(fye, K.act_fwd(act, ye, alpha))
     with pytest.raises(ValueError):

@@ -10,6 +10,8 @@ import pytest
 import fastmlp as fm
 from fastmlp import _core
 
+from conftest import lower_isas
+
 K = _core.kernels
 DTYPES = [np.float32, np.float64]
 
@@ -128,12 +130,6 @@ def test_argument_errors():
         K.dropout_mask_fwd(np.ones(10, np.int32), 0.5, 0, 0)
 
 
-ISA_ORDER = ["generic", "avx2", "avx512"]
-
-
-def _lower_isas():
-    best = fm.build_info().get("isa_detected", fm.build_info()["isa"])
-    return ISA_ORDER[: ISA_ORDER.index(best)]
 
 
 @pytest.mark.skipif(bool(os.environ.get("FASTMLP_ISA")), reason="already running a forced ISA")
@@ -146,7 +142,7 @@ def test_mask_bit_identical_across_isas():
     )
     digests = {}
     for isa in ["generic", "avx2", "avx512"]:
-        if isa != fm.build_info().get("isa_detected") and isa not in _lower_isas():
+        if isa != fm.build_info().get("isa_detected") and isa not in lower_isas():
             continue
         out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, FASTMLP_ISA=isa),
                              capture_output=True, text=True, check=True).stdout.split()

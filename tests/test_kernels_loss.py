@@ -9,6 +9,8 @@ from scipy import special
 import fastmlp as fm
 from fastmlp import _core
 
+from conftest import central_differences
+
 K = _core.kernels
 DTYPES = [np.float32, np.float64]
 SHAPES = [(1, 1), (1, 2), (7, 3), (15, 10), (16, 16), (17, 7), (33, 17), (257, 5), (1000, 10)]
@@ -95,7 +97,9 @@ def test_mse(dtype):
 def test_sigmoid_link(dtype):
     x = logits_of(1000, dtype, scale=20)
     x[:4] = [-1e4, 1e4, -50, 50]
-    np.testing.assert_allclose(K.sigmoid_link(x), special.expit(x.astype(np.float64)), rtol=2e-6 if dtype == np.float32 else 1e-14, atol=0)
+    rtol = 2e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(K.sigmoid_link(x), special.expit(x.astype(np.float64)), rtol=rtol,
+                               atol=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -109,7 +113,9 @@ def test_extreme_logits_are_stable(dtype):
     loss, g, _ = K.sigmoid_bce(x, t)
     assert np.isfinite(loss) and np.all(np.isfinite(g))
     xd = x.astype(np.float64)
-    np.testing.assert_allclose(loss, (np.maximum(xd, 0) - xd * t + np.log1p(np.exp(-np.abs(xd)))).sum(), rtol=1e-6)
+    np.testing.assert_allclose(
+        loss, (np.maximum(xd, 0) - xd * t + np.log1p(np.exp(-np.abs(xd)))).sum(), rtol=1e-6
+    )
     loss, g, _ = K.softmax_xent_probs(x, t)
     assert np.isfinite(loss) and np.all(np.isfinite(g))
 
@@ -169,16 +175,6 @@ def test_gradient_may_overwrite_logits(dtype):
         np.testing.assert_array_equal(xx, ref[1])
 
 
-def _num_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += h
-        xm[idx] -= h
-        g[idx] = (f(xp) - f(xm)) / (2 * h)
-    return g
-
-
 def test_gradients_central_differences_float64():
     rng = np.random.default_rng(40)
     x = rng.standard_normal((7, 5)) * 2
@@ -193,7 +189,8 @@ def test_gradients_central_differences_float64():
         (lambda z: K.mse(z, t)[0], lambda z: K.mse(z, t)[1]),
     ]
     for f, grad in cases:
-        np.testing.assert_allclose(grad(x), _num_grad(f, x), rtol=1e-6, atol=1e-8)
+        numeric = central_differences(lambda f=f: f(x), x)
+        np.testing.assert_allclose(grad(x), numeric, rtol=1e-6, atol=1e-8)
 
 
 def test_argument_errors():
@@ -226,7 +223,9 @@ def test_loss_does_not_depend_on_threads():
     try:
         for nt in (1, 2):
             fm.set_num_threads(nt)
-            res.append((K.softmax_xent_labels(x, y, 1e-3), K.sigmoid_bce(x, t, 1e-3), K.mse(x, t, 1e-3)))
+            res.append(
+                (K.softmax_xent_labels(x, y, 1e-3), K.sigmoid_bce(x, t, 1e-3), K.mse(x, t, 1e-3))
+            )
     finally:
         fm.set_num_threads(n0)
     for a, b in zip(res[0], res[1]):

@@ -33,6 +33,18 @@ def run_torch(opt_cls, kwargs, p0, gs):
     return p.detach().numpy()
 
 
+def _check_vs_torch(opt_cls, hp, dtype, seed_offset, update):
+    """For every size: ``update(p, gradients)`` (our kernel over the steps, in place) ends
+    where ``opt_cls`` does from the same start and gradients."""
+    for n in SIZES:
+        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
+        gs = grads(n, dtype, seed=n + seed_offset)
+        ref = run_torch(opt_cls, hp, p0, gs)
+        p = p0.copy()
+        update(p, gs)
+        np.testing.assert_allclose(p, ref, **tol(dtype))
+
+
 SGD_CASES = [
     dict(lr=0.1),
     dict(lr=0.1, momentum=0.9),
@@ -47,14 +59,13 @@ SGD_CASES = [
 @pytest.mark.parametrize("hp", SGD_CASES, ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()))
 def test_sgd_vs_torch(dtype, hp):
     torch = pytest.importorskip("torch")
-    for n in SIZES:
-        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
-        gs = grads(n, dtype, seed=n)
-        ref = run_torch(torch.optim.SGD, hp, p0, gs)
-        p, buf = p0.copy(), np.zeros(n, dtype)
+
+    def update(p, gs):
+        buf = np.zeros_like(p)
         for i, g in enumerate(gs):
             K.sgd_update(p, g, buf, first=(i == 0), **hp)
-        np.testing.assert_allclose(p, ref, **tol(dtype))
+
+    _check_vs_torch(torch.optim.SGD, hp, dtype, 0, update)
 
 
 RMS_CASES = [
@@ -71,15 +82,13 @@ RMS_CASES = [
 @pytest.mark.parametrize("hp", RMS_CASES, ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()))
 def test_rmsprop_vs_torch(dtype, hp):
     torch = pytest.importorskip("torch")
-    for n in SIZES:
-        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
-        gs = grads(n, dtype, seed=n + 1)
-        ref = run_torch(torch.optim.RMSprop, hp, p0, gs)
-        p = p0.copy()
-        sq, ga, buf = (np.zeros(n, dtype) for _ in range(3))
+
+    def update(p, gs):
+        sq, ga, buf = (np.zeros_like(p) for _ in range(3))
         for g in gs:
             K.rmsprop_update(p, g, sq, ga, buf, **hp)
-        np.testing.assert_allclose(p, ref, **tol(dtype))
+
+    _check_vs_torch(torch.optim.RMSprop, hp, dtype, 1, update)
 
 
 ADAM_CASES = [
@@ -99,17 +108,16 @@ def test_adam_vs_torch(dtype, adamw, hp):
     hp = dict(hp)
     if adamw and "weight_decay" not in hp:
         hp["weight_decay"] = 0.01  # AdamW's default
-    for n in SIZES:
-        p0 = np.random.default_rng(n).standard_normal(n).astype(dtype)
-        gs = grads(n, dtype, seed=n + 2)
-        ref = run_torch(torch.optim.AdamW if adamw else torch.optim.Adam, hp, p0, gs)
-        p = p0.copy()
-        m, v, mx = (np.zeros(n, dtype) for _ in range(3))
-        b1, b2 = hp.get("betas", (0.9, 0.999))
+    b1, b2 = hp.get("betas", (0.9, 0.999))
+
+    def update(p, gs):
+        m, v, mx = (np.zeros_like(p) for _ in range(3))
         for step, g in enumerate(gs, start=1):
-            K.adam_update(p, g, m, v, mx, step=step, lr=hp["lr"], beta1=b1, beta2=b2, eps=hp.get("eps", 1e-8),
-                          weight_decay=hp.get("weight_decay", 0.0), amsgrad=hp.get("amsgrad", False), decoupled=adamw)
-        np.testing.assert_allclose(p, ref, **tol(dtype))
+            K.adam_update(p, g, m, v, mx, step=step, lr=hp["lr"], beta1=b1, beta2=b2,
+                          eps=hp.get("eps", 1e-8), weight_decay=hp.get("weight_decay", 0.0),
+                          amsgrad=hp.get("amsgrad", False), decoupled=adamw)
+
+    _check_vs_torch(torch.optim.AdamW if adamw else torch.optim.Adam, hp, dtype, 2, update)
 
 
 def test_adam_formula_without_torch():
@@ -148,7 +156,9 @@ def test_argument_errors():
     with pytest.raises(ValueError):
         K.sgd_update(p, g, None, lr=0.1, momentum=0.9)  # momentum without a buffer
     with pytest.raises(ValueError):
-        K.sgd_update(p, g, np.zeros(4, np.float32), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
+        K.sgd_update(
+            p, g, np.zeros(4, np.float32), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True
+        )
     with pytest.raises(ValueError):
         K.sgd_update(p, g, None, lr=-1.0)
     with pytest.raises(ValueError):

@@ -16,13 +16,17 @@ def test_colsum(dtype):
     rtol = 1e-5 if dtype == np.float32 else 1e-13
     for rows, cols in [(1, 1), (7, 3), (15, 16), (16, 17), (33, 1), (257, 33), (1000, 130)]:
         x = np.random.default_rng(rows).standard_normal((rows, cols)).astype(dtype)
-        np.testing.assert_allclose(K.colsum(x), x.astype(np.float64).sum(0), rtol=rtol, atol=rtol * 10)
+        np.testing.assert_allclose(
+            K.colsum(x), x.astype(np.float64).sum(0), rtol=rtol, atol=rtol * 10
+        )
         out = np.ones(cols, dtype)
         K.colsum(x, out=out, accumulate=True)
         np.testing.assert_allclose(out, 1 + x.astype(np.float64).sum(0), rtol=rtol, atol=rtol * 10)
         if cols > 2:  # a column slice: row stride > cols
             sl = x[:, 1:-1]
-            np.testing.assert_allclose(K.colsum(sl), sl.astype(np.float64).sum(0), rtol=rtol, atol=rtol * 10)
+            np.testing.assert_allclose(
+                K.colsum(sl), sl.astype(np.float64).sum(0), rtol=rtol, atol=rtol * 10
+            )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -34,7 +38,9 @@ def test_l1_l2_penalty(dtype):
         g = np.full(n, 0.5, dtype)
         val = K.l1_l2_penalty(w, 0.01, 0.001, g)
         wd = w.astype(np.float64)
-        np.testing.assert_allclose(val, 0.01 * np.abs(wd).sum() + 0.0005 * (wd * wd).sum(), rtol=rtol)
+        np.testing.assert_allclose(
+            val, 0.01 * np.abs(wd).sum() + 0.0005 * (wd * wd).sum(), rtol=rtol
+        )
         np.testing.assert_allclose(g, 0.5 + 0.01 * np.sign(wd) + 0.001 * wd, rtol=rtol, atol=1e-7)
         assert K.l1_l2_penalty(w, 0.0, 0.0) == 0.0
 

@@ -9,7 +9,6 @@ import fastmlp as fm
 from fastmlp.initializers import INITIALIZERS, initialize
 from fastmlp.layers import LAYERS
 
-
 ALL_LAYERS = [fm.Dense(3, activation="leaky_relu", init="he_normal", use_bias=False, l1=0.1),
               fm.Dense(2, activation=fm.LeakyReLU(0.2)), fm.Activation("elu", alpha=0.5),
               fm.ReLU(), fm.LeakyReLU(0.3), fm.Sigmoid(), fm.Tanh(), fm.Softplus(), fm.Softmax(),

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp.training import _Progress
+from fastmlp.trainers.progress import Progress
+
+from conftest import make_data, make_mlp
 
 REG_METRICS = ["mae", "mse", "rmse"]
 ACCURACY_NAMES = ["accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
@@ -24,20 +26,12 @@ TOL = {"float32": dict(rtol=2e-5, atol=0), "float64": dict(rtol=1e-12, atol=0)}
 # ---------------------------------------------------------------- helpers
 
 def _regressor(k=3, d=5, dtype="float64", seed=0, l1=0.0, l2=0.0, metrics=REG_METRICS, lr=0.05):
-    m = fm.Sequential([fm.Dense(9, activation="tanh"), fm.Dense(k)], input_dim=d, dtype=dtype,
-                      seed=seed)
-    m.compile("mse", fm.SGD(lr=lr), l1=l1, l2=l2, metrics=metrics)
-    rng = np.random.default_rng(seed + 1000)   # non-zero biases
-    m.set_weights([w + (rng.normal(scale=0.3, size=w.shape) if w.ndim == 1 else 0.0)
-                   for w in m.get_weights()])
-    return m
+    return make_mlp((9,), k, d, "tanh", dtype, seed, "mse", fm.SGD(lr=lr), bias_noise=0.3,
+                    l1=l1, l2=l2, metrics=metrics)
 
 
 def _data(n=37, d=5, k=3, seed=1):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = rng.normal(size=(n, k)) if k > 1 else rng.normal(size=n)
-    return X, y
+    return make_data("values", n, d, k, seed)
 
 
 def _weights(n, seed=2):
@@ -183,9 +177,8 @@ def test_abs_error_sum_is_tracked_only_when_mae_is_asked_for():
     r = m._net.fit_epoch(X, y, 8, False, 0).totals
     assert r.abs_sum > 0
     ev = m._net.evaluate(X, y)
-    loss, correct, weight, data_sum, abs_sum = ev.loss, ev.correct, ev.weight, ev.data_sum, ev.abs_sum
-    assert correct == -1 and weight == len(X) and abs_sum > 0
-    np.testing.assert_allclose(data_sum / (weight * 3), loss, rtol=1e-14)
+    assert ev.correct == -1 and ev.weight == len(X) and ev.abs_sum > 0
+    np.testing.assert_allclose(ev.data_sum / (ev.weight * 3), ev.loss, rtol=1e-14)
 
 
 def test_train_batch_details_match_the_float_return():
@@ -232,7 +225,7 @@ def test_verbose_2_prints_the_metrics(capsys):
 def test_progress_callback_gets_the_running_sums():
     X, y = _data()
     m = _regressor()
-    bar = _Progress(1, 1, len(X), m._metric_logs)
+    bar = Progress(1, 1, len(X), m._metric_logs)
     logs = bar._running(SimpleNamespace(count=10, loss=0.5, correct=-1.0, weight=10.0,
                                         data_sum=4.0, abs_sum=7.0))
     assert logs == {"loss": 0.5, "mae": 7.0 / 30, "mse": 4.0 / 30, "rmse": math.sqrt(4.0 / 30)}
@@ -241,9 +234,7 @@ def test_progress_callback_gets_the_running_sums():
 # ---------------------------------------------------------------- accuracy names
 
 def _classifier(loss, seed=0, metrics=None):
-    m = fm.Sequential([fm.Dense(8, activation="relu"), fm.Dense(3)], input_dim=4, seed=seed)
-    m.compile(loss=loss, optimizer=fm.Adam(lr=1e-2), metrics=metrics)
-    return m
+    return make_mlp(hidden=(8,), loss=loss, seed=seed, metrics=metrics)
 
 
 @pytest.mark.parametrize("name", ACCURACY_NAMES + ["ACC"])

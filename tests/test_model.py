@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+
 import reference as ref
 
 DTYPES = ["float32", "float64"]
@@ -327,7 +328,9 @@ def test_predict_fast_path_equals_converted_input_and_checks_finiteness(dtype):
     bad = X.copy()
     bad[4, 1] = np.inf
     for arr in (bad, np.asfortranarray(bad)):
-        with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index \(4, 1\)\)"):
+        with pytest.raises(
+            ValueError, match=r"X contains NaN or infinity \(first at index \(4, 1\)\)"
+        ):
             m.predict(arr)
     with pytest.raises(ValueError, match="features"):
         m.predict(np.ones((2, 4), dtype))

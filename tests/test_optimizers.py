@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+
 import reference as ref
 
 CASES = [

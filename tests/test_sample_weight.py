@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp.training import split_validation
+from fastmlp.trainers.validation import split_validation
+
+from conftest import make_data, make_mlp
 
 LOSSES = ["ce_labels", "ce_probs", "bce", "mse"]
 LOSS_NAME = {"ce_labels": "cross_entropy", "ce_probs": "cross_entropy",
@@ -23,29 +25,13 @@ TORCH_TOL = dict(rtol=1e-10, atol=1e-12)
 def _model(kind, k=3, d=5, dtype="float64", seed=0, l1=0.0, l2=0.0, optimizer=None,
            hidden=(9, 7)):
     """Dense(tanh) -> Dense(relu) -> Dense(k) with non-zero biases, compiled."""
-    layers = [fm.Dense(hidden[0], activation="tanh"), fm.Dense(hidden[1], activation="relu"),
-              fm.Dense(k)]
-    m = fm.Sequential(layers, input_dim=d, dtype=dtype, seed=seed)
-    m.compile(LOSS_NAME[kind], optimizer or fm.SGD(lr=0.05), l1=l1, l2=l2)
-    rng = np.random.default_rng(seed + 1000)
-    m.set_weights([w + (rng.normal(scale=0.2, size=w.shape) if w.ndim == 1 else 0.0)
-                   for w in m.get_weights()])
-    return m
+    return make_mlp(hidden, k, d, ("tanh", "relu"), dtype, seed, LOSS_NAME[kind],
+                    optimizer or fm.SGD(lr=0.05), bias_noise=0.2, l1=l1, l2=l2)
 
 
 def _data(kind, n=37, d=5, k=3, seed=1):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    if kind == "ce_labels":
-        y = rng.integers(0, k, n)
-    elif kind == "ce_probs":
-        p = rng.uniform(size=(n, k))
-        y = p / p.sum(axis=1, keepdims=True)
-    elif kind == "bce":
-        y = rng.integers(0, 2, (n, k)).astype(np.float64)
-    else:
-        y = rng.normal(size=(n, k))
-    return X, y
+    target = {"ce_labels": "labels", "ce_probs": "probs", "bce": "binary", "mse": "values"}
+    return make_data(target[kind], n, d, k, seed)
 
 
 def _fractional_weights(n, seed=2):
@@ -416,6 +402,19 @@ def _call(method, m, X, y, **kw):
     return m.gradients(X, y, **kw)
 
 
+def _assert_refused(method, exc, argname, extra, **weights):
+    """``method`` on 12 rows with these weights raises ``exc`` naming ``argname`` (and saying
+    ``extra``), and leaves the model's weights as they were."""
+    m = _model("ce_labels")
+    X, y = _data("ce_labels", n=12)
+    before = m.get_weights()
+    with pytest.raises(exc, match=argname) as info:
+        _call(method, m, X, y, **weights)
+    assert info.match(extra)
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 BAD_SAMPLE_WEIGHTS = {
     "negative": (lambda n: np.r_[-1.0, np.ones(n - 1)], ValueError, ">= 0"),
     "nan": (lambda n: np.r_[np.nan, np.ones(n - 1)], ValueError, "sample_weight"),
@@ -434,14 +433,7 @@ BAD_SAMPLE_WEIGHTS = {
 @pytest.mark.parametrize("case", sorted(BAD_SAMPLE_WEIGHTS))
 def test_bad_sample_weight_raises(method, case):
     make, exc, extra = BAD_SAMPLE_WEIGHTS[case]
-    m = _model("ce_labels")
-    X, y = _data("ce_labels", n=12)
-    before = m.get_weights()
-    with pytest.raises(exc, match="sample_weight") as info:
-        _call(method, m, X, y, sample_weight=make(len(X)))
-    assert info.match(extra)
-    for a, b in zip(before, m.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    _assert_refused(method, exc, "sample_weight", extra, sample_weight=make(12))
 
 
 def test_sample_weight_accepts_lists_column_vectors_and_ints():
@@ -482,14 +474,7 @@ BAD_CLASS_WEIGHTS = {
 @pytest.mark.parametrize("case", sorted(BAD_CLASS_WEIGHTS))
 def test_bad_class_weight_raises(method, case):
     cw, exc, extra = BAD_CLASS_WEIGHTS[case]
-    m = _model("ce_labels")
-    X, y = _data("ce_labels", n=12)
-    before = m.get_weights()
-    with pytest.raises(exc, match="class_weight") as info:
-        _call(method, m, X, y, class_weight=cw)
-    assert info.match(extra)
-    for a, b in zip(before, m.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    _assert_refused(method, exc, "class_weight", extra, class_weight=cw)
 
 
 def test_class_weight_zero_for_a_class_is_allowed():

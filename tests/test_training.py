@@ -6,21 +6,17 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-import fastmlp.training as training
+from fastmlp.trainers.validation import split_validation
+
+from conftest import NetStandIn, make_data, make_mlp
 
 
 def _data(n=120, d=4, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1).astype(int)
-    return X, np.minimum(y, k - 1)
+    return make_data("separable", n, d, k, seed)
 
 
 def _model(d=4, k=3, dtype="float32", seed=0, loss="cross_entropy", opt=None, first=()):
-    m = fm.Sequential([*first, fm.Dense(16, activation="relu"), fm.Dense(k)], input_dim=d,
-                      dtype=dtype, seed=seed)
-    m.compile(loss=loss, optimizer=opt or fm.Adam(lr=1e-2))
-    return m
+    return make_mlp(k=k, d=d, dtype=dtype, seed=seed, loss=loss, optimizer=opt, first=first)
 
 
 def test_history_keys_and_learning():
@@ -45,12 +41,12 @@ def test_validation_data_and_regression_keys():
 
 def test_split_validation_is_stratified_and_shuffled():
     labels = np.array([0] * 90 + [1] * 10)
-    tr, va = training.split_validation(100, 0.2, seed=0, labels=labels)
+    tr, va = split_validation(100, 0.2, seed=0, labels=labels)
     assert len(va) == 20 and (labels[va] == 1).sum() == 2
     assert sorted(np.concatenate([tr, va]).tolist()) == list(range(100))
     assert va.max() < 99 or va.min() > 0 or len(set(np.diff(va))) > 1   # not just the tail
     with pytest.raises(ValueError, match="validation_split"):
-        training.split_validation(1, 0.5, 0, None)
+        split_validation(1, 0.5, 0, None)
 
 
 def test_standardize_learns_from_fit_data_then_freezes():
@@ -70,7 +66,7 @@ def test_standardize_uses_training_part_of_validation_split():
     X, y = _data()
     m = _model(first=[fm.Standardize()])
     m.fit(X, y, epochs=1, validation_split=0.5, verbose=0)
-    tr, _ = training.split_validation(len(X), 0.5, m.seed, y)
+    tr, _ = split_validation(len(X), 0.5, m.seed, y)
     np.testing.assert_allclose(m.get_weights()[0], X[tr].mean(axis=0), rtol=1e-5)
 
 
@@ -114,17 +110,12 @@ def test_interrupted_epoch_stops(monkeypatch):
     X, y = _data()
     m = _model()
     m.build()
-    real = m._net
 
-    class Wrapped:
-        def __getattr__(self, name):
-            return getattr(real, name)
+    def interrupted_epoch(net, *a, **k):
+        r = net.fit_epoch(*a, **k)
+        return SimpleNamespace(totals=r.totals, nonfinite=r.nonfinite, interrupted=True)
 
-        def fit_epoch(self, *a, **k):
-            r = real.fit_epoch(*a, **k)
-            return SimpleNamespace(totals=r.totals, nonfinite=r.nonfinite, interrupted=True)
-
-    m._net = Wrapped()
+    m._net = NetStandIn(m._net, fit_epoch=interrupted_epoch)
     h = m.fit(X, y, epochs=5, verbose=0)
     assert len(h.history["loss"]) == 1
 
@@ -238,17 +229,12 @@ def test_inputs_converted_once_and_layouts_agree():
     seen = []
     m = _model()
     m.build()
-    real = m._net
 
-    class Spy:
-        def __getattr__(self, name):
-            return getattr(real, name)
+    def spied_epoch(net, Xa, ya, *a, **k):
+        seen.append(Xa)
+        return net.fit_epoch(Xa, ya, *a, **k)
 
-        def fit_epoch(self, Xa, ya, *a, **k):
-            seen.append(Xa)
-            return real.fit_epoch(Xa, ya, *a, **k)
-
-    m._net = Spy()
+    m._net = NetStandIn(m._net, fit_epoch=spied_epoch)
     m.fit(Xc, y, epochs=2, verbose=0)
     assert seen[0] is Xc and seen[1] is Xc         # no copy of an already-converted array
     a, b = _model(), _model()
@@ -313,3 +299,62 @@ def test_ctrl_c_during_fit_returns_history_promptly():
     timer.join()
     assert time.perf_counter() - t0 < 30 and len(h.epoch) < 500
     assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+@pytest.mark.parametrize("loss, k", [("cross_entropy", 3), ("binary_cross_entropy", 2),
+                                     ("mse", 2)])
+def test_evaluate_batch_size_sets_the_rows_per_pass(loss, k):
+    X, y = _data(n=101)
+    targets = {"cross_entropy": y, "binary_cross_entropy": np.eye(3)[y][:, :2],
+               "mse": X[:, :2]}[loss]
+    m = fm.Sequential([fm.Dense(8, activation="tanh", l2=0.01), fm.Dense(k)], input_dim=4,
+                      dtype="float64", seed=0)
+    m.compile(loss=loss, optimizer="sgd", l1=0.001,
+              metrics=["mae", "rmse"] if loss == "mse" else None)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    w[:7] = 0.0     # with batch_size=7 the first pass has no weight at all
+    whole = m.evaluate(X, targets, sample_weight=w)
+    rows_seen = []
+
+    def counted(net, X, y, batch_size, sample_weight=None):
+        rows_seen.append(len(X))
+        return net.evaluate(X, y, batch_size, sample_weight)
+
+    m._net = NetStandIn(m._net, evaluate=counted)
+    for batch_size in (1, 7, 100, 101, 1000):
+        rows_seen.clear()
+        part = m.evaluate(X, targets, batch_size=batch_size, sample_weight=w)
+        assert part.keys() == whole.keys()
+        for key in whole:   # the same sums, added in another order
+            assert part[key] == pytest.approx(whole[key], rel=1e-12, abs=1e-15)
+        rows = min(batch_size, len(X))
+        assert rows_seen == [rows] * (len(X) // rows) + ([len(X) % rows] if len(X) % rows
+                                                            else [])
+    with pytest.raises(ValueError, match="batch_size"):
+        m.evaluate(X, targets, batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        m.evaluate(X, targets, batch_size=2.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_batch_size_sets_the_rows_per_pass(dtype):
+    X, _ = _data(n=101)
+    m = _model(dtype=dtype, first=[fm.BatchNorm()])
+    whole = m.predict(X)
+    rows_seen = []
+
+    def counted(net, X, *args):
+        rows_seen.append(len(X))
+        return net.predict(X, *args)
+
+    m._net = NetStandIn(m._net, predict=counted)
+    for batch_size in (1, 7, 101, 1000):
+        rows_seen.clear()
+        np.testing.assert_allclose(m.predict(X, batch_size=batch_size), whole,
+                                   rtol=1e-6 if dtype == "float32" else 1e-14)
+        rows = min(batch_size, len(X))
+        assert sum(rows_seen) == len(X) and max(rows_seen) == rows
+    for bad in (0, 2.5, "8"):
+        with pytest.raises(ValueError, match="batch_size"):
+            m.predict(X, batch_size=bad)
+

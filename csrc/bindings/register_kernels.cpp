@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "bindings/numpy_args.hpp"
+#include "common/act_names.hpp"
 #include "common/check.hpp"
 #include "common/types.hpp"
 #include "kernels/activation.hpp"
@@ -21,116 +23,8 @@
 
 namespace py = pybind11;
 
+namespace fm::bind {
 namespace {
-
-using fm::index_t;
-
-template <class T>
-const char* dtype_name() {
-  return sizeof(T) == 4 ? "float32" : "float64";
-}
-
-// True when `a` holds exactly the native dtype of T (no conversion is ever made).
-template <class T>
-bool has_dtype(const py::array& a) {
-  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(), py::dtype::of<T>().ptr());
-}
-
-void check_layout(const py::array& a, const char* name) {
-  const int flags = py::detail::array_proxy(a.ptr())->flags;
-  FM_CHECK(flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_, "'", name, "' must be C-contiguous");
-  FM_CHECK(flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_, "'", name, "' must be aligned");
-}
-
-std::string shape_str(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(a.shape(i));
-  }
-  if (a.ndim() == 1) s += ",";
-  return s + ")";
-}
-
-py::array as_array(const py::handle& h, const char* name) {
-  FM_CHECK(py::isinstance<py::array>(h), "'", name, "' must be a numpy array, got ",
-           std::string(py::str(py::type::handle_of(h).attr("__name__"))));
-  return py::reinterpret_borrow<py::array>(h);
-}
-
-fm::Act act_from_name(const std::string& s) {
-  if (s == "linear") return fm::Act::linear;
-  if (s == "sigmoid") return fm::Act::sigmoid;
-  if (s == "tanh") return fm::Act::tanh;
-  if (s == "relu") return fm::Act::relu;
-  if (s == "leaky_relu") return fm::Act::leaky_relu;
-  if (s == "softplus") return fm::Act::softplus;
-  if (s == "elu") return fm::Act::elu;
-  if (s == "gelu") return fm::Act::gelu;
-  if (s == "silu" || s == "swish") return fm::Act::silu;
-  if (s == "softmax") return fm::Act::softmax;
-  FM_CHECK(false, "unknown activation '", s, "'");
-}
-
-bool is_f64(const py::array& a, const char* name) {
-  if (has_dtype<double>(a)) return true;
-  FM_CHECK(has_dtype<float>(a), "'", name, "' must have dtype float32 or float64, got ",
-           std::string(py::str(a.dtype())));
-  return false;
-}
-
-std::vector<index_t> shape_of(const py::array& a) {
-  std::vector<index_t> s(a.ndim());
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) s[i] = a.shape(i);
-  return s;
-}
-
-// Checks dtype (T), C-contiguity and (when given) the shape of an input.
-template <class T>
-const T* in(const py::array& a, const char* name, const std::vector<index_t>* shape = nullptr) {
-  FM_CHECK(has_dtype<T>(a), "'", name, "' must have dtype ", dtype_name<T>(), ", got ",
-           std::string(py::str(a.dtype())));
-  check_layout(a, name);
-  if (shape) FM_CHECK(shape_of(a) == *shape, "'", name, "' has shape ", shape_str(a), ", expected a shape like the first array's");
-  return static_cast<const T*>(a.data());
-}
-
-// Same, for an array updated in place (must be writable).
-template <class T>
-T* inout(py::array& a, const char* name, const std::vector<index_t>* shape = nullptr) {
-  in<T>(a, name, shape);
-  FM_CHECK(a.writeable(), "'", name, "' must be writable");
-  return static_cast<T*>(a.mutable_data());
-}
-
-template <class T>
-py::array_t<T> new_like(const std::vector<index_t>& shape) {
-  std::vector<py::ssize_t> s(shape.begin(), shape.end());
-  return py::array_t<T>(s);
-}
-
-// The output array: a new one, or `out` (right dtype and shape, writable; may be an input).
-template <class T>
-py::array output(const py::object& out, const std::vector<index_t>& shape, T** data) {
-  py::array o;
-  if (out.is_none()) {
-    o = new_like<T>(shape);
-  } else {
-    o = as_array(out, "out");
-  }
-  *data = inout<T>(o, "out", &shape);
-  return o;
-}
-
-index_t numel(const std::vector<index_t>& s) {
-  index_t n = 1;
-  for (index_t d : s) n *= d;
-  return n;
-}
-
-void need_2d(const py::array& a, const char* name) {
-  FM_CHECK(a.ndim() == 2, "'", name, "' must be 2-D, got shape ", shape_str(a));
-}
 
 // ---- activations ---------------------------------------------------------------------------
 
@@ -205,33 +99,48 @@ py::array softmax_bwd_t(const py::array& y, const py::array& dy) {
 
 // ---- losses ----------------------------------------------------------------------------------
 
+// A new array of `shape` when `wanted` (*data: its memory), else None (*data: null).
+template <class T>
+py::object new_if(bool wanted, const std::vector<index_t>& shape, T** data) {
+  *data = nullptr;
+  if (!wanted) return py::none();
+  auto a = new_like<T>(shape);
+  *data = a.mutable_data();
+  return std::move(a);
+}
+
+// A loss's gradient: logits itself (in_place: the kernels allow grad == logits), a new array
+// (want_grad) or None.
+template <class T>
+py::object loss_grad(py::array& logits, const std::vector<index_t>& shape, bool want_grad,
+                     bool in_place, T** data) {
+  if (!in_place) return new_if<T>(want_grad, shape, data);
+  *data = inout<T>(logits, "logits");
+  return logits;
+}
+
 // (loss, grad or None, correct)
 // in_place: the gradient overwrites logits (the kernels allow grad == logits).
 template <class T>
-py::tuple xent_labels_t(py::array logits, const py::array& labels, double scale, bool want_grad, bool in_place) {
+py::tuple xent_labels_t(py::array logits, const py::array& labels, double scale, bool want_grad,
+                        bool in_place) {
   need_2d(logits, "logits");
   auto shape = shape_of(logits);
   const T* xp = in<T>(logits, "logits");
-  FM_CHECK(has_dtype<std::int32_t>(labels), "'labels' must have dtype int32, got ", std::string(py::str(labels.dtype())));
+  FM_CHECK(has_dtype<std::int32_t>(labels), "'labels' must have dtype int32, got ",
+           std::string(py::str(labels.dtype())));
   check_layout(labels, "labels");
-  FM_CHECK(labels.ndim() == 1 && labels.shape(0) == shape[0], "'labels' must have shape (", shape[0], ",), got ",
-           shape_str(labels));
+  FM_CHECK(labels.ndim() == 1 && labels.shape(0) == shape[0], "'labels' must have shape (",
+           shape[0], ",), got ", shape_str(labels));
   const auto* lp = static_cast<const std::int32_t*>(labels.data());
-  py::object g = py::none();
-  T* gp = nullptr;
-  if (in_place) {
-    gp = inout<T>(logits, "logits");
-    g = logits;
-  } else if (want_grad) {
-    auto ga = new_like<T>(shape);
-    gp = ga.mutable_data();
-    g = ga;
-  }
+  T* gp;
+  py::object g = loss_grad<T>(logits, shape, want_grad, in_place, &gp);
   index_t correct = 0;
   double loss;
   {
     py::gil_scoped_release nogil;
-    loss = fm::softmax_xent_labels<T>(xp, lp, shape[0], shape[1], static_cast<T>(scale), gp, &correct);
+    loss =
+        fm::softmax_xent_labels<T>(xp, lp, shape[0], shape[1], static_cast<T>(scale), gp, &correct);
   }
   return py::make_tuple(loss, g, correct);
 }
@@ -239,24 +148,17 @@ py::tuple xent_labels_t(py::array logits, const py::array& labels, double scale,
 enum class PairLoss { xent_probs, bce };
 
 template <class T>
-py::tuple pair_loss_t(PairLoss kind, py::array logits, const py::array& target, double scale, bool want_grad,
-                      bool in_place) {
+py::tuple pair_loss_t(PairLoss kind, py::array logits, const py::array& target, double scale,
+                      bool want_grad, bool in_place) {
   auto shape = shape_of(logits);
   if (kind == PairLoss::xent_probs) need_2d(logits, "logits");
-  FM_CHECK(logits.ndim() == 1 || logits.ndim() == 2, "'logits' must be 1-D or 2-D, got shape ", shape_str(logits));
+  FM_CHECK(logits.ndim() == 1 || logits.ndim() == 2, "'logits' must be 1-D or 2-D, got shape ",
+           shape_str(logits));
   const T* xp = in<T>(logits, "logits");
   const T* tp = in<T>(target, "target", &shape);
   index_t n = shape[0], k = shape.size() == 2 ? shape[1] : 1;
-  py::object g = py::none();
-  T* gp = nullptr;
-  if (in_place) {
-    gp = inout<T>(logits, "logits");
-    g = logits;
-  } else if (want_grad) {
-    auto ga = new_like<T>(shape);
-    gp = ga.mutable_data();
-    g = ga;
-  }
+  T* gp;
+  py::object g = loss_grad<T>(logits, shape, want_grad, in_place, &gp);
   index_t correct = 0;
   double loss;
   {
@@ -274,13 +176,8 @@ py::tuple mse_t(const py::array& pred, const py::array& target, double scale, bo
   auto shape = shape_of(pred);
   const T* pp = in<T>(pred, "pred");
   const T* tp = in<T>(target, "target", &shape);
-  py::object g = py::none();
-  T* gp = nullptr;
-  if (want_grad) {
-    auto ga = new_like<T>(shape);
-    gp = ga.mutable_data();
-    g = ga;
-  }
+  T* gp;
+  py::object g = new_if<T>(want_grad, shape, &gp);
   double loss;
   {
     py::gil_scoped_release nogil;
@@ -311,7 +208,8 @@ py::array colsum_t(const py::array& x, const py::object& out, bool accumulate) {
   FM_CHECK(has_dtype<T>(x), "'x' must have dtype ", dtype_name<T>());
   index_t rows = x.shape(0), cols = x.shape(1), isz = sizeof(T);
   FM_CHECK(cols <= 1 || x.strides(1) == isz, "'x' must have unit column stride");
-  FM_CHECK(rows <= 1 || (x.strides(0) > 0 && x.strides(0) % isz == 0), "'x' must have a positive row stride");
+  FM_CHECK(rows <= 1 || (x.strides(0) > 0 && x.strides(0) % isz == 0),
+           "'x' must have a positive row stride");
   index_t ldx = rows <= 1 ? cols : x.strides(0) / isz;
   py::array o;
   if (out.is_none()) {
@@ -375,9 +273,11 @@ template <class T>
 py::array dropout_bwd_t(const py::array& dy, const py::array& mask, double rate) {
   auto shape = shape_of(dy);
   const T* dyp = in<T>(dy, "dy");
-  FM_CHECK(has_dtype<std::uint8_t>(mask), "'mask' must have dtype uint8, got ", std::string(py::str(mask.dtype())));
+  FM_CHECK(has_dtype<std::uint8_t>(mask), "'mask' must have dtype uint8, got ",
+           std::string(py::str(mask.dtype())));
   check_layout(mask, "mask");
-  FM_CHECK(shape_of(mask) == shape, "'mask' has shape ", shape_str(mask), ", expected ", shape_str(dy));
+  FM_CHECK(shape_of(mask) == shape, "'mask' has shape ", shape_str(mask), ", expected ",
+           shape_str(dy));
   const auto* mp = static_cast<const std::uint8_t*>(mask.data());
   auto dx = new_like<T>(shape);
   T* dxp = dx.mutable_data();
@@ -401,11 +301,13 @@ py::array noise_t(const py::array& x, double stddev, std::uint64_t seed, std::ui
   return std::move(y);
 }
 
-// ---- batchnorm -----------------------------------------------------------------------------------
+// ---- batchnorm
+// -----------------------------------------------------------------------------------
 
 // gamma / beta may be None (1 / 0).
 template <class T>
-const T* optional_vec(const py::object& o, const char* name, const std::vector<index_t>& shape, py::array& keep) {
+const T* optional_vec(const py::object& o, const char* name, const std::vector<index_t>& shape,
+                      py::array& keep) {
   if (o.is_none()) return nullptr;
   keep = as_array(o, name);
   return in<T>(keep, name, &shape);
@@ -413,9 +315,9 @@ const T* optional_vec(const py::object& o, const char* name, const std::vector<i
 
 // act: element-wise activation fused into the write of y; with_z: also return bn(x).
 template <class T>
-py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::object& beta, py::array running_mean,
-                     py::array running_var, double eps, double momentum, bool update_running, fm::Act act,
-                     double alpha, bool with_z) {
+py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::object& beta,
+                     py::array running_mean, py::array running_var, double eps, double momentum,
+                     bool update_running, fm::Act act, double alpha, bool with_z) {
   need_2d(x, "x");
   auto shape = shape_of(x);
   index_t n = shape[0], c = shape[1];
@@ -430,24 +332,21 @@ py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::obje
   auto sm = new_like<T>(cs);
   auto si = new_like<T>(cs);
   T *yp = y.mutable_data(), *smp = sm.mutable_data(), *sip = si.mutable_data(), *zp = nullptr;
-  py::object z = py::none();
-  if (with_z) {
-    auto za = new_like<T>(shape);
-    zp = za.mutable_data();
-    z = za;
-  }
+  py::object z = new_if<T>(with_z, shape, &zp);
   {
     py::gil_scoped_release nogil;
-    fm::batchnorm_act_fwd_train<T>(xp, n, c, gp, bp, static_cast<T>(eps), static_cast<T>(momentum), update_running,
-                                   rm, rv, yp, smp, sip, act, static_cast<T>(alpha), zp);
+    fm::batchnorm_act_fwd_train<T>(xp, n, c, gp, bp, static_cast<T>(eps), static_cast<T>(momentum),
+                                   update_running, rm, rv, yp, smp, sip, act, static_cast<T>(alpha),
+                                   zp);
   }
   if (with_z) return py::make_tuple(y, z, sm, si);
   return py::make_tuple(y, sm, si);
 }
 
 template <class T>
-py::object bn_infer_t(const py::array& x, const py::object& gamma, const py::object& beta, const py::array& running_mean,
-                      const py::array& running_var, double eps, fm::Act act, double alpha, bool with_z) {
+py::object bn_infer_t(const py::array& x, const py::object& gamma, const py::object& beta,
+                      const py::array& running_mean, const py::array& running_var, double eps,
+                      fm::Act act, double alpha, bool with_z) {
   need_2d(x, "x");
   auto shape = shape_of(x);
   std::vector<index_t> cs{shape[1]};
@@ -459,24 +358,19 @@ py::object bn_infer_t(const py::array& x, const py::object& gamma, const py::obj
   const T* rv = in<T>(running_var, "running_var", &cs);
   auto y = new_like<T>(shape);
   T *yp = y.mutable_data(), *zp = nullptr;
-  py::object z = py::none();
-  if (with_z) {
-    auto za = new_like<T>(shape);
-    zp = za.mutable_data();
-    z = za;
-  }
+  py::object z = new_if<T>(with_z, shape, &zp);
   {
     py::gil_scoped_release nogil;
-    fm::batchnorm_act_fwd_infer<T>(xp, shape[0], shape[1], gp, bp, rm, rv, static_cast<T>(eps), yp, act,
-                                   static_cast<T>(alpha), zp);
+    fm::batchnorm_act_fwd_infer<T>(xp, shape[0], shape[1], gp, bp, rm, rv, static_cast<T>(eps), yp,
+                                   act, static_cast<T>(alpha), zp);
   }
   if (with_z) return py::make_tuple(y, z);
   return std::move(y);
 }
 
 template <class T>
-py::tuple bn_bwd_t(const py::array& x, const py::array& dy, const py::object& gamma, const py::array& save_mean,
-                   const py::array& save_invstd) {
+py::tuple bn_bwd_t(const py::array& x, const py::array& dy, const py::object& gamma,
+                   const py::array& save_mean, const py::array& save_invstd) {
   need_2d(x, "x");
   auto shape = shape_of(x);
   std::vector<index_t> cs{shape[1]};
@@ -497,18 +391,20 @@ py::tuple bn_bwd_t(const py::array& x, const py::array& dy, const py::object& ga
   return py::make_tuple(dx, dg, db);
 }
 
-// ---- optimizers (in place) -----------------------------------------------------------------------
+// ---- optimizers (in place)
+// -----------------------------------------------------------------------
 
 template <class T>
-T* optional_state(const py::object& o, const char* name, const std::vector<index_t>& shape, py::array& keep) {
+T* optional_state(const py::object& o, const char* name, const std::vector<index_t>& shape,
+                  py::array& keep) {
   if (o.is_none()) return nullptr;
   keep = as_array(o, name);
   return inout<T>(keep, name, &shape);
 }
 
 template <class T>
-void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, double momentum, double dampening,
-           double weight_decay, bool nesterov, bool first) {
+void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, double momentum,
+           double dampening, double weight_decay, bool nesterov, bool first) {
   auto shape = shape_of(p);
   T* pp = inout<T>(p, "p");
   const T* gp = in<T>(g, "g", &shape);
@@ -525,8 +421,9 @@ void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, do
 }
 
 template <class T>
-void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::object& grad_avg, const py::object& buf,
-               double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::object& grad_avg,
+               const py::object& buf, double lr, double alpha, double eps, double weight_decay,
+               double momentum, bool centered) {
   auto shape = shape_of(p);
   T* pp = inout<T>(p, "p");
   const T* gp = in<T>(g, "g", &shape);
@@ -546,9 +443,9 @@ void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::
 }
 
 template <class T>
-void adam_t(py::array p, const py::array& g, py::array exp_avg, py::array exp_avg_sq, const py::object& max_exp_avg_sq,
-            long long step, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad,
-            bool decoupled) {
+void adam_t(py::array p, const py::array& g, py::array exp_avg, py::array exp_avg_sq,
+            const py::object& max_exp_avg_sq, long long step, double lr, double beta1, double beta2,
+            double eps, double weight_decay, bool amsgrad, bool decoupled) {
   auto shape = shape_of(p);
   T* pp = inout<T>(p, "p");
   const T* gp = in<T>(g, "g", &shape);
@@ -569,178 +466,220 @@ void adam_t(py::array p, const py::array& g, py::array exp_avg, py::array exp_av
 }
 
 }  // namespace
+}  // namespace fm::bind
 
 void register_kernels(py::module_& m) {
-  py::module_ k = m.def_submodule("kernels", "Element-wise and row-wise kernels on NumPy arrays (tests, benchmarks).");
+  using namespace fm::bind;  // the *_t bodies and dispatch_float
+  using fm::act_from_name;
+  py::module_ k = m.def_submodule(
+      "kernels", "Element-wise and row-wise kernels on NumPy arrays (tests, benchmarks).");
 
-  k.def("act_bwd_needs_z", [](const std::string& act) { return fm::act_bwd_needs_z(act_from_name(act)); },
-        py::arg("act"), "True when act_bwd needs the pre-activation z.");
+  k.def(
+      "act_bwd_needs_z",
+      [](const std::string& act) { return fm::act_bwd_needs_z(act_from_name(act)); },
+      py::arg("act"), "True when act_bwd needs the pre-activation z.");
   k.def(
       "act_fwd",
       [](const std::string& act, const py::array& x, double alpha, const py::object& out) {
         fm::Act a = act_from_name(act);
-        return is_f64(x, "x") ? act_fwd_t<double>(a, x, alpha, out) : act_fwd_t<float>(a, x, alpha, out);
+        return dispatch_float(x, "x",
+                              [&](auto t) { return act_fwd_t<decltype(t)>(a, x, alpha, out); });
       },
       py::arg("act"), py::arg("x"), py::arg("alpha") = 0.0, py::arg("out") = py::none(),
       "y = act(x), element-wise (not softmax); out may be x (in place).");
   k.def(
       "act_bwd",
-      [](const std::string& act, const py::array& dy, const py::object& z, const py::object& y, double alpha) {
+      [](const std::string& act, const py::array& dy, const py::object& z, const py::object& y,
+         double alpha) {
         fm::Act a = act_from_name(act);
-        return is_f64(dy, "dy") ? act_bwd_t<double>(a, dy, z, y, alpha) : act_bwd_t<float>(a, dy, z, y, alpha);
+        return dispatch_float(dy, "dy",
+                              [&](auto t) { return act_bwd_t<decltype(t)>(a, dy, z, y, alpha); });
       },
-      py::arg("act"), py::arg("dy"), py::arg("z") = py::none(), py::arg("y") = py::none(), py::arg("alpha") = 0.0,
+      py::arg("act"), py::arg("dy"), py::arg("z") = py::none(), py::arg("y") = py::none(),
+      py::arg("alpha") = 0.0,
       "dz = dy * act'(z), from z (gelu, silu, softplus) or y = act(z) (the others).");
   k.def(
-      "softmax_fwd", [](const py::array& x) { return is_f64(x, "x") ? softmax_fwd_t<double>(x) : softmax_fwd_t<float>(x); },
+      "softmax_fwd",
+      [](const py::array& x) {
+        return dispatch_float(x, "x", [&](auto t) { return softmax_fwd_t<decltype(t)>(x); });
+      },
       py::arg("x"), "Row-wise softmax of a 2-D array.");
   k.def(
       "softmax_bwd",
       [](const py::array& y, const py::array& dy) {
-        return is_f64(y, "y") ? softmax_bwd_t<double>(y, dy) : softmax_bwd_t<float>(y, dy);
+        return dispatch_float(y, "y", [&](auto t) { return softmax_bwd_t<decltype(t)>(y, dy); });
       },
       py::arg("y"), py::arg("dy"), "dx = y * (dy - sum(dy * y)) row-wise.");
 
   k.def(
       "softmax_xent_labels",
       [](py::array logits, const py::array& labels, double scale, bool want_grad, bool in_place) {
-        return is_f64(logits, "logits") ? xent_labels_t<double>(logits, labels, scale, want_grad, in_place)
-                                        : xent_labels_t<float>(logits, labels, scale, want_grad, in_place);
+        return dispatch_float(logits, "logits", [&](auto t) {
+          return xent_labels_t<decltype(t)>(logits, labels, scale, want_grad, in_place);
+        });
       },
-      py::arg("logits"), py::arg("labels"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
-      py::arg("in_place") = false,
+      py::arg("logits"), py::arg("labels"), py::arg("grad_scale") = 1.0,
+      py::arg("want_grad") = true, py::arg("in_place") = false,
       "Softmax cross entropy with int32 labels: (sum loss, grad * grad_scale or None, correct); "
       "in_place: the gradient overwrites logits.");
-  k.def(
-      "softmax_xent_probs",
-      [](py::array logits, const py::array& target, double scale, bool want_grad, bool in_place) {
-        return is_f64(logits, "logits")
-                   ? pair_loss_t<double>(PairLoss::xent_probs, logits, target, scale, want_grad, in_place)
-                   : pair_loss_t<float>(PairLoss::xent_probs, logits, target, scale, want_grad, in_place);
-      },
-      py::arg("logits"), py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
-      py::arg("in_place") = false,
-      "Softmax cross entropy with probability targets: (sum loss, grad or None, correct).");
-  k.def(
-      "sigmoid_bce",
-      [](py::array logits, const py::array& target, double scale, bool want_grad, bool in_place) {
-        return is_f64(logits, "logits") ? pair_loss_t<double>(PairLoss::bce, logits, target, scale, want_grad, in_place)
-                                        : pair_loss_t<float>(PairLoss::bce, logits, target, scale, want_grad, in_place);
-      },
-      py::arg("logits"), py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
-      py::arg("in_place") = false,
-      "Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).");
+  // softmax_xent_probs and sigmoid_bce: the same arguments, one kernel each.
+  auto pair_loss = [](PairLoss kind) {
+    return [kind](py::array logits, const py::array& target, double scale, bool want_grad,
+                  bool in_place) {
+      return dispatch_float(logits, "logits", [&](auto t) {
+        return pair_loss_t<decltype(t)>(kind, logits, target, scale, want_grad, in_place);
+      });
+    };
+  };
+  k.def("softmax_xent_probs", pair_loss(PairLoss::xent_probs), py::arg("logits"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("in_place") = false,
+        "Softmax cross entropy with probability targets: (sum loss, grad or None, correct).");
+  k.def("sigmoid_bce", pair_loss(PairLoss::bce), py::arg("logits"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("in_place") = false,
+        "Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).");
   k.def(
       "mse",
       [](const py::array& pred, const py::array& target, double scale, bool want_grad) {
-        return is_f64(pred, "pred") ? mse_t<double>(pred, target, scale, want_grad)
-                                    : mse_t<float>(pred, target, scale, want_grad);
+        return dispatch_float(pred, "pred", [&](auto t) {
+          return mse_t<decltype(t)>(pred, target, scale, want_grad);
+        });
       },
       py::arg("pred"), py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
       "Sum of squared errors: (loss, grad or None).");
   k.def(
-      "sigmoid_link", [](const py::array& x) { return is_f64(x, "x") ? sigmoid_link_t<double>(x) : sigmoid_link_t<float>(x); },
+      "sigmoid_link",
+      [](const py::array& x) {
+        return dispatch_float(x, "x", [&](auto t) { return sigmoid_link_t<decltype(t)>(x); });
+      },
       py::arg("x"), "Element-wise sigmoid (the output link of binary cross entropy).");
   k.def(
       "colsum",
       [](const py::array& x, const py::object& out, bool accumulate) {
-        return is_f64(x, "x") ? colsum_t<double>(x, out, accumulate) : colsum_t<float>(x, out, accumulate);
+        return dispatch_float(x, "x",
+                              [&](auto t) { return colsum_t<decltype(t)>(x, out, accumulate); });
       },
       py::arg("x"), py::arg("out") = py::none(), py::arg("accumulate") = false,
       "Column sums of a 2-D array (any row stride); out (+)= sum over rows.");
   k.def(
       "l1_l2_penalty",
       [](const py::array& w, double l1, double l2, const py::object& g) {
-        return is_f64(w, "w") ? penalty_t<double>(w, l1, l2, g) : penalty_t<float>(w, l1, l2, g);
+        return dispatch_float(w, "w", [&](auto t) { return penalty_t<decltype(t)>(w, l1, l2, g); });
       },
       py::arg("w"), py::arg("l1"), py::arg("l2"), py::arg("g") = py::none(),
       "l1*sum|w| + (l2/2)*sum w^2; adds l1*sign(w) + l2*w to g in place when given.");
   k.def(
-      "all_finite", [](const py::array& x) { return is_f64(x, "x") ? all_finite_t<double>(x) : all_finite_t<float>(x); },
+      "all_finite",
+      [](const py::array& x) {
+        return dispatch_float(x, "x", [&](auto t) { return all_finite_t<decltype(t)>(x); });
+      },
       py::arg("x"), "True when every value is finite.");
 
   k.def(
       "dropout_mask_fwd",
-      [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream, const py::object& out) {
-        return is_f64(x, "x") ? dropout_fwd_t<double>(x, rate, seed, stream, out)
-                              : dropout_fwd_t<float>(x, rate, seed, stream, out);
+      [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t stream,
+         const py::object& out) {
+        return dispatch_float(
+            x, "x", [&](auto t) { return dropout_fwd_t<decltype(t)>(x, rate, seed, stream, out); });
       },
-      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("stream") = 0, py::arg("out") = py::none(),
+      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("stream") = 0,
+      py::arg("out") = py::none(),
       "Inverted dropout: (y, mask uint8); element i's draw depends only on (seed, stream, i).");
   k.def(
       "dropout_bwd",
       [](const py::array& dy, const py::array& mask, double rate) {
-        return is_f64(dy, "dy") ? dropout_bwd_t<double>(dy, mask, rate) : dropout_bwd_t<float>(dy, mask, rate);
+        return dispatch_float(dy, "dy",
+                              [&](auto t) { return dropout_bwd_t<decltype(t)>(dy, mask, rate); });
       },
       py::arg("dy"), py::arg("mask"), py::arg("rate"), "dx = mask ? dy / (1 - rate) : 0.");
   k.def(
       "gaussian_noise_fwd",
       [](const py::array& x, double stddev, std::uint64_t seed, std::uint64_t stream) {
-        return is_f64(x, "x") ? noise_t<double>(x, stddev, seed, stream) : noise_t<float>(x, stddev, seed, stream);
+        return dispatch_float(
+            x, "x", [&](auto t) { return noise_t<decltype(t)>(x, stddev, seed, stream); });
       },
-      py::arg("x"), py::arg("stddev"), py::arg("seed"), py::arg("stream") = 0, "y = x + stddev * N(0, 1) (Philox).");
+      py::arg("x"), py::arg("stddev"), py::arg("seed"), py::arg("stream") = 0,
+      "y = x + stddev * N(0, 1) (Philox).");
 
   k.def(
       "batchnorm_fwd_train",
-      [](const py::array& x, const py::object& gamma, const py::object& beta, py::array rm, py::array rv, double eps,
-         double momentum, bool update_running, const std::string& act, double alpha, bool with_z) {
+      [](const py::array& x, const py::object& gamma, const py::object& beta, py::array rm,
+         py::array rv, double eps, double momentum, bool update_running, const std::string& act,
+         double alpha, bool with_z) {
         fm::Act a = act_from_name(act);
-        return is_f64(x, "x") ? bn_train_t<double>(x, gamma, beta, rm, rv, eps, momentum, update_running, a, alpha, with_z)
-                              : bn_train_t<float>(x, gamma, beta, rm, rv, eps, momentum, update_running, a, alpha, with_z);
+        return dispatch_float(x, "x", [&](auto t) {
+          return bn_train_t<decltype(t)>(x, gamma, beta, rm, rv, eps, momentum, update_running, a,
+                                         alpha, with_z);
+        });
       },
-      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"),
-      py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("update_running") = true, py::arg("act") = "linear",
-      py::arg("alpha") = 0.0, py::arg("with_z") = false,
-      "Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running statistics "
+      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"),
+      py::arg("running_var"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1,
+      py::arg("update_running") = true, py::arg("act") = "linear", py::arg("alpha") = 0.0,
+      py::arg("with_z") = false,
+      "Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running "
+      "statistics "
       "updated in place.");
   k.def(
       "batchnorm_fwd_infer",
-      [](const py::array& x, const py::object& gamma, const py::object& beta, const py::array& rm, const py::array& rv,
-         double eps, const std::string& act, double alpha, bool with_z) {
+      [](const py::array& x, const py::object& gamma, const py::object& beta, const py::array& rm,
+         const py::array& rv, double eps, const std::string& act, double alpha, bool with_z) {
         fm::Act a = act_from_name(act);
-        return is_f64(x, "x") ? bn_infer_t<double>(x, gamma, beta, rm, rv, eps, a, alpha, with_z)
-                              : bn_infer_t<float>(x, gamma, beta, rm, rv, eps, a, alpha, with_z);
+        return dispatch_float(x, "x", [&](auto t) {
+          return bn_infer_t<decltype(t)>(x, gamma, beta, rm, rv, eps, a, alpha, with_z);
+        });
       },
-      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"),
-      py::arg("eps") = 1e-5, py::arg("act") = "linear", py::arg("alpha") = 0.0, py::arg("with_z") = false,
+      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"),
+      py::arg("running_var"), py::arg("eps") = 1e-5, py::arg("act") = "linear",
+      py::arg("alpha") = 0.0, py::arg("with_z") = false,
       "Inference BatchNorm1d with the running statistics (+ fused activation): y, or (y, z).");
   k.def(
       "batchnorm_bwd",
-      [](const py::array& x, const py::array& dy, const py::object& gamma, const py::array& sm, const py::array& si) {
-        return is_f64(x, "x") ? bn_bwd_t<double>(x, dy, gamma, sm, si) : bn_bwd_t<float>(x, dy, gamma, sm, si);
+      [](const py::array& x, const py::array& dy, const py::object& gamma, const py::array& sm,
+         const py::array& si) {
+        return dispatch_float(x, "x",
+                              [&](auto t) { return bn_bwd_t<decltype(t)>(x, dy, gamma, sm, si); });
       },
       py::arg("x"), py::arg("dy"), py::arg("gamma"), py::arg("save_mean"), py::arg("save_invstd"),
       "BatchNorm1d training backward: (dx, dgamma, dbeta).");
 
   k.def(
       "sgd_update",
-      [](py::array p, const py::array& g, const py::object& buf, double lr, double momentum, double dampening,
-         double weight_decay, bool nesterov, bool first) {
-        if (is_f64(p, "p")) sgd_t<double>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first);
-        else sgd_t<float>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+      [](py::array p, const py::array& g, const py::object& buf, double lr, double momentum,
+         double dampening, double weight_decay, bool nesterov, bool first) {
+        dispatch_float(p, "p", [&](auto t) {
+          sgd_t<decltype(t)>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+        });
       },
-      py::arg("p"), py::arg("g"), py::arg("buf") = py::none(), py::arg("lr") = 0.01, py::arg("momentum") = 0.0,
-      py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0, py::arg("nesterov") = false, py::arg("first") = false,
-      "One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the gradient.");
+      py::arg("p"), py::arg("g"), py::arg("buf") = py::none(), py::arg("lr") = 0.01,
+      py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
+      py::arg("nesterov") = false, py::arg("first") = false,
+      "One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the "
+      "gradient.");
   k.def(
       "rmsprop_update",
-      [](py::array p, const py::array& g, py::array sq, const py::object& ga, const py::object& buf, double lr,
-         double alpha, double eps, double weight_decay, double momentum, bool centered) {
-        if (is_f64(p, "p")) rmsprop_t<double>(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered);
-        else rmsprop_t<float>(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered);
+      [](py::array p, const py::array& g, py::array sq, const py::object& ga, const py::object& buf,
+         double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+        dispatch_float(p, "p", [&](auto t) {
+          rmsprop_t<decltype(t)>(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum,
+                                 centered);
+        });
       },
-      py::arg("p"), py::arg("g"), py::arg("square_avg"), py::arg("grad_avg") = py::none(), py::arg("buf") = py::none(),
-      py::arg("lr") = 0.01, py::arg("alpha") = 0.99, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0,
-      py::arg("momentum") = 0.0, py::arg("centered") = false, "One torch.optim.RMSprop step (in place).");
+      py::arg("p"), py::arg("g"), py::arg("square_avg"), py::arg("grad_avg") = py::none(),
+      py::arg("buf") = py::none(), py::arg("lr") = 0.01, py::arg("alpha") = 0.99,
+      py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0,
+      py::arg("centered") = false, "One torch.optim.RMSprop step (in place).");
   k.def(
       "adam_update",
-      [](py::array p, const py::array& g, py::array m, py::array v, const py::object& mx, long long step, double lr,
-         double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled) {
-        if (is_f64(p, "p")) adam_t<double>(p, g, m, v, mx, step, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled);
-        else adam_t<float>(p, g, m, v, mx, step, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled);
+      [](py::array p, const py::array& g, py::array m, py::array v, const py::object& mx,
+         long long step, double lr, double beta1, double beta2, double eps, double weight_decay,
+         bool amsgrad, bool decoupled) {
+        dispatch_float(p, "p", [&](auto t) {
+          adam_t<decltype(t)>(p, g, m, v, mx, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                              decoupled);
+        });
       },
-      py::arg("p"), py::arg("g"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("max_exp_avg_sq") = py::none(),
-      py::arg("step") = 1, py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("p"), py::arg("g"), py::arg("exp_avg"), py::arg("exp_avg_sq"),
+      py::arg("max_exp_avg_sq") = py::none(), py::arg("step") = 1, py::arg("lr") = 1e-3,
+      py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
       py::arg("weight_decay") = 0.0, py::arg("amsgrad") = false, py::arg("decoupled") = false,
       "One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based.");
 }

@@ -75,7 +75,7 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
       s.units = get_int(d, "units", 0, w);
       FM_CHECK(s.units >= 1, w, ": 'units' must be >= 1, got ", s.units);
       s.use_bias = get_bool(d, "use_bias", true);
-      s.act = nn::act_from_name(get_str(d, "activation", "linear", w));
+      s.act = act_from_name(get_str(d, "activation", "linear", w));
       s.alpha = get_float(d, "alpha", default_alpha(s.act), w);
       s.l1 = get_float(d, "l1", -1.0, w);
       s.l2 = get_float(d, "l2", -1.0, w);
@@ -84,7 +84,7 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
       break;
     }
     case OpKind::act:
-      s.act = nn::act_from_name(get_str(d, "name", "", w));
+      s.act = act_from_name(get_str(d, "name", "", w));
       s.alpha = get_float(d, "alpha", default_alpha(s.act), w);
       break;
     case OpKind::dropout:

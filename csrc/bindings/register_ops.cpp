@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "bindings/numpy_args.hpp"
 #include "common/check.hpp"
 #include "common/types.hpp"
 #include "gemm/gemm.hpp"
@@ -14,6 +15,7 @@ namespace py = pybind11;
 namespace {
 
 using fm::index_t;
+using fm::bind::dispatch_float;
 
 // A 2-D operand as the GEMM sees it: row-major storage with leading dimension ld, possibly
 // the transpose of what the caller passed (a Fortran-ordered array is used as the row-major
@@ -38,14 +40,14 @@ Operand<T> as_operand(const py::array& a, const char* name) {
     op.ld = cols > 1 ? cols : 1;
     return op;
   }
-  const bool row_major = (cols == 1 || s1 == isz) &&
-                         (rows == 1 || (s0 > 0 && s0 % isz == 0 && s0 / isz >= cols));
+  const bool row_major =
+      (cols == 1 || s1 == isz) && (rows == 1 || (s0 > 0 && s0 % isz == 0 && s0 / isz >= cols));
   if (row_major) {
     op.ld = rows == 1 ? cols : s0 / isz;
     return op;
   }
-  const bool col_major = (rows == 1 || s0 == isz) &&
-                         (cols == 1 || (s1 > 0 && s1 % isz == 0 && s1 / isz >= rows));
+  const bool col_major =
+      (rows == 1 || s0 == isz) && (cols == 1 || (s1 > 0 && s1 % isz == 0 && s1 / isz >= rows));
   if (col_major) {
     op.ld = cols == 1 ? rows : s1 / isz;
     op.flipped = true;
@@ -63,8 +65,8 @@ Operand<T> as_operand(const py::array& a, const char* name) {
 // A writable (M, N) output with unit column stride.
 template <class T>
 T* as_output(const py::array& o, index_t M, index_t N, const char* name, index_t& ld) {
-  FM_CHECK(o.ndim() == 2 && o.shape(0) == M && o.shape(1) == N, name, " must have shape (", M,
-           ", ", N, ")");
+  FM_CHECK(o.ndim() == 2 && o.shape(0) == M && o.shape(1) == N, name, " must have shape (", M, ", ",
+           N, ")");
   FM_CHECK(o.writeable(), name, " must be writable");
   const index_t isz = sizeof(T), s0 = o.strides(0), s1 = o.strides(1);
   if (M == 0 || N == 0) {
@@ -85,8 +87,8 @@ py::array gemm_typed(const py::array& a, const py::array& b, bool trans_a, bool 
   const index_t M = trans_a ? a.shape(1) : a.shape(0), Ka = trans_a ? a.shape(0) : a.shape(1);
   const index_t Kb = trans_b ? b.shape(1) : b.shape(0), N = trans_b ? b.shape(0) : b.shape(1);
   FM_CHECK(Ka == Kb, "a and b have mismatched inner dimensions: ", Ka, " vs ", Kb);
-  FM_CHECK(activation >= 0 && activation < static_cast<int>(fm::Act::softmax),
-           "activation code ", activation, " cannot be fused into gemm");
+  FM_CHECK(activation >= 0 && activation < static_cast<int>(fm::Act::softmax), "activation code ",
+           activation, " cannot be fused into gemm");
   FM_CHECK(beta == 0.0 || beta == 1.0, "beta must be 0 or 1, got ", beta);
   FM_CHECK(threads >= 0, "threads must be >= 0, got ", threads);
 
@@ -136,13 +138,10 @@ py::array gemm_any(const py::array& a, const py::array& b, bool trans_a, bool tr
                    const py::object& bias, int activation, double alpha, const py::object& out,
                    double beta, const py::object& z_out, int threads, bool reference) {
   FM_CHECK(a.dtype().is(b.dtype()), "a and b must have the same dtype");
-  if (a.dtype().is(py::dtype::of<float>()))
-    return gemm_typed<float>(a, b, trans_a, trans_b, bias, activation, alpha, out, beta, z_out,
-                             threads, reference);
-  if (a.dtype().is(py::dtype::of<double>()))
-    return gemm_typed<double>(a, b, trans_a, trans_b, bias, activation, alpha, out, beta, z_out,
-                              threads, reference);
-  throw py::type_error("gemm supports float32 and float64 arrays only");
+  return dispatch_float(a, "a", [&](auto t) {
+    return gemm_typed<decltype(t)>(a, b, trans_a, trans_b, bias, activation, alpha, out, beta,
+                                   z_out, threads, reference);
+  });
 }
 
 py::dict gemm_info_dict(const fm::GemmInfo& g) {
@@ -180,7 +179,8 @@ void register_ops(py::module_& m) {
   m.def(
       "gemm_ref",
       [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, const py::object& bias,
-         int activation, double alpha, const py::object& out, double beta, const py::object& z_out) {
+         int activation, double alpha, const py::object& out, double beta,
+         const py::object& z_out) {
         return gemm_any(a, b, trans_a, trans_b, bias, activation, alpha, out, beta, z_out, 0, true);
       },
       py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
@@ -190,16 +190,15 @@ void register_ops(py::module_& m) {
   m.def(
       "gemm_info",
       [](const std::string& dtype) {
-        FM_CHECK(dtype == "float32" || dtype == "float64", "dtype must be float32 or float64");
-        return gemm_info_dict(dtype == "float32" ? fm::gemm_info<float>() : fm::gemm_info<double>());
+        return dispatch_float(dtype,
+                              [](auto t) { return gemm_info_dict(fm::gemm_info<decltype(t)>()); });
       },
       py::arg("dtype") = "float32", "The active GEMM table: ISA, micro-kernel, MR/NR/MC/KC/NC.");
   m.def(
       "gemm_threads_for",
       [](index_t M, index_t N, index_t K, int cap, const std::string& dtype) {
-        FM_CHECK(dtype == "float32" || dtype == "float64", "dtype must be float32 or float64");
-        return dtype == "float32" ? fm::gemm_threads_for<float>(M, N, K, cap)
-                                  : fm::gemm_threads_for<double>(M, N, K, cap);
+        return dispatch_float(
+            dtype, [&](auto t) { return fm::gemm_threads_for<decltype(t)>(M, N, K, cap); });
       },
       py::arg("M"), py::arg("N"), py::arg("K"), py::arg("cap"), py::arg("dtype") = "float32",
       "Threads the GEMM uses for an (M, N, K) problem under a thread cap.");

@@ -1,6 +1,8 @@
 // Runtime: threads, build information, ISA selection.
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 #include "common/check.hpp"
 #include "common/cpu_features.hpp"
 #include "common/parallel.hpp"
@@ -14,7 +16,24 @@ namespace py = pybind11;
 #define FM_COMPILER "unknown"
 #endif
 
+namespace {
+
+// A misspelt FASTMLP_ISA would otherwise pass unnoticed (the tests that force a lower ISA
+// would silently test the best one): warn once, at import.
+void warn_unknown_isa_request() {
+  const char* s = fm::unknown_isa_request();
+  if (!s) return;
+  const std::string msg =
+      std::string("FASTMLP_ISA='") + s +
+      "' names no instruction set (valid: generic, avx2, avx512); ignored, using " +
+      fm::isa_name(fm::active_isa());
+  if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+}
+
+}  // namespace
+
 void register_runtime(py::module_& m) {
+  warn_unknown_isa_request();
   m.def("get_num_threads", &fm::get_num_threads, "Threads fastmlp's kernels use.");
   m.def(
       "set_num_threads",

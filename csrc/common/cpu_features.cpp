@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #define FM_X86 1
@@ -39,13 +40,22 @@ Isa detect() {
   return Isa::generic;
 }
 
+// The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
+// ignored, and reported by unknown_isa_request()).
+bool requested_isa(const char* s, Isa* isa) {
+  for (Isa i : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (std::strcmp(s, isa_name(i)) == 0) {
+      *isa = i;
+      return true;
+    }
+  }
+  return false;
+}
+
 Isa lowered_by_env(Isa best) {
   const char* s = std::getenv("FASTMLP_ISA");
-  if (!s || !*s) return best;
   Isa want = best;
-  if (std::strcmp(s, "generic") == 0) want = Isa::generic;
-  else if (std::strcmp(s, "avx2") == 0) want = Isa::avx2;
-  else if (std::strcmp(s, "avx512") == 0) want = Isa::avx512;
+  if (!s || !*s || !requested_isa(s, &want)) return best;
   return static_cast<int>(want) < static_cast<int>(best) ? want : best;
 }
 
@@ -61,11 +71,20 @@ Isa active_isa() {
   return isa;
 }
 
+const char* unknown_isa_request() {
+  const char* s = std::getenv("FASTMLP_ISA");
+  Isa ignored;
+  return s && *s && !requested_isa(s, &ignored) ? s : nullptr;
+}
+
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    default: return "generic";
+    case Isa::avx512:
+      return "avx512";
+    case Isa::avx2:
+      return "avx2";
+    default:
+      return "generic";
   }
 }
 

@@ -6,8 +6,11 @@
 
 namespace fm {
 
-Isa detect_isa();          // best ISA the CPU and OS support
-Isa active_isa();          // detect_isa() lowered by FASTMLP_ISA; fixed after the first call
+Isa detect_isa();  // best ISA the CPU and OS support
+Isa active_isa();  // detect_isa() lowered by FASTMLP_ISA; fixed after the first call
 const char* isa_name(Isa isa);
+// The value of FASTMLP_ISA when it names no ISA (a typo: ignored, the best ISA stays on),
+// else nullptr. The module warns about it at import.
+const char* unknown_isa_request();
 
 }  // namespace fm

@@ -4,26 +4,12 @@
 // last K block. The activation is the shared vector math (common/act_math.hpp), the same
 // function the standalone activation kernels call, so fused and unfused results agree bit
 // for bit. Per-ISA include only.
-#include "common/types.hpp"
-#include "gemm/act_scalar.hpp"
-#include "gemm/gemm.hpp"
-
-#if __has_include("common/act_math.hpp")
 #include "common/act_math.hpp"
-#define FM_GEMM_SHARED_ACT_MATH 1
-#endif
+#include "common/types.hpp"
+#include "gemm/gemm.hpp"
 
 namespace fm {
 namespace FM_ISA_NS {
-
-template <class T>
-inline void act_row(Act act, T alpha, T* x, index_t n) {
-#ifdef FM_GEMM_SHARED_ACT_MATH
-  act_fwd_inplace(act, alpha, x, n);
-#else
-  for (index_t j = 0; j < n; ++j) x[j] = act_scalar(act, alpha, x[j]);
-#endif
-}
 
 inline bool epilogue_is_identity(Act act, bool has_bias, bool has_z) {
   return act == Act::linear && !has_bias && !has_z;
@@ -43,7 +29,7 @@ inline void epilogue_tile(const Epilogue<T>& ep, T* c, index_t ldc, index_t row0
       T* __restrict z = ep.z_out + (row0 + r) * ep.ldz + col0;
       for (index_t j = 0; j < cols; ++j) z[j] = cr[j];
     }
-    if (ep.act != Act::linear) act_row(ep.act, ep.alpha, cr, cols);
+    if (ep.act != Act::linear) act_fwd_inplace(ep.act, ep.alpha, cr, cols);
   }
 }
 

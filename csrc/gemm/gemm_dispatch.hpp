@@ -10,7 +10,7 @@ struct GemmInfo {
   const char* ukernel;
   int mr, nr;
   index_t mc, kc, nc;
-  bool one_row;       // M == 1 path (streams B rows)
+  bool one_row;           // M == 1 path (streams B rows)
   index_t sup_max_m;      // few-row path up to this M (0: none)
   index_t sup_split_min;  // weights (N x K) from which those paths split columns over threads
 };

@@ -11,117 +11,64 @@ namespace fm {
 namespace FM_ISA_NS {
 namespace {
 
+// A register-blocked SIMD configuration: MR x NR tiles of this ISA's vectors (NR a multiple of
+// their width), and the one-row path sweeping up to ROW_NV vectors of B.
+template <class T_, int NR_, index_t KC_, index_t NC_, int ROW_NV_>
+struct SimdCfg {
+  using T = T_;
+  using V = SimdVec<T>;
+  static constexpr int MR = 6, NR = NR_, W = V::width, ROW_NV = ROW_NV_;
+  static constexpr index_t B_IN_PLACE_MAX_M = 96;
+  static constexpr index_t MC = 96, KC = KC_, NC = NC_;
+  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
+    ukr_simd<V, MR, NR / W, MR>(k, a, b, ldb, c, ldc, acc);
+  }
+  static UkrFn<T> edge(int m, int n) {
+    return ukr_simd_pick<V, MR, NR / W, MR, T>(m, (n + W - 1) / W);
+  }
+  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<V, 1, ROW_NV, 1, T>(nv); }
+  // Few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep.
+  static constexpr index_t SUP_MAX_M = 8;
+  static constexpr int SUP_MR = 4, SUP_NV = 4;
+  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<V, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
+};
+
 // Block sizes (elements). MC x KC of A in L2 (1 MiB on Zen 4), KC x NR micro-panel of B in
 // L1/L2, KC x NC panel of B in L3. AVX-512: 6x64 f32 (24 zmm accumulators, 4 loads + 6
 // broadcasts per 24 FMAs); Zen 4 runs a zmm FMA as two 256-bit halves, so this matches the
 // AVX2 6x16 kernel per cycle but with half the instructions. KC = 384 measured best on Zen 4
 // (1024^3: 107 vs 102 GFLOP/s at KC = 256; MC = 96..192 within noise).
 #if defined(FM_ISA_avx512)
-struct CfgF32 {
-  using T = float;
-  static constexpr int MR = 6, NR = 64;
-  static constexpr index_t B_IN_PLACE_MAX_M = 96;
-  static constexpr index_t MC = 96, KC = 384, NC = 4096;
-  static constexpr const char* name = "ukr_f32_avx512_6x64";
-  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx512<T>, MR, NR / 16, MR>(k, a, b, ldb, c, ldc, acc);
-  }
-  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 16, MR, T>(m, (n + 15) / 16); }
-  static constexpr int W = 16, ROW_NV = 16;  // one-row path: up to ROW_NV vectors of B per sweep
-  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx512<T>, 1, ROW_NV, 1, T>(nv); }
-  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
-  static constexpr index_t SUP_MAX_M = 8;
-  static constexpr int SUP_MR = 4, SUP_NV = 4;
-  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx512<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
-};
-struct CfgF64 {
-  using T = double;
-  static constexpr int MR = 6, NR = 32;
-  static constexpr index_t B_IN_PLACE_MAX_M = 96;
-  static constexpr index_t MC = 96, KC = 384, NC = 2048;
-  static constexpr const char* name = "ukr_f64_avx512_6x32";
-  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx512<T>, MR, NR / 8, MR>(k, a, b, ldb, c, ldc, acc);
-  }
-  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx512<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
-  static constexpr int W = 8, ROW_NV = 16;  // one-row path: up to ROW_NV vectors of B per sweep
-  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx512<T>, 1, ROW_NV, 1, T>(nv); }
-  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
-  static constexpr index_t SUP_MAX_M = 8;
-  static constexpr int SUP_MR = 4, SUP_NV = 4;
-  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx512<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
-};
+using CfgF32 = SimdCfg<float, 64, 384, 4096, 16>;
+using CfgF64 = SimdCfg<double, 32, 384, 2048, 16>;
 constexpr const char* kIsa = "avx512";
+constexpr const char* kUkrNames[] = {"ukr_f32_avx512_6x64", "ukr_f64_avx512_6x32"};
 #elif defined(FM_ISA_avx2)
-struct CfgF32 {
-  using T = float;
-  static constexpr int MR = 6, NR = 16;
-  static constexpr index_t B_IN_PLACE_MAX_M = 96;
-  static constexpr index_t MC = 96, KC = 256, NC = 4096;
-  static constexpr const char* name = "ukr_f32_avx2_6x16";
-  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx2<T>, MR, NR / 8, MR>(k, a, b, ldb, c, ldc, acc);
-  }
-  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 8, MR, T>(m, (n + 7) / 8); }
-  static constexpr int W = 8, ROW_NV = 12;  // one-row path: up to ROW_NV vectors of B per sweep
-  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx2<T>, 1, ROW_NV, 1, T>(nv); }
-  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
-  static constexpr index_t SUP_MAX_M = 8;
-  static constexpr int SUP_MR = 4, SUP_NV = 4;
-  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx2<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
-};
-struct CfgF64 {
-  using T = double;
-  static constexpr int MR = 6, NR = 8;
-  static constexpr index_t B_IN_PLACE_MAX_M = 96;
-  static constexpr index_t MC = 96, KC = 256, NC = 2048;
-  static constexpr const char* name = "ukr_f64_avx2_6x8";
-  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_simd<VecAvx2<T>, MR, NR / 4, MR>(k, a, b, ldb, c, ldc, acc);
-  }
-  static UkrFn<T> edge(int m, int n) { return ukr_simd_pick<VecAvx2<T>, MR, NR / 4, MR, T>(m, (n + 3) / 4); }
-  static constexpr int W = 4, ROW_NV = 12;  // one-row path: up to ROW_NV vectors of B per sweep
-  static UkrFn<T> row(int nv) { return ukr_simd_pick_nv<VecAvx2<T>, 1, ROW_NV, 1, T>(nv); }
-  // few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep
-  static constexpr index_t SUP_MAX_M = 8;
-  static constexpr int SUP_MR = 4, SUP_NV = 4;
-  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<VecAvx2<T>, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
-};
+using CfgF32 = SimdCfg<float, 16, 256, 4096, 12>;
+using CfgF64 = SimdCfg<double, 8, 256, 2048, 12>;
 constexpr const char* kIsa = "avx2";
+constexpr const char* kUkrNames[] = {"ukr_f32_avx2_6x16", "ukr_f64_avx2_6x8"};
 #else
-struct CfgF32 {
-  using T = float;
-  static constexpr int MR = 4, NR = 8;
+// The scalar reference micro-kernel: no one-row or few-row path (ROW_NV = 0).
+template <class T_, int NR_>
+struct RefCfg {
+  using T = T_;
+  static constexpr int MR = 4, NR = NR_, W = 1, ROW_NV = 0;
   static constexpr index_t B_IN_PLACE_MAX_M = 96;
   static constexpr index_t MC = 64, KC = 256, NC = 2048;
-  static constexpr const char* name = "ukr_f32_ref_4x8";
   static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
     ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
   }
   static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
-  static constexpr int W = 1, ROW_NV = 0;  // no one-row path
   static UkrFn<T> row(int) { return nullptr; }
   static constexpr index_t SUP_MAX_M = 0;  // no few-row path
   static constexpr int SUP_MR = 1, SUP_NV = 1;
   static UkrFn<T> sup(int, int) { return nullptr; }
 };
-struct CfgF64 {
-  using T = double;
-  static constexpr int MR = 4, NR = 4;
-  static constexpr index_t B_IN_PLACE_MAX_M = 96;
-  static constexpr index_t MC = 64, KC = 256, NC = 2048;
-  static constexpr const char* name = "ukr_f64_ref_4x4";
-  static void ukr(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, bool acc) {
-    ukr_ref<MR, NR>(k, a, b, ldb, c, ldc, acc);
-  }
-  static UkrFn<T> edge(int, int) { return &ukr_ref<MR, NR, T>; }
-  static constexpr int W = 1, ROW_NV = 0;  // no one-row path
-  static UkrFn<T> row(int) { return nullptr; }
-  static constexpr index_t SUP_MAX_M = 0;  // no few-row path
-  static constexpr int SUP_MR = 1, SUP_NV = 1;
-  static UkrFn<T> sup(int, int) { return nullptr; }
-};
+using CfgF32 = RefCfg<float, 8>;
+using CfgF64 = RefCfg<double, 4>;
 constexpr const char* kIsa = "generic";
+constexpr const char* kUkrNames[] = {"ukr_f32_ref_4x8", "ukr_f64_ref_4x4"};
 #endif
 
 // Below this many weights (N x K) one core streams B faster than threads can be woken.
@@ -129,8 +76,13 @@ constexpr index_t kSupSplitMinWeights = index_t(1) << 16;
 
 template <class Cfg>
 GemmTable<typename Cfg::T> make_table() {
-  return {kIsa,         Cfg::name,     Cfg::MR,           Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC,
-          Cfg::ROW_NV > 0, Cfg::SUP_MAX_M, kSupSplitMinWeights, &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
+  const char* ukr_name = kUkrNames[sizeof(typename Cfg::T) == 8];  // kUkrNames: {f32, f64}
+  return {kIsa,           ukr_name,
+          Cfg::MR,        Cfg::NR,
+          Cfg::MC,        Cfg::KC,
+          Cfg::NC,        Cfg::ROW_NV > 0,
+          Cfg::SUP_MAX_M, kSupSplitMinWeights,
+          &gemm_run<Cfg>, &gemm_threads_for<Cfg>};
 }
 
 }  // namespace

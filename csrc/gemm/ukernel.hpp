@@ -39,8 +39,8 @@ struct GemmTable {
   const char* ukr_name;  // ukr_<dtype>_<isa>_<MR>x<NR>
   int mr, nr;
   index_t mc, kc, nc;
-  bool one_row;       // M == 1 streams B rows (gemm_row)
-  index_t sup_max_m;  // 2 <= M <= sup_max_m streams B without packing (gemm_sup); 0: none
+  bool one_row;           // M == 1 streams B rows (gemm_row)
+  index_t sup_max_m;      // 2 <= M <= sup_max_m streams B without packing (gemm_sup); 0: none
   index_t sup_split_min;  // those paths split B's columns over threads from this many weights
   void (*run)(const GemmArgs<T>& g, int threads);  // five loops / small path, threaded
   int (*threads_for)(index_t M, index_t N, index_t K, int cap);  // threads that pay off

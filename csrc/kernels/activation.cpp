@@ -2,14 +2,9 @@
 #include "kernels/activation.hpp"
 
 #include "common/check.hpp"
-#include "common/isa.hpp"
+#include "kernels/kernel_tables.hpp"
 
 namespace fm {
-
-FM_DECLARE_PER_ISA(template <class T> void act_fwd(Act, T, const T*, T*, index_t))
-FM_DECLARE_PER_ISA(template <class T> void act_bwd(Act, T, const T*, const T*, const T*, T*, index_t))
-FM_DECLARE_PER_ISA(template <class T> void softmax_fwd(const T*, T*, index_t, index_t))
-FM_DECLARE_PER_ISA(template <class T> void softmax_bwd(const T*, const T*, T*, index_t, index_t))
 
 namespace {
 void check_elementwise_act(Act act) {
@@ -19,7 +14,9 @@ void check_elementwise_act(Act act) {
 }
 }  // namespace
 
-bool act_bwd_needs_z(Act act) { return act == Act::softplus || act == Act::gelu || act == Act::silu; }
+bool act_bwd_needs_z(Act act) {
+  return act == Act::softplus || act == Act::gelu || act == Act::silu;
+}
 
 template <class T>
 void act_fwd(Act act, T alpha, const T* x, T* y, index_t n) {
@@ -27,7 +24,7 @@ void act_fwd(Act act, T alpha, const T* x, T* y, index_t n) {
   FM_CHECK(n >= 0, "act_fwd: n must be >= 0, got ", n);
   if (n == 0) return;
   FM_CHECK(x && y, "act_fwd: null array");
-  FM_SELECT_ISA(act_fwd<T>)(act, alpha, x, y, n);
+  FM_SELECT_ISA(activation_kernels<T>)().act_fwd(act, alpha, x, y, n);
 }
 
 template <class T>
@@ -36,34 +33,38 @@ void act_bwd(Act act, T alpha, const T* z, const T* y, const T* dy, T* dz, index
   FM_CHECK(n >= 0, "act_bwd: n must be >= 0, got ", n);
   if (n == 0) return;
   FM_CHECK(dy && dz, "act_bwd: null array");
-  if (act_bwd_needs_z(act)) FM_CHECK(z, "act_bwd: this activation needs the pre-activation z");
-  else if (act != Act::linear) FM_CHECK(y, "act_bwd: this activation needs the output y");
-  FM_SELECT_ISA(act_bwd<T>)(act, alpha, z, y, dy, dz, n);
+  if (act_bwd_needs_z(act))
+    FM_CHECK(z, "act_bwd: this activation needs the pre-activation z");
+  else if (act != Act::linear)
+    FM_CHECK(y, "act_bwd: this activation needs the output y");
+  FM_SELECT_ISA(activation_kernels<T>)().act_bwd(act, alpha, z, y, dy, dz, n);
 }
 
 template <class T>
 void softmax_fwd(const T* x, T* y, index_t rows, index_t cols) {
-  FM_CHECK(rows >= 0 && cols >= 1, "softmax_fwd: need rows >= 0 and cols >= 1, got (", rows, ", ", cols, ")");
+  FM_CHECK(rows >= 0 && cols >= 1, "softmax_fwd: need rows >= 0 and cols >= 1, got (", rows, ", ",
+           cols, ")");
   if (rows == 0) return;
   FM_CHECK(x && y, "softmax_fwd: null array");
-  FM_SELECT_ISA(softmax_fwd<T>)(x, y, rows, cols);
+  FM_SELECT_ISA(activation_kernels<T>)().softmax_fwd(x, y, rows, cols);
 }
 
 template <class T>
 void softmax_bwd(const T* y, const T* dy, T* dx, index_t rows, index_t cols) {
-  FM_CHECK(rows >= 0 && cols >= 1, "softmax_bwd: need rows >= 0 and cols >= 1, got (", rows, ", ", cols, ")");
+  FM_CHECK(rows >= 0 && cols >= 1, "softmax_bwd: need rows >= 0 and cols >= 1, got (", rows, ", ",
+           cols, ")");
   if (rows == 0) return;
   FM_CHECK(y && dy && dx, "softmax_bwd: null array");
-  FM_SELECT_ISA(softmax_bwd<T>)(y, dy, dx, rows, cols);
+  FM_SELECT_ISA(activation_kernels<T>)().softmax_bwd(y, dy, dx, rows, cols);
 }
 
-template void act_fwd<float>(Act, float, const float*, float*, index_t);
-template void act_fwd<double>(Act, double, const double*, double*, index_t);
-template void act_bwd<float>(Act, float, const float*, const float*, const float*, float*, index_t);
-template void act_bwd<double>(Act, double, const double*, const double*, const double*, double*, index_t);
-template void softmax_fwd<float>(const float*, float*, index_t, index_t);
-template void softmax_fwd<double>(const double*, double*, index_t, index_t);
-template void softmax_bwd<float>(const float*, const float*, float*, index_t, index_t);
-template void softmax_bwd<double>(const double*, const double*, double*, index_t, index_t);
+#define FM_ACTIVATION_INSTANTIATE(T)                                           \
+  template void act_fwd<T>(Act, T, const T*, T*, index_t);                     \
+  template void act_bwd<T>(Act, T, const T*, const T*, const T*, T*, index_t); \
+  template void softmax_fwd<T>(const T*, T*, index_t, index_t);                \
+  template void softmax_bwd<T>(const T*, const T*, T*, index_t, index_t);
+FM_ACTIVATION_INSTANTIATE(float)
+FM_ACTIVATION_INSTANTIATE(double)
+#undef FM_ACTIVATION_INSTANTIATE
 
 }  // namespace fm

@@ -1,6 +1,7 @@
 // Per-ISA activation kernels: element-wise forward/backward over the shared act_math loops,
 // and row-wise softmax. Parallel over independent elements/rows only.
 #include "common/act_math.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -22,8 +23,6 @@ void act_bwd(Act act, T alpha, const T* z, const T* y, const T* dy, T* dz, index
 
 template <class T>
 void softmax_fwd(const T* x, T* y, index_t rows, index_t cols) {  // x, y: (rows, cols)
-  using V = vec_t<T>;
-  constexpr int W = kVecWidth<T>;
   index_t grain = cols >= kGrainMath ? 1 : kGrainMath / cols;
   parallel_for(rows, grain, [&](index_t r0, index_t r1) {
     for (index_t r = r0; r < r1; ++r) {
@@ -31,10 +30,7 @@ void softmax_fwd(const T* x, T* y, index_t rows, index_t cols) {  // x, y: (rows
       T* yr = y + r * cols;
       T m = row_max(xr, cols);
       T s = row_exp_sum(xr, m, yr, cols);
-      const V inv = vset1(T(1) / s);
-      index_t j = 0;
-      for (; j + W <= cols; j += W) vstoreu(yr + j, vmul(vloadu(yr + j), inv));
-      if (j < cols) vstore_tail(yr + j, vmul(vload_tail(yr + j, cols - j), inv), cols - j);
+      row_scale(yr, T(1) / s, cols);
     }
   });
 }
@@ -60,14 +56,9 @@ void softmax_bwd(const T* y, const T* dy, T* dx, index_t rows, index_t cols) {  
   });
 }
 
-template void act_fwd<float>(Act, float, const float*, float*, index_t);
-template void act_fwd<double>(Act, double, const double*, double*, index_t);
-template void act_bwd<float>(Act, float, const float*, const float*, const float*, float*, index_t);
-template void act_bwd<double>(Act, double, const double*, const double*, const double*, double*, index_t);
-template void softmax_fwd<float>(const float*, float*, index_t, index_t);
-template void softmax_fwd<double>(const double*, double*, index_t, index_t);
-template void softmax_bwd<float>(const float*, const float*, float*, index_t, index_t);
-template void softmax_bwd<double>(const double*, const double*, double*, index_t, index_t);
+// The table activation.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(ActivationKernels, activation_kernels, act_fwd<T>, act_bwd<T>,
+                       softmax_fwd<T>, softmax_bwd<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/act_math.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -149,12 +150,9 @@ void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma
   });
 }
 
-template void batchnorm_act_fwd_train<float>(const float*, index_t, index_t, const float*, const float*, float, float, bool, float*, float*, float*, float*, float*, Act, float, float*);
-template void batchnorm_act_fwd_train<double>(const double*, index_t, index_t, const double*, const double*, double, double, bool, double*, double*, double*, double*, double*, Act, double, double*);
-template void batchnorm_act_fwd_infer<float>(const float*, index_t, index_t, const float*, const float*, const float*, const float*, float, float*, Act, float, float*);
-template void batchnorm_act_fwd_infer<double>(const double*, index_t, index_t, const double*, const double*, const double*, const double*, double, double*, Act, double, double*);
-template void batchnorm_bwd<float>(const float*, const float*, index_t, index_t, const float*, const float*, const float*, float*, float*, float*);
-template void batchnorm_bwd<double>(const double*, const double*, index_t, index_t, const double*, const double*, const double*, double*, double*, double*);
+// The table batchnorm.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(BatchnormKernels, batchnorm_kernels, batchnorm_act_fwd_train<T>,
+                       batchnorm_act_fwd_infer<T>, batchnorm_bwd<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/simd.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -152,12 +153,9 @@ void gaussian_noise_fwd(std::uint64_t seed, std::uint64_t stream, T stddev, cons
   });
 }
 
-template void dropout_mask_fwd<float>(std::uint64_t, std::uint64_t, float, const float*, float*, std::uint8_t*, index_t);
-template void dropout_mask_fwd<double>(std::uint64_t, std::uint64_t, double, const double*, double*, std::uint8_t*, index_t);
-template void dropout_bwd<float>(float, const std::uint8_t*, const float*, float*, index_t);
-template void dropout_bwd<double>(double, const std::uint8_t*, const double*, double*, index_t);
-template void gaussian_noise_fwd<float>(std::uint64_t, std::uint64_t, float, const float*, float*, index_t);
-template void gaussian_noise_fwd<double>(std::uint64_t, std::uint64_t, double, const double*, double*, index_t);
+// The table dropout.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(DropoutKernels, dropout_kernels, dropout_mask_fwd<T>, dropout_bwd<T>,
+                       gaussian_noise_fwd<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -95,6 +95,17 @@ inline T row_dot(const T* a, const T* b, index_t k) {
   return vreduce_add(s);
 }
 
+// x[j] *= a for j < k.
+template <class T>
+inline void row_scale(T* x, T a, index_t k) {
+  using V = vec_t<T>;
+  constexpr int W = kVecWidth<T>;
+  const V va = vset1(a);
+  index_t j = 0;
+  for (; j + W <= k; j += W) vstoreu(x + j, vmul(vloadu(x + j), va));
+  if (j < k) vstore_tail(x + j, vmul(vload_tail(x + j, k - j), va), k - j);
+}
+
 // First index of the maximum (NaN-free rows); 0 for k == 0.
 template <class T>
 inline index_t row_argmax(const T* x, index_t k) {

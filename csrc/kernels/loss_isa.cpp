@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common/act_math.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -33,8 +34,6 @@ inline void scale_sub(T* g, const T* t, T a, T b, index_t k) {
 template <class T>
 double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t n, index_t k,
                            T grad_scale, T* grad, index_t* correct) {  // logits, grad: (n, k)
-  using V = vec_t<T>;
-  constexpr int W = kVecWidth<T>;
   return blocked_sum(
       n, kRowBlock,
       [&](index_t r0, index_t r1, index_t* cnt) {
@@ -51,11 +50,7 @@ double softmax_xent_labels(const T* logits, const std::int32_t* labels, index_t 
           // loss = logsumexp(x) - x[y] = log(s) - (x[y] - m)
           sum += std::log(static_cast<double>(s)) - static_cast<double>(xy_m);
           if (g) {
-            // g = softmax * scale, then g[y] -= scale
-            const V vs = vset1(grad_scale / s);
-            index_t j = 0;
-            for (; j + W <= k; j += W) vstoreu(g + j, vmul(vloadu(g + j), vs));
-            if (j < k) vstore_tail(g + j, vmul(vload_tail(g + j, k - j), vs), k - j);
+            row_scale(g, grad_scale / s, k);  // g = softmax * scale, then g[y] -= scale
             g[y] -= grad_scale;
           }
         }
@@ -185,16 +180,9 @@ void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
   });
 }
 
-template double softmax_xent_labels<float>(const float*, const std::int32_t*, index_t, index_t, float, float*, index_t*);
-template double softmax_xent_labels<double>(const double*, const std::int32_t*, index_t, index_t, double, double*, index_t*);
-template double softmax_xent_probs<float>(const float*, const float*, index_t, index_t, float, float*, index_t*);
-template double softmax_xent_probs<double>(const double*, const double*, index_t, index_t, double, double*, index_t*);
-template double sigmoid_bce<float>(const float*, const float*, index_t, index_t, float, float*, index_t*);
-template double sigmoid_bce<double>(const double*, const double*, index_t, index_t, double, double*, index_t*);
-template double mse<float>(const float*, const float*, index_t, float, float*);
-template double mse<double>(const double*, const double*, index_t, double, double*);
-template void sigmoid_link<float>(const float*, float*, index_t);
-template void sigmoid_link<double>(const double*, double*, index_t);
+// The table loss.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(LossKernels, loss_kernels, softmax_xent_labels<T>, softmax_xent_probs<T>,
+                       sigmoid_bce<T>, mse<T>, sigmoid_link<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

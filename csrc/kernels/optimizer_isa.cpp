@@ -9,6 +9,7 @@
 // Element-wise, so parallel over elements is deterministic.
 #include <cmath>
 
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 #include "kernels/optimizer.hpp"  // the parameter structs (plain aggregates)
 
@@ -135,12 +136,9 @@ void adam_update(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
   });
 }
 
-template void sgd_update<float>(float*, const float*, float*, index_t, const SgdParams<float>&, bool);
-template void sgd_update<double>(double*, const double*, double*, index_t, const SgdParams<double>&, bool);
-template void rmsprop_update<float>(float*, const float*, float*, float*, float*, index_t, const RmspropParams<float>&);
-template void rmsprop_update<double>(double*, const double*, double*, double*, double*, index_t, const RmspropParams<double>&);
-template void adam_update<float>(float*, const float*, float*, float*, float*, index_t, const AdamParams<float>&, long long);
-template void adam_update<double>(double*, const double*, double*, double*, double*, index_t, const AdamParams<double>&, long long);
+// The table optimizer.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(OptimizerKernels, optimizer_kernels, sgd_update<T>, rmsprop_update<T>,
+                       adam_update<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -2,13 +2,9 @@
 #include "kernels/reduce.hpp"
 
 #include "common/check.hpp"
-#include "common/isa.hpp"
+#include "kernels/kernel_tables.hpp"
 
 namespace fm {
-
-FM_DECLARE_PER_ISA(template <class T> void colsum(const T*, index_t, index_t, index_t, T*, bool))
-FM_DECLARE_PER_ISA(template <class T> double l1_l2_penalty(const T*, index_t, T, T, T*))
-FM_DECLARE_PER_ISA(template <class T> bool all_finite(const T*, index_t))
 
 template <class T>
 void colsum(const T* x, index_t rows, index_t cols, index_t ldx, T* out, bool accumulate) {
@@ -21,7 +17,7 @@ void colsum(const T* x, index_t rows, index_t cols, index_t ldx, T* out, bool ac
       for (index_t j = 0; j < cols; ++j) out[j] = T(0);
     return;
   }
-  FM_SELECT_ISA(colsum<T>)(x, rows, cols, ldx, out, accumulate);
+  FM_SELECT_ISA(reduce_kernels<T>)().colsum(x, rows, cols, ldx, out, accumulate);
 }
 
 template <class T>
@@ -30,7 +26,7 @@ double l1_l2_penalty(const T* w, index_t n, T l1, T l2, T* g) {
   FM_CHECK(l1 >= T(0) && l2 >= T(0), "l1_l2_penalty: l1 and l2 must be >= 0, got ", l1, ", ", l2);
   if (n == 0) return 0.0;
   FM_CHECK(w, "l1_l2_penalty: null array");
-  return FM_SELECT_ISA(l1_l2_penalty<T>)(w, n, l1, l2, g);
+  return FM_SELECT_ISA(reduce_kernels<T>)().l1_l2_penalty(w, n, l1, l2, g);
 }
 
 template <class T>
@@ -38,14 +34,15 @@ bool all_finite(const T* x, index_t n) {
   FM_CHECK(n >= 0, "all_finite: n must be >= 0, got ", n);
   if (n == 0) return true;
   FM_CHECK(x, "all_finite: null array");
-  return FM_SELECT_ISA(all_finite<T>)(x, n);
+  return FM_SELECT_ISA(reduce_kernels<T>)().all_finite(x, n);
 }
 
-template void colsum<float>(const float*, index_t, index_t, index_t, float*, bool);
-template void colsum<double>(const double*, index_t, index_t, index_t, double*, bool);
-template double l1_l2_penalty<float>(const float*, index_t, float, float, float*);
-template double l1_l2_penalty<double>(const double*, index_t, double, double, double*);
-template bool all_finite<float>(const float*, index_t);
-template bool all_finite<double>(const double*, index_t);
+#define FM_REDUCE_INSTANTIATE(T)                                          \
+  template void colsum<T>(const T*, index_t, index_t, index_t, T*, bool); \
+  template double l1_l2_penalty<T>(const T*, index_t, T, T, T*);          \
+  template bool all_finite<T>(const T*, index_t);
+FM_REDUCE_INSTANTIATE(float)
+FM_REDUCE_INSTANTIATE(double)
+#undef FM_REDUCE_INSTANTIATE
 
 }  // namespace fm

@@ -2,6 +2,7 @@
 // the L1/L2 penalty summed in fixed-size blocks added in order.
 #include <cmath>
 
+#include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 
 namespace fm {
@@ -92,12 +93,8 @@ bool all_finite(const T* x, index_t n) {  // (n,)
   return true;
 }
 
-template void colsum<float>(const float*, index_t, index_t, index_t, float*, bool);
-template void colsum<double>(const double*, index_t, index_t, index_t, double*, bool);
-template double l1_l2_penalty<float>(const float*, index_t, float, float, float*);
-template double l1_l2_penalty<double>(const double*, index_t, double, double, double*);
-template bool all_finite<float>(const float*, index_t);
-template bool all_finite<double>(const double*, index_t);
+// The table reduce.cpp picks at run time.
+FM_DEFINE_KERNEL_TABLE(ReduceKernels, reduce_kernels, colsum<T>, l1_l2_penalty<T>, all_finite<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

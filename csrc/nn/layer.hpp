@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/act_names.hpp"
 #include "common/types.hpp"
 #include "nn/ops/registry.hpp"
 
@@ -42,11 +43,9 @@ struct LayerSpec {
   double stddev = 0.0;          // noise
 };
 
-// Name <-> enum (ValueError listing the valid names on an unknown one).
-Act act_from_name(const std::string& name);
-const char* act_name(Act act);
+// Name -> enum (ValueError listing the valid kinds on an unknown one); activation names:
+// common/act_names.hpp.
 OpKind layer_kind_from_name(const std::string& name);
-const char* valid_act_names();  // "linear, sigmoid, ..." for messages
 
 // One step of the fused plan. Offsets index the trainable arena (params/grads/optimizer
 // state: w, b, gamma, beta) or the buffer arena (running stats, standardize mean/std);
@@ -57,11 +56,11 @@ struct Op {
   index_t in = 0, out = 0;  // row widths
   Act act = Act::linear;    // fused activation (dense, batchnorm) or the activation (act)
   double alpha = 0.0;
-  bool keep_z = false;      // store the pre-activation (act_bwd reads z)
-  bool in_place = false;    // output overwrites the input block (dropout, noise)
-  bool trainable = false;   // owns trainable arrays (backward stops at the first such op)
-  bool saves_stats = false; // training forward saves per-column mean and invstd (batchnorm)
-  bool keeps_mask = false;  // training forward saves a byte mask (dropout)
+  bool keep_z = false;       // store the pre-activation (act_bwd reads z)
+  bool in_place = false;     // output overwrites the input block (dropout, noise)
+  bool trainable = false;    // owns trainable arrays (backward stops at the first such op)
+  bool saves_stats = false;  // training forward saves per-column mean and invstd (batchnorm)
+  bool keeps_mask = false;   // training forward saves a byte mask (dropout)
   // dense
   index_t w = -1, b = -1;
   double l1 = -1.0, l2 = -1.0;  // as given; resolved at compile into l1_eff/l2_eff
@@ -78,9 +77,9 @@ struct Op {
 // A parameter array as Python sees it (params() order = get_weights() order).
 struct ParamInfo {
   bool trainable = false;
-  index_t offset = 0;            // into the trainable arena or the buffer arena
-  index_t rows = 0, cols = 0;    // cols == 0: 1-D array of `rows` elements
-  double init = 0.0;             // value the Network constructor fills it with
+  index_t offset = 0;          // into the trainable arena or the buffer arena
+  index_t rows = 0, cols = 0;  // cols == 0: 1-D array of `rows` elements
+  double init = 0.0;           // value the Network constructor fills it with
   index_t size() const { return cols == 0 ? rows : rows * cols; }
 };
 
@@ -92,15 +91,20 @@ struct Plan {
   index_t trainable_size = 0;  // elements of the trainable arena (incl. alignment padding)
   index_t buffer_size = 0;     // elements of the buffer arena
   bool has_batchnorm = false;
-  bool has_stochastic = false; // dropout or noise present
-  int first_trainable_op = -1; // backward stops here (no dX for it)
+  bool has_stochastic = false;  // dropout or noise present
+  int first_trainable_op = -1;  // backward stops here (no dX for it)
 };
 
 // Validates the layers (FM_CHECK -> ValueError) and builds the fused plan.
 Plan build_plan(const std::vector<LayerSpec>& layers, index_t input_dim);
 
 // RNG purposes, mixed into Philox streams.
-enum : std::uint64_t { kPurposeShuffle = 1, kPurposeDropout = 2, kPurposeNoise = 3,
-                       kPurposePredictDropout = 4, kPurposePredictNoise = 5 };
+enum : std::uint64_t {
+  kPurposeShuffle = 1,
+  kPurposeDropout = 2,
+  kPurposeNoise = 3,
+  kPurposePredictDropout = 4,
+  kPurposePredictNoise = 5
+};
 
 }  // namespace fm::nn

@@ -84,13 +84,16 @@ void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, d
   if (!plan_.ops.empty()) {
     const Op& last = plan_.ops.back();
     bool last_softmax = last.kind == OpKind::act && last.act == Act::softmax;
-    bool last_sigmoid = (last.kind != OpKind::dropout && last.kind != OpKind::noise) && last.act == Act::sigmoid;
-    FM_CHECK(!(loss == LossKind::cross_entropy && last_softmax),
-             "the last layer is a softmax, but loss 'cross_entropy' already applies softmax to the raw "
-             "outputs (logits): remove the softmax");
-    FM_CHECK(!(loss == LossKind::binary_cross_entropy && last_sigmoid),
-             "the last layer is a sigmoid, but loss 'binary_cross_entropy' already applies sigmoid to "
-             "the raw outputs (logits): remove the sigmoid");
+    bool last_sigmoid =
+        (last.kind != OpKind::dropout && last.kind != OpKind::noise) && last.act == Act::sigmoid;
+    FM_CHECK(
+        !(loss == LossKind::cross_entropy && last_softmax),
+        "the last layer is a softmax, but loss 'cross_entropy' already applies softmax to the raw "
+        "outputs (logits): remove the softmax");
+    FM_CHECK(
+        !(loss == LossKind::binary_cross_entropy && last_sigmoid),
+        "the last layer is a sigmoid, but loss 'binary_cross_entropy' already applies sigmoid to "
+        "the raw outputs (logits): remove the sigmoid");
   }
   for (Op& op : plan_.ops) {  // every weight matrix W gets the penalty
     if (op.w < 0) continue;
@@ -134,16 +137,18 @@ namespace {
 // Rows idx[0..n) of src (cols values a row) copied into dst; without idx the contiguous rows
 // from `begin` are read in place.
 template <class U>
-const U* gather_rows(const U* src, index_t cols, const index_t* idx, index_t begin, index_t n, U* dst) {
+const U* gather_rows(const U* src, index_t cols, const index_t* idx, index_t begin, index_t n,
+                     U* dst) {
   if (!idx) return src + begin * cols;
-  for (index_t r = 0; r < n; ++r) std::memcpy(dst + r * cols, src + idx[r] * cols, sizeof(U) * cols);
+  for (index_t r = 0; r < n; ++r)
+    std::memcpy(dst + r * cols, src + idx[r] * cols, sizeof(U) * cols);
   return dst;
 }
 }  // namespace
 
 template <class T>
-Targets<T> Network<T>::gather_targets(Workspace<T>& ws, const Targets<T>& y, const index_t* idx, index_t begin,
-                                      index_t n) const {
+Targets<T> Network<T>::gather_targets(Workspace<T>& ws, const Targets<T>& y, const index_t* idx,
+                                      index_t begin, index_t n) const {
   Targets<T> t = y;
   if (y.labels)
     t.labels = gather_rows(y.labels, 1, idx, begin, n, ws.labels.data());
@@ -156,10 +161,12 @@ Targets<T> Network<T>::gather_targets(Workspace<T>& ws, const Targets<T>& y, con
 // ---- training-mode forward ----------------------------------------------------------------
 
 template <class T>
-const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n, const TrainMode& mode) const {
+const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
+                                   const TrainMode& mode) const {
   // Training steps: streams from (layer, step, purpose); predict(training=True) call k mixes k
   // in, so every call differs and training's masks stay what they always were.
-  const std::uint64_t step_salt = static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
+  const std::uint64_t step_salt =
+      static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
   // Running statistics are written only when mode.update_running (callers hold the network).
   const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data())};
   const T* x = x0;  // (n, op.in) input of the current op
@@ -202,7 +209,8 @@ double Network<T>::penalty_into(T* grads) const {
 
 template <class T>
 double Network<T>::loss_denom(index_t n) const {
-  return static_cast<double>(n) * (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(plan_.output_dim));
+  return static_cast<double>(n) *
+         (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(plan_.output_dim));
 }
 
 template <class T>
@@ -224,7 +232,8 @@ Totals Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* g
       break;
     }
     case LossKind::binary_cross_entropy: {
-      r.data_sum = sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(denom), grad, &correct);
+      r.data_sum =
+          sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(denom), grad, &correct);
       break;
     }
     case LossKind::mse: {
@@ -244,7 +253,8 @@ Totals Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* g
 // Weighted: the same kernels one row at a time, each row's gradient scaled by its weight
 // (k-wide calls; the loss is a negligible share of a step even so).
 template <class T>
-Totals Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const {
+Totals Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_t n,
+                                    T* grad) const {
   const index_t k = plan_.output_dim;
   FM_CHECK(loss_ != LossKind::none, "the network is not compiled: call compile() first");
   Totals r;

@@ -29,8 +29,8 @@ template <class T>
 struct Targets {
   const std::int32_t* labels = nullptr;
   const T* values = nullptr;
-  index_t cols = 0;             // columns of `values`
-  const T* weights = nullptr;   // null: every weight 1
+  index_t cols = 0;            // columns of `values`
+  const T* weights = nullptr;  // null: every weight 1
 };
 
 template <class T>
@@ -44,7 +44,9 @@ class Network {
   std::uint64_t seed() const { return seed_; }
 
   // Parameter storage (params() order: ParamInfo says which arena and where).
-  T* param_data(const ParamInfo& p) { return (p.trainable ? params_.data() : buffers_.data()) + p.offset; }
+  T* param_data(const ParamInfo& p) {
+    return (p.trainable ? params_.data() : buffers_.data()) + p.offset;
+  }
   T* params() { return params_.data(); }
   T* grads() { return grads_.data(); }
   T* buffers() { return buffers_.data(); }
@@ -71,10 +73,11 @@ class Network {
   // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,
   // standardizing on the way when the first layer is Standardize. Returns the block the
   // first op reads: X itself when no copy is needed.
-  const T* gather_input(Workspace<T>& ws, const T* X, index_t ldx, const index_t* idx, index_t n) const;
+  const T* gather_input(Workspace<T>& ws, const T* X, index_t ldx, const index_t* idx,
+                        index_t n) const;
   // Gathers the batch targets into ws (no copy when contiguous); returns the view.
-  Targets<T> gather_targets(Workspace<T>& ws, const Targets<T>& y, const index_t* idx, index_t begin,
-                            index_t n) const;
+  Targets<T> gather_targets(Workspace<T>& ws, const Targets<T>& y, const index_t* idx,
+                            index_t begin, index_t n) const;
   // Training-mode forward over n rows; returns the logits block (n, output_dim).
   // Writes running statistics only when mode.update_running (callers hold the network then).
   const T* forward_train(Workspace<T>& ws, const T* x0, index_t n, const TrainMode& mode) const;

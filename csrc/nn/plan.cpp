@@ -1,8 +1,8 @@
 // Layer validation and fusion into the execution plan (see layer.hpp).
 #include <cmath>
 #include <new>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "common/check.hpp"
 #include "kernels/activation.hpp"
@@ -13,17 +13,6 @@
 namespace fm::nn {
 namespace {
 
-struct ActName {
-  const char* name;
-  Act act;
-};
-constexpr ActName kActNames[] = {
-    {"linear", Act::linear},   {"sigmoid", Act::sigmoid},       {"tanh", Act::tanh},
-    {"relu", Act::relu},       {"leaky_relu", Act::leaky_relu}, {"softplus", Act::softplus},
-    {"elu", Act::elu},         {"gelu", Act::gelu},             {"silu", Act::silu},
-    {"softmax", Act::softmax},
-};
-
 // Trainable arrays start on 64-byte boundaries; the padding stays zero in params and grads,
 // so the single optimizer call over the whole arena leaves it at zero.
 constexpr index_t kParamAlign = 16;
@@ -31,44 +20,35 @@ index_t align_up(index_t x) { return (x + kParamAlign - 1) / kParamAlign * kPara
 
 }  // namespace
 
-Act act_from_name(const std::string& name) {
-  if (name == "swish") return Act::silu;
-  for (const ActName& a : kActNames)
-    if (name == a.name) return a.act;
-  FM_CHECK(false, "unknown activation '", name, "'; valid names: ", valid_act_names());
-}
-
-const char* act_name(Act act) {
-  for (const ActName& a : kActNames)
-    if (act == a.act) return a.name;
-  return "?";
-}
-
-const char* valid_act_names() {
-  return "linear, sigmoid, tanh, relu, leaky_relu, softplus, elu, gelu, silu (swish), softmax";
-}
-
 LossKind loss_from_name(const std::string& name) {
   if (name == "cross_entropy") return LossKind::cross_entropy;
   if (name == "binary_cross_entropy") return LossKind::binary_cross_entropy;
   if (name == "mse") return LossKind::mse;
-  FM_CHECK(false, "unknown loss '", name, "'; valid losses: cross_entropy, binary_cross_entropy, mse");
+  FM_CHECK(false, "unknown loss '", name,
+           "'; valid losses: cross_entropy, binary_cross_entropy, mse");
 }
 
 const char* loss_name(LossKind loss) {
   switch (loss) {
-    case LossKind::cross_entropy: return "cross_entropy";
-    case LossKind::binary_cross_entropy: return "binary_cross_entropy";
-    case LossKind::mse: return "mse";
-    default: return "none";
+    case LossKind::cross_entropy:
+      return "cross_entropy";
+    case LossKind::binary_cross_entropy:
+      return "binary_cross_entropy";
+    case LossKind::mse:
+      return "mse";
+    default:
+      return "none";
   }
 }
 
 int OptimizerConfig::state_slots() const {
   switch (kind) {
-    case OptKind::sgd: return momentum != 0.0 ? 1 : 0;
-    case OptKind::rmsprop: return 1 + (centered ? 1 : 0) + (momentum != 0.0 ? 1 : 0);
-    case OptKind::adam: return 2 + (amsgrad ? 1 : 0);
+    case OptKind::sgd:
+      return momentum != 0.0 ? 1 : 0;
+    case OptKind::rmsprop:
+      return 1 + (centered ? 1 : 0) + (momentum != 0.0 ? 1 : 0);
+    case OptKind::adam:
+      return 2 + (amsgrad ? 1 : 0);
   }
   return 0;
 }
@@ -76,9 +56,10 @@ int OptimizerConfig::state_slots() const {
 void OptimizerConfig::validate() const {
   auto finite = [](double v) { return std::isfinite(v); };
   FM_CHECK(finite(lr) && lr > 0.0, "optimizer 'lr' must be a finite number > 0, got ", lr);
-  FM_CHECK(finite(weight_decay) && weight_decay >= 0.0, "optimizer 'weight_decay' must be >= 0, got ",
-           weight_decay);
-  FM_CHECK(finite(momentum) && momentum >= 0.0, "optimizer 'momentum' must be >= 0, got ", momentum);
+  FM_CHECK(finite(weight_decay) && weight_decay >= 0.0,
+           "optimizer 'weight_decay' must be >= 0, got ", weight_decay);
+  FM_CHECK(finite(momentum) && momentum >= 0.0, "optimizer 'momentum' must be >= 0, got ",
+           momentum);
   FM_CHECK(finite(eps) && eps >= 0.0, "optimizer 'eps' must be >= 0, got ", eps);
   if (kind == OptKind::sgd) {
     FM_CHECK(finite(dampening), "optimizer 'dampening' must be finite, got ", dampening);
@@ -86,10 +67,13 @@ void OptimizerConfig::validate() const {
              "nesterov momentum requires 'momentum' > 0 and 'dampening' = 0");
   }
   if (kind == OptKind::rmsprop)
-    FM_CHECK(finite(alpha) && alpha >= 0.0 && alpha <= 1.0, "optimizer 'alpha' must be in [0, 1], got ", alpha);
+    FM_CHECK(finite(alpha) && alpha >= 0.0 && alpha <= 1.0,
+             "optimizer 'alpha' must be in [0, 1], got ", alpha);
   if (kind == OptKind::adam) {
-    FM_CHECK(finite(beta1) && beta1 >= 0.0 && beta1 < 1.0, "optimizer 'beta1' must be in [0, 1), got ", beta1);
-    FM_CHECK(finite(beta2) && beta2 >= 0.0 && beta2 < 1.0, "optimizer 'beta2' must be in [0, 1), got ", beta2);
+    FM_CHECK(finite(beta1) && beta1 >= 0.0 && beta1 < 1.0,
+             "optimizer 'beta1' must be in [0, 1), got ", beta1);
+    FM_CHECK(finite(beta2) && beta2 >= 0.0 && beta2 < 1.0,
+             "optimizer 'beta2' must be in [0, 1), got ", beta2);
   }
 }
 
@@ -135,7 +119,8 @@ const LayerSpec* PlanBuilder::take_fusable_act() {
 void PlanBuilder::push(Op op) {
   op.trainable = pending_trainable_;
   pending_trainable_ = false;
-  if (op.trainable && plan.first_trainable_op < 0) plan.first_trainable_op = static_cast<int>(plan.ops.size());
+  if (op.trainable && plan.first_trainable_op < 0)
+    plan.first_trainable_op = static_cast<int>(plan.ops.size());
   if (op.out > plan.max_width) plan.max_width = op.out;
   width = op.out;
   plan.ops.push_back(op);

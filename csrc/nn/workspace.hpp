@@ -14,11 +14,11 @@ namespace fm::nn {
 
 template <class T>
 struct OpBuffers {
-  T* y = nullptr;               // (rows, out) output; aliases the input block when in place
-  T* z = nullptr;               // (rows, out) pre-activation, when keep_z
-  std::uint8_t* mask = nullptr; // (rows, out) dropout keep mask
-  T* save_mean = nullptr;       // (out,) batchnorm
-  T* save_invstd = nullptr;     // (out,) batchnorm
+  T* y = nullptr;                // (rows, out) output; aliases the input block when in place
+  T* z = nullptr;                // (rows, out) pre-activation, when keep_z
+  std::uint8_t* mask = nullptr;  // (rows, out) dropout keep mask
+  T* save_mean = nullptr;        // (out,) batchnorm
+  T* save_invstd = nullptr;      // (out,) batchnorm
 };
 
 template <class T>
@@ -28,13 +28,13 @@ struct Workspace {
   AlignedBuffer<T> data;
   AlignedBuffer<std::uint8_t> bytes;
   AlignedBuffer<std::int32_t> labels;  // (capacity,) gathered labels
-  AlignedBuffer<T> weights;             // (capacity,) gathered sample weights
+  AlignedBuffer<T> weights;            // (capacity,) gathered sample weights
   std::vector<OpBuffers<T>> ops;
-  T* input = nullptr;    // (rows, input_dim) gathered input batch
-  T* grad_a = nullptr;   // (rows, max_width) gradient ping-pong
+  T* input = nullptr;   // (rows, input_dim) gathered input batch
+  T* grad_a = nullptr;  // (rows, max_width) gradient ping-pong
   T* grad_b = nullptr;
-  T* targets = nullptr;  // (rows, target_cols) gathered float targets
-  bool stochastic = true; // whether the last forward applied dropout (backward needs to know)
+  T* targets = nullptr;    // (rows, target_cols) gathered float targets
+  bool stochastic = true;  // whether the last forward applied dropout (backward needs to know)
 
   // Lays the buffers out for `rows` rows (no-op when already large enough).
   void ensure(const Plan& plan, index_t rows, index_t tcols) {
@@ -66,7 +66,11 @@ struct Workspace {
     weights.resize(rows > 0 ? rows : 1);
     T* p = data.data();
     std::uint8_t* q = bytes.data();
-    auto take = [&](index_t n) { T* r = p; p += up(n); return r; };
+    auto take = [&](index_t n) {
+      T* r = p;
+      p += up(n);
+      return r;
+    };
     input = take(rows * plan.input_dim);
     grad_a = take(rows * plan.max_width);
     grad_b = take(rows * plan.max_width);

@@ -20,7 +20,8 @@ void epoch_permutation(std::uint64_t seed, long long epoch, index_t n, index_t* 
     std::uint32_t w[4];
     Philox4x32::generate(seed, stream, static_cast<std::uint64_t>(i), w);
     std::uint64_t r = (static_cast<std::uint64_t>(w[0]) << 32) | w[1];
-    index_t j = static_cast<index_t>((static_cast<unsigned __int128>(r) * static_cast<std::uint64_t>(i + 1)) >> 64);
+    index_t j = static_cast<index_t>(
+        (static_cast<unsigned __int128>(r) * static_cast<std::uint64_t>(i + 1)) >> 64);
     std::swap(perm[i], perm[j]);
   }
 }
@@ -56,13 +57,15 @@ template class Checkpoint<float>;
 template class Checkpoint<double>;
 
 template <class T>
-EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
-                      bool shuffle, long long epoch, const std::function<bool(const Totals&)>& should_stop) {
+EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n,
+                      index_t batch_size, bool shuffle, long long epoch,
+                      const std::function<bool(const Totals&)>& should_stop) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   FM_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
   FM_CHECK(n >= 1, "X must have at least one row");
   const bool bn = net.plan().has_batchnorm;
-  FM_CHECK(!bn || n >= 2, "BatchNorm needs at least 2 rows per training batch (batch statistics), got 1");
+  FM_CHECK(!bn || n >= 2,
+           "BatchNorm needs at least 2 rows per training batch (batch statistics), got 1");
   const index_t bs = std::min(batch_size, n);
   net.workspace().ensure(net.plan(), bs, y.values ? y.cols : 0);
 
@@ -100,9 +103,11 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
   return res;
 }
 
-template EpochResult fit_epoch<float>(Network<float>&, const float*, const Targets<float>&, index_t, index_t, bool,
-                                      long long, const std::function<bool(const Totals&)>&);
-template EpochResult fit_epoch<double>(Network<double>&, const double*, const Targets<double>&, index_t, index_t,
-                                       bool, long long, const std::function<bool(const Totals&)>&);
+template EpochResult fit_epoch<float>(Network<float>&, const float*, const Targets<float>&, index_t,
+                                      index_t, bool, long long,
+                                      const std::function<bool(const Totals&)>&);
+template EpochResult fit_epoch<double>(Network<double>&, const double*, const Targets<double>&,
+                                       index_t, index_t, bool, long long,
+                                       const std::function<bool(const Totals&)>&);
 
 }  // namespace fm::train

@@ -27,7 +27,8 @@ void optimizer_update(Network<T>& net) {
       break;
     }
     case nn::OptKind::rmsprop: {
-      const RmspropParams<T> hp{t(o.lr), t(o.alpha), t(o.eps), t(o.weight_decay), t(o.momentum), o.centered};
+      const RmspropParams<T> hp{t(o.lr),           t(o.alpha),    t(o.eps),
+                                t(o.weight_decay), t(o.momentum), o.centered};
       int s = 1;
       T* grad_avg = o.centered ? slot(s++) : nullptr;
       T* buf = o.momentum != 0.0 ? slot(s++) : nullptr;
@@ -35,8 +36,8 @@ void optimizer_update(Network<T>& net) {
       break;
     }
     case nn::OptKind::adam: {
-      const AdamParams<T> hp{t(o.lr),  t(o.beta1),  t(o.beta2), t(o.eps), t(o.weight_decay),
-                             o.amsgrad, o.decoupled};
+      const AdamParams<T> hp{t(o.lr),           t(o.beta1), t(o.beta2), t(o.eps),
+                             t(o.weight_decay), o.amsgrad,  o.decoupled};
       adam_update<T>(p, g, slot(0), slot(1), o.amsgrad ? slot(2) : nullptr, n, hp, net.step);
       break;
     }

@@ -21,7 +21,7 @@ struct StepResult {
 };
 
 struct EpochResult {
-  Totals totals;       // the batches trained on; loss = their row-weighted mean (NaN: diverged)
+  Totals totals;  // the batches trained on; loss = their row-weighted mean (NaN: diverged)
   bool interrupted = false;
   bool nonfinite = false;  // diverged: the network was rolled back to the start of the epoch
 };
@@ -51,8 +51,8 @@ void optimizer_update(Network<T>& net);
 // forward -> loss -> backward -> penalty -> update on rows idx[0..n) of X (or rows
 // begin..begin+n when idx is null). The workspace must hold n rows.
 template <class T>
-StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx, index_t begin,
-                      index_t n);
+StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx,
+                      index_t begin, index_t n);
 
 // One step on exactly these n rows (sizes the workspace). A non-finite step changes nothing
 // (its BatchNorm running-statistics update is undone too).
@@ -64,13 +64,15 @@ StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t
 // (Ctrl-C, progress bars); returning true stops the epoch after that batch. A non-finite
 // loss stops the epoch and rolls the network back to the start of the epoch (Checkpoint).
 template <class T>
-EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n, index_t batch_size,
-                      bool shuffle, long long epoch, const std::function<bool(const Totals&)>& should_stop);
+EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n,
+                      index_t batch_size, bool shuffle, long long epoch,
+                      const std::function<bool(const Totals&)>& should_stop);
 
 // Gradients of the mean loss (incl. penalty) into net.grads(); training mode, no state change
 // (running statistics and step untouched). stochastic: dropout and noise on.
 template <class T>
-double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index_t n, bool stochastic);
+double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index_t n,
+                         bool stochastic);
 
 // Training-mode forward over all n rows as one batch (batch statistics, dropout, noise),
 // changing no state; out (n, output_dim), link applied when requested.

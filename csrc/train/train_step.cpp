@@ -9,14 +9,14 @@
 namespace fm::train {
 
 template <class T>
-StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx, index_t begin,
-                      index_t n) {
+StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx,
+                      index_t begin, index_t n) {
   nn::Workspace<T>& ws = net.workspace();
   const index_t d = net.input_dim();
   // forward -> loss (dlogits into grad_a) -> backward -> penalty -> update
   const T* x0 = net.gather_input(ws, idx ? X : X + begin * d, d, idx, n);  // (n, in)
   Targets<T> t = net.gather_targets(ws, y, idx, begin, n);
-  const T* logits = net.forward_train(ws, x0, n, nn::TrainMode{});          // (n, out)
+  const T* logits = net.forward_train(ws, x0, n, nn::TrainMode{});  // (n, out)
   StepResult r;
   r.totals = net.loss_of(logits, t, n, ws.grad_a);  // loss: the mean without penalty
   if (!std::isfinite(r.totals.loss)) {
@@ -45,12 +45,14 @@ StepResult train_batch(Network<T>& net, const T* X, const Targets<T>& y, index_t
   std::vector<T> running;
   if (net.plan().has_batchnorm) running.assign(net.buffers(), net.buffers() + net.buffer_size());
   StepResult r = train_step(net, X, y, nullptr, 0, n);
-  if (!r.finite && !running.empty()) std::memcpy(net.buffers(), running.data(), sizeof(T) * running.size());
+  if (!r.finite && !running.empty())
+    std::memcpy(net.buffers(), running.data(), sizeof(T) * running.size());
   return r;
 }
 
 template <class T>
-double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index_t n, bool stochastic) {
+double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index_t n,
+                         bool stochastic) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   FM_CHECK(n >= 1, "X must have at least one row");
   FM_CHECK(!net.plan().has_batchnorm || n >= 2,
@@ -85,11 +87,11 @@ void predict_training(const Network<T>& net, const T* X, index_t n, T* out, bool
   if (link) net.apply_link(out, n);
 }
 
-#define FM_INSTANTIATE(T)                                                                            \
-  template StepResult train_step<T>(Network<T>&, const T*, const Targets<T>&, const index_t*, index_t, \
-                                    index_t);                                                        \
-  template StepResult train_batch<T>(Network<T>&, const T*, const Targets<T>&, index_t);             \
-  template double compute_gradients<T>(Network<T>&, const T*, const Targets<T>&, index_t, bool);     \
+#define FM_INSTANTIATE(T)                                                                        \
+  template StepResult train_step<T>(Network<T>&, const T*, const Targets<T>&, const index_t*,    \
+                                    index_t, index_t);                                           \
+  template StepResult train_batch<T>(Network<T>&, const T*, const Targets<T>&, index_t);         \
+  template double compute_gradients<T>(Network<T>&, const T*, const Targets<T>&, index_t, bool); \
   template void predict_training<T>(const Network<T>&, const T*, index_t, T*, bool);
 FM_INSTANTIATE(float)
 FM_INSTANTIATE(double)

@@ -3,20 +3,46 @@
 A C++ core (own packed GEMM with AVX-512/AVX2 micro-kernels, fused kernels, whole training
 steps with the GIL released) behind a Keras-style API and scikit-learn drop-in estimators.
 """
+# runtime first: it sets the OpenMP spin policy before anything loads _core (see runtime.py).
 from fastmlp.runtime import build_info, get_num_threads, set_num_threads
-from fastmlp import ops
-from fastmlp import schedules
-from fastmlp.errors import DivergenceError, InvalidParameterError, SymmetryWarning
-from fastmlp.layers import (ELU, GELU, Activation, BatchNorm, Dense, Dropout, GaussianNoise, Layer,
-                            LeakyReLU, ReLU, SiLU, Sigmoid, Softmax, Softplus, Standardize, Tanh)
-from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
-from fastmlp.callbacks import (CSVLogger, Callback, EarlyStopping, History, LearningRateScheduler,
-                               ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
-from fastmlp.model import Sequential
-from fastmlp.data import Standardizer, train_dev_test_split
-from fastmlp.check import diagnose, gradcheck
 
+# isort: split
+from fastmlp import ops, schedules
+from fastmlp.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+from fastmlp.check import gradcheck
+from fastmlp.data import Standardizer, train_dev_test_split
+from fastmlp.diagnosis import diagnose
+from fastmlp.errors import DivergenceError, InvalidParameterError, SymmetryWarning
 from fastmlp.io import load
+from fastmlp.layers import (
+    ELU,
+    GELU,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    GaussianNoise,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Standardize,
+    Tanh,
+)
+from fastmlp.models import Sequential
+from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 
 __version__ = build_info()["version"]
 

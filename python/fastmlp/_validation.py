@@ -12,7 +12,6 @@ from numbers import Integral, Real
 import numpy as np
 
 from fastmlp import _core
-
 from fastmlp.errors import InvalidParameterError
 
 __all__ = [
@@ -191,3 +190,24 @@ def check_consistent_length(X: np.ndarray, y: np.ndarray, xname="X", yname="y") 
 def check_int(value, name: str, owner: str, low: int = 1) -> int:
     validate_params(owner, {name: value}, {name: [Interval(Integral, low, None, closed="left")]})
     return int(value)
+
+
+def canonical_name(name, known, aliases: dict, unknown: str, not_str: str | None = None) -> str:
+    """``name`` lower-cased and through ``aliases``, when that is one of ``known``; otherwise
+    an InvalidParameterError saying ``unknown`` (``not_str`` when name is not a string)."""
+    if not isinstance(name, str):
+        raise InvalidParameterError(not_str or unknown)
+    key = aliases.get(name.lower(), name.lower())
+    if key not in known:
+        raise InvalidParameterError(unknown)
+    return key
+
+
+def batch_rows(batch_size, n: int, owner: str) -> int:
+    """Rows per pass through the network for ``owner(..., batch_size=...)``: all ``n`` for
+    None, else ``batch_size`` (an int >= 1, a ValueError naming it otherwise) capped at n."""
+    if batch_size is None:
+        return max(1, n)
+    validate_params(owner, {"batch_size": batch_size},
+                    {"batch_size": [Interval(Integral, 1, None)]})
+    return int(max(1, min(batch_size, n)))

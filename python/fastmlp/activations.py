@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from numbers import Real
 
+from fastmlp._validation import canonical_name
 from fastmlp.errors import InvalidParameterError
 
 __all__ = ["ACTIVATIONS", "ALIASES", "resolve_activation"]
@@ -37,13 +38,10 @@ def resolve_activation(name, params: dict | None = None, argname: str = "activat
     params = dict(params or {})
     if name is None:
         name = "linear"
-    if not isinstance(name, str):
-        raise InvalidParameterError(
-            f"{argname} must be an activation name (str), got {type(name).__name__}")
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in ACTIVATIONS:
-        raise InvalidParameterError(
-            f"{argname} must be one of {sorted(ACTIVATIONS) + sorted(ALIASES)}, got {name!r}")
+    key = canonical_name(
+        name, ACTIVATIONS, ALIASES,
+        f"{argname} must be one of {sorted(ACTIVATIONS) + sorted(ALIASES)}, got {name!r}",
+        f"{argname} must be an activation name (str), got {type(name).__name__}")
     allowed = ACTIVATIONS[key]
     unknown = set(params) - set(allowed)
     if unknown:

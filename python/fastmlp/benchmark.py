@@ -15,9 +15,11 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
+
+from fastmlp.runtime import cpu_model, cpus_available, peer_versions
 
 # One core's FP32 peak on the reference machine (AVX-512, 2 FMA units at ~3.5 GHz).
 PEAK_GFLOPS_PER_CORE = 113.0
@@ -64,7 +66,7 @@ class Row:
 # --------------------------------------------------------------------------- memory
 
 
-def _rss_kib(field_name: str) -> Optional[int]:
+def _rss_kib(field_name: str) -> int | None:
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
@@ -263,7 +265,7 @@ class Config:
     throughput_repeats: int = 3
 
     @classmethod
-    def make(cls, quick: bool, threads: int) -> "Config":
+    def make(cls, quick: bool, threads: int) -> Config:
         if quick:
             return cls(quick=True, threads=threads, n_big=6_000, n_tiny=12_000, fit_repeats=1,
                        latency_repeats=300, throughput_repeats=2)
@@ -376,7 +378,7 @@ class Runner:
     def _warm_libraries(self) -> None:
         # Library start-up (lazy init, thread pools) is neither throughput nor model memory.
         Xw, yw = make_data(256, 784, 10, seed=2)
-        for name, peer in self.peers.items():
+        for peer in self.peers.values():
             try:
                 _time_fit(peer, Net(784, (16,), 10), Xw, yw, 64, 1)
             except Exception:
@@ -467,9 +469,7 @@ def _table(header: list, rows: list, markdown: bool) -> str:
 
 
 def machine_line(threads: int) -> str:
-    from fastmlp.cli import _cpu_model, _cpus_available, _peer_versions
-
-    parts = [f"CPU: {_cpu_model()} ({_cpus_available()} CPUs available, {threads} "
+    parts = [f"CPU: {cpu_model()} ({cpus_available()} CPUs available, {threads} "
              f"thread{'s' * (threads != 1)} used)"]
     try:
         import fastmlp as fm
@@ -479,7 +479,7 @@ def machine_line(threads: int) -> str:
                      f"compiler={info.get('compiler')}")
     except Exception as exc:
         parts.append(f"fastmlp: {_short_error(exc)}")
-    versions = _peer_versions()
+    versions = peer_versions()
     parts.append(f"torch {versions['torch']}, scikit-learn {versions['scikit-learn']}, "
                  f"numpy {versions['numpy']}, Python {platform.python_version()}")
     return "; ".join(parts)
@@ -527,20 +527,23 @@ def report(runner: Runner, markdown: bool) -> str:
     return "\n".join(out)
 
 
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
 def run(quick: bool = True, markdown: bool = False, threads: int = 2) -> int:
     cfg = Config.make(quick, threads)
-    log = (lambda msg: print(msg, file=sys.stderr, flush=True))
-    log(f"fastmlp bench ({'quick' if quick else 'full'}, {threads} threads): "
+    _log(f"fastmlp bench ({'quick' if quick else 'full'}, {threads} threads): "
         f"fastmlp vs {', '.join(p for p in PEERS[1:])} ...")
     t0 = time.perf_counter()
-    runner = Runner(cfg, log=log)
+    runner = Runner(cfg, log=_log)
     if "fastmlp" not in runner.peers:
         print(f"fastmlp bench: error: cannot import fastmlp: {runner.missing.get('fastmlp')}",
               file=sys.stderr)
         return 1
     runner.run()
     print(report(runner, markdown))
-    log(f"(benchmark took {time.perf_counter() - t0:.1f} s)")
+    _log(f"(benchmark took {time.perf_counter() - t0:.1f} s)")
     return 0
 
 

@@ -1,4 +1,7 @@
-"""Checking gradients and diagnosing bias/variance."""
+"""``gradcheck``: back-propagated gradients against central differences, on a float64 twin.
+
+(``diagnose`` lives in ``fastmlp.diagnosis``; it is re-exported here for the old import path.)
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +10,11 @@ from numbers import Real
 
 import numpy as np
 
+from fastmlp.diagnosis import diagnose
 from fastmlp.errors import InvalidParameterError
+from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Standardize
+from fastmlp.models import Sequential
+from fastmlp.optimizers import SGD
 
 __all__ = ["gradcheck", "GradcheckReport", "diagnose"]
 
@@ -44,18 +51,14 @@ def _rel_error(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> float:
 
 def _float64_twin(model, deterministic=False):
     """A float64 copy (same weights); without Dropout/GaussianNoise when deterministic."""
-    from fastmlp.layers import LAYERS, Dropout, GaussianNoise, Standardize
-    from fastmlp.model import Sequential
-    from fastmlp.optimizers import SGD
-
     model._ensure_built()
     layers = [LAYERS[type(layer).__name__].from_config(layer.get_config())
               for layer in model.layers
               if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
     twin = Sequential(layers, input_dim=model.input_dim, dtype="float64", seed=model.seed)
-    if model._compile_args is not None:
-        loss, _, l1, l2 = model._compile_args
-        twin.compile(loss, SGD(), l1, l2)   # the optimizer plays no part in gradients
+    cfg = model.compile_config
+    if cfg is not None:
+        twin.compile(cfg.loss, SGD(), cfg.l1, cfg.l2)   # the optimizer plays no part in gradients
     twin.build()
     if twin.layers and isinstance(twin.layers[0], Standardize):
         twin.layers[0]._fitted = True
@@ -66,7 +69,7 @@ def _float64_twin(model, deterministic=False):
 def _training_loss(model, X, y) -> float:
     """Mean loss + penalty in training mode, computed in NumPy from the raw outputs."""
     z = np.asarray(model._net.predict(X, True, False), dtype=np.float64)
-    loss = model._compile_args[0]
+    loss = model.loss
     if loss == "cross_entropy":
         m = z.max(axis=1, keepdims=True)
         logp = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
@@ -83,15 +86,13 @@ def _training_loss(model, X, y) -> float:
 
 def _l1_weight_flags(model) -> list:
     """For each array (params() order): is it a Dense W with a non-zero L1 penalty?"""
-    from fastmlp.layers import Dense
-
-    l1 = model._compile_args[2] if model._compile_args else 0.0
+    cfg = model.compile_config
     out = []
     for layer in model.layers:
         n = len(layer.param_specs(1))
         if isinstance(layer, Dense):
-            eff = l1 if layer.l1 is None else layer.l1
-            out += [eff > 0] + [False] * (n - 1)
+            l1 = cfg.penalties(layer)[0] if cfg is not None else (layer.l1 or 0.0)
+            out += [l1 > 0] + [False] * (n - 1)
         else:
             out += [False] * n
     return out
@@ -153,43 +154,3 @@ def gradcheck(model, X, y, eps=None) -> GradcheckReport:
         g = np.asarray(G, dtype=np.float64).reshape(-1)
         errors.append(_rel_error(g, numeric, atol=math.sqrt(noise2)))
     return GradcheckReport(max(errors, default=0.0), errors, names, float(eps))
-
-
-def _check_error(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or value < 0:
-        raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def diagnose(train_error, dev_error, baseline_error=0.0, tol=None) -> str:
-    """A short bias/variance diagnosis with the usual next steps.
-
-    Avoidable bias = train_error - baseline_error (e.g. human-level error); variance =
-    dev_error - train_error. Either is "high" above ``tol`` (default 0.02 for errors given as
-    fractions, 2.0 when any error is above 1, i.e. given in percent).
-    """
-    train = _check_error(train_error, "train_error")
-    dev = _check_error(dev_error, "dev_error")
-    base = _check_error(baseline_error, "baseline_error")
-    if tol is None:
-        tol = 2.0 if max(train, dev, base) > 1.0 else 0.02
-    tol = _check_error(tol, "tol")
-    bias, variance = train - base, dev - train
-    high_bias, high_var = bias > tol, variance > tol
-    head = (f"train error {train:.4g}, dev error {dev:.4g}, baseline {base:.4g}: "
-            f"avoidable bias {bias:.4g}, variance {variance:.4g}.")
-    bias_steps = ("Reduce bias: a bigger network (more units or layers), train longer or with "
-                  "a better optimizer (Adam, a tuned learning rate), less regularization, "
-                  "better features.")
-    var_steps = ("Reduce variance: more training data (or augmentation), more regularization "
-                 "(L2, dropout), early stopping, a smaller network.")
-    if high_bias and high_var:
-        return f"High bias and high variance. {head}\n{bias_steps} Then: {var_steps}"
-    if high_bias:
-        return f"High bias (underfitting). {head}\n{bias_steps}"
-    if high_var:
-        return f"High variance (overfitting). {head}\n{var_steps}"
-    return (f"Fine: neither high bias nor high variance. {head}\nTo improve further, lower the "
-            f"baseline (better than human-level needs more data and a bigger model) or try a "
-            f"harder test set.")

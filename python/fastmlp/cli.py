@@ -13,9 +13,11 @@ import os
 import platform
 import sys
 import time
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+from fastmlp.runtime import cpu_model, cpus_available, peer_versions
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -203,7 +205,7 @@ def _apply_threads(args) -> None:
         fm.set_num_threads(args.threads)
 
 
-def _load_data(path: str, target: Optional[str], *, need_target: bool, features=None):
+def _load_data(path: str, target: str | None, *, need_target: bool, features=None):
     """Return a fastmlp.datasets.Table for a file or a built-in data set name."""
     from fastmlp import datasets
 
@@ -265,7 +267,7 @@ def _build_model(fm, args, n_features: int, n_outputs: int):
     return fm.Sequential(layers, input_dim=n_features, seed=args.seed)
 
 
-def _optimizer(fm, name: str, lr: Optional[float]):
+def _optimizer(fm, name: str, lr: float | None):
     cls = {"adam": fm.Adam, "sgd": fm.SGD, "rmsprop": fm.RMSprop, "adamw": fm.AdamW}[name]
     return cls() if lr is None else cls(lr=lr)
 
@@ -504,14 +506,14 @@ def _load_model(path: str):
         raise UsageError(f"cannot load model {path}: {exc}") from exc
 
 
-def _expected_features(model) -> Optional[int]:
+def _expected_features(model) -> int | None:
     weights = model.get_weights()
     if weights and np.ndim(weights[0]) >= 1:
         return int(np.shape(weights[0])[0])  # Standardize mean, Dense W or BatchNorm gamma
     return None
 
 
-def _features_for(model, meta: dict, path: str, target: Optional[str], need_target: bool):
+def _features_for(model, meta: dict, path: str, target: str | None, need_target: bool):
     names = meta.get("features") if isinstance(meta.get("features"), list) else None
     if target is None and need_target:
         target = meta.get("target")
@@ -580,7 +582,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _write_csv(columns: dict, path: Optional[str]) -> None:
+def _write_csv(columns: dict, path: str | None) -> None:
     import csv
 
     names = list(columns)
@@ -635,29 +637,6 @@ def cmd_bench(args) -> int:
     return benchmark.run(quick=args.quick, markdown=args.markdown, threads=args.threads)
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _peer_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for dist in ("numpy", "scikit-learn", "torch", "matplotlib", "tqdm", "onnx", "onnxruntime"):
-        try:
-            found[dist] = version(dist)
-        except PackageNotFoundError:
-            found[dist] = "not installed"
-    return found
-
-
 def cmd_info(args) -> int:
     import fastmlp as fm
 
@@ -667,26 +646,19 @@ def cmd_info(args) -> int:
         if key != "version":
             shown = ", ".join(value) if isinstance(value, (list, tuple)) else value
             print(f"  {key}: {shown}")
-    print(f"  threads: {fm.get_num_threads()} (CPUs available: {_cpus_available()})")
+    print(f"  threads: {fm.get_num_threads()} (CPUs available: {cpus_available()})")
     print(f"python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-          f"CPU: {_cpu_model()}")
-    for dist, ver in _peer_versions().items():
+          f"CPU: {cpu_model()}")
+    for dist, ver in peer_versions().items():
         print(f"  {dist}: {ver}")
     return 0
-
-
-def _cpus_available() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
             "bench": cmd_bench, "info": cmd_info}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastmlp`` script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)

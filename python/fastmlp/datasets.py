@@ -12,7 +12,6 @@ import io
 import os
 from dataclasses import dataclass
 from importlib import resources
-from typing import Optional
 
 import numpy as np
 
@@ -100,9 +99,9 @@ class Table:
     """
 
     X: np.ndarray
-    y: Optional[np.ndarray]
+    y: np.ndarray | None
     feature_names: list
-    target_name: Optional[str]
+    target_name: str | None
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -137,8 +136,8 @@ def _column_as_float(values: list, name: str, first_line: int) -> np.ndarray:
     return column
 
 
-def load_csv(path, target: Optional[str] = None, *, delimiter: Optional[str] = None,
-             features: Optional[list] = None) -> Table:
+def load_csv(path, target: str | None = None, *, delimiter: str | None = None,
+             features: list | None = None) -> Table:
     """Read a CSV file with a header row into a :class:`Table`.
 
     Parameters
@@ -234,8 +233,8 @@ def load_npz(path, *, require_y: bool = True) -> Table:
     return Table(np.asarray(X, dtype=np.float64), y, names, "y" if y is not None else None)
 
 
-def load_table(path, target: Optional[str] = None, *, require_target: bool = True,
-               features: Optional[list] = None) -> Table:
+def load_table(path, target: str | None = None, *, require_target: bool = True,
+               features: list | None = None) -> Table:
     """Read a ``.csv`` (with ``target`` column) or ``.npz`` (with ``X``, ``y``) file."""
     p = os.fspath(path)
     if not os.path.exists(p):

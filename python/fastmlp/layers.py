@@ -21,7 +21,7 @@ from fastmlp.initializers import INITIALIZERS, initialize
 __all__ = [
     "Layer", "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus",
     "Softmax", "ELU", "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize",
-    "LAYERS",
+    "LAYERS", "param_specs",
 ]
 
 _PENALTY = [None, Interval(Real, 0, None)]
@@ -57,8 +57,18 @@ class Layer:
         """Initial values (float64) of the arrays in ``param_specs`` order."""
         return []
 
+    #: the engine's name for this layer kind (``docs/core_network.md``)
+    _kind: str = ""
+
     def core_dict(self) -> dict:
-        raise NotImplementedError
+        """What the engine builds this layer from: its kind and its constructor arguments."""
+        return {"kind": self._kind, **self.get_config()}
+
+    def _set_numbers(self, **values) -> None:
+        """Set the constructor's numeric arguments, validate them, keep them as floats."""
+        self.__dict__.update(values)
+        self._validate()
+        self.__dict__.update({k: float(v) for k, v in values.items()})
 
     # A built model attaches its layers (weakly): layer.get_weights() as in Keras.
     _model_ref = None
@@ -266,14 +276,10 @@ class Dropout(Layer):
 
     _params = ("rate",)
     _constraints = {"rate": [Interval(Real, 0, 1, closed="left")]}
+    _kind = "dropout"
 
     def __init__(self, rate):
-        self.rate = rate
-        self._validate()
-        self.rate = float(rate)
-
-    def core_dict(self):
-        return {"kind": "dropout", "rate": self.rate}
+        self._set_numbers(rate=rate)
 
 
 class BatchNorm(Layer):
@@ -287,11 +293,10 @@ class BatchNorm(Layer):
     _params = ("momentum", "eps")
     _constraints = {"momentum": [Interval(Real, 0, 1)],
                     "eps": [Interval(Real, 0, None, closed="neither")]}
+    _kind = "batchnorm"
 
     def __init__(self, momentum=0.1, eps=1e-5):
-        self.momentum, self.eps = momentum, eps
-        self._validate()
-        self.momentum, self.eps = float(momentum), float(eps)
+        self._set_numbers(momentum=momentum, eps=eps)
         if self.momentum > 0.5:
             # Keras' momentum is the weight of the old statistics (0.99 there is 0.01 here):
             # copied over, it would make the running statistics follow the last batch.
@@ -308,28 +313,23 @@ class BatchNorm(Layer):
     def init_params(self, input_dim, rng):
         return [np.ones(input_dim), np.zeros(input_dim), np.zeros(input_dim), np.ones(input_dim)]
 
-    def core_dict(self):
-        return {"kind": "batchnorm", "momentum": self.momentum, "eps": self.eps}
-
 
 class GaussianNoise(Layer):
     """Adds N(0, stddev^2) noise in training only (a regularizer); identity at inference."""
 
     _params = ("stddev",)
     _constraints = {"stddev": [Interval(Real, 0, None)]}
+    _kind = "noise"
 
     def __init__(self, stddev):
-        self.stddev = stddev
-        self._validate()
-        self.stddev = float(stddev)
-
-    def core_dict(self):
-        return {"kind": "noise", "stddev": self.stddev}
+        self._set_numbers(stddev=stddev)
 
 
 class Standardize(Layer):
     """``(x - mean) / std`` with mean and population std of the first data the model is fit
     on, frozen afterwards; constant features get std 1. Must be the first layer."""
+
+    _kind = "standardize"
 
     def __init__(self):
         self._fitted = False
@@ -339,9 +339,6 @@ class Standardize(Layer):
 
     def init_params(self, input_dim, rng):
         return [np.zeros(input_dim), np.ones(input_dim)]
-
-    def core_dict(self):
-        return {"kind": "standardize"}
 
     @staticmethod
     def statistics(X: np.ndarray):
@@ -355,3 +352,14 @@ class Standardize(Layer):
 LAYERS = {c.__name__: c for c in (Dense, Activation, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus,
                                   Softmax, ELU, GELU, SiLU, Dropout, BatchNorm, GaussianNoise,
                                   Standardize)}
+
+
+def param_specs(layers, input_dim: int) -> list:
+    """``[(layer_index, name, shape, trainable)]`` of a stack of layers fed ``input_dim``
+    features, in ``get_weights()`` order: what each layer says of its own arrays."""
+    out, d = [], input_dim
+    for i, layer in enumerate(layers):
+        for name, shape, trainable in layer.param_specs(d):
+            out.append((i, name, shape, trainable))
+        d = layer.output_dim(d)
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastmlp._validation import check_finite
+from fastmlp._validation import canonical_name, check_finite
 from fastmlp.errors import InvalidParameterError
 
 __all__ = ["LOSSES", "ALIASES", "resolve_loss", "prepare_targets", "prepare_sample_weight",
@@ -30,14 +30,9 @@ ALIASES = {
 
 
 def resolve_loss(loss) -> str:
-    if not isinstance(loss, str):
-        raise InvalidParameterError(
-            f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {loss!r} instead.")
-    key = ALIASES.get(loss.lower(), loss.lower())
-    if key not in LOSSES:
-        raise InvalidParameterError(
-            f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {loss!r} instead.")
-    return key
+    """The canonical loss name of ``loss`` (one of LOSSES or ALIASES, any case)."""
+    return canonical_name(loss, LOSSES, ALIASES, f"The 'loss' parameter must be one of "
+                          f"{sorted(LOSSES)}. Got {loss!r} instead.")
 
 
 def is_classification(loss: str) -> bool:

@@ -1,0 +1,520 @@
+"""``Sequential``: the Keras-style model over one C++ ``_core.Network``.
+
+The model half lives here: layers, building the engine's network, initial weights (NumPy,
+per-layer child seeds), predict, weights, config and saving. The training half (compile, fit,
+evaluate) is its base class, ``fastmlp.trainers.Trainer``. Python validates and converts
+input once; the engine owns every array and runs whole epochs with the GIL released. See
+``docs/core_network.md`` for the contract between the two.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from numbers import Integral
+
+import numpy as np
+
+from fastmlp import _core
+from fastmlp._validation import (
+    Interval,
+    as_float_array,
+    batch_rows,
+    check_dtype,
+    check_finite,
+    check_X,
+    validate_params,
+)
+from fastmlp.errors import InvalidParameterError
+from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standardize, param_specs
+from fastmlp.losses import check_last_layer
+from fastmlp.optimizers import OPTIMIZERS
+from fastmlp.saving import model_to_bytes, read_model_parts, save_model
+from fastmlp.trainers import Trainer
+
+__all__ = ["Sequential"]
+
+_OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):   # not POSIX: only the absurd is refused
+        return 2**47
+
+
+class Sequential(Trainer):
+    """A stack of layers trained as one network (compile, fit and evaluate come from
+    :class:`fastmlp.trainers.Trainer`).
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        More may be added with :meth:`add` until the model is built.
+    input_dim : int, optional
+        Number of input features; if omitted, fixed by the first ``fit`` (or ``predict``).
+    dtype : "float32" or "float64"
+    seed : int, optional
+        Same seed and data give bit-identical weights, whatever the thread count. ``None``
+        draws one (kept in ``model.seed``).
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Dense(32, activation="relu"), fm.Dense(3)], input_dim=4,
+    ...                       seed=0)
+    >>> model.compile(loss="cross_entropy", optimizer=fm.Adam(lr=1e-2))
+    """
+
+    def __init__(self, layers=None, input_dim=None, dtype="float32", seed=None):
+        self._dtype = check_dtype(dtype)
+        validate_params("Sequential", {"input_dim": input_dim, "seed": seed},
+                        {"input_dim": [None, Interval(Integral, 1, None)],
+                         "seed": [None, Interval(Integral, 0, 2**63 - 1)]})
+        if layers is None:
+            layers = []
+        if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
+            raise InvalidParameterError(
+                f"The 'layers' parameter of Sequential must be a list of layers. Got "
+                f"{layers!r} instead.")
+        self._input_dim = None if input_dim is None else int(input_dim)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint32)[0] >> 1)
+        self._seed = int(seed)
+        self._layers: list[Layer] = []
+        self._net = None
+        self._lock = threading.RLock()
+        self._init_trainer()
+        for layer in layers:
+            self.add(layer)
+
+    # ---------------------------------------------------------------- structure
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer (before the model is built)."""
+        if not isinstance(layer, Layer):
+            raise InvalidParameterError(
+                f"layers must be fastmlp layers (fm.Dense, fm.Activation, ...), got "
+                f"{type(layer).__name__}")
+        if self._net is not None:
+            raise ValueError("cannot add layers to a model that is already built")
+        if isinstance(layer, Standardize) and self._layers:
+            raise ValueError("Standardize must be the first layer (it standardizes the input "
+                             "features)")
+        if any(layer is other for other in self._layers):
+            raise ValueError("the same layer object appears twice; create a new one")
+        self._check_output_layer(self._layers + [layer])
+        self._take_input_dim_hint(layer)
+        self._layers.append(layer)
+
+    def _take_input_dim_hint(self, layer) -> None:
+        """Keras' Dense(..., input_dim=d / input_shape=(d,)) on the first Dense: the model's
+        input_dim (the layers before it, if any, keep the width)."""
+        hint = getattr(layer, "input_dim_hint", None)
+        if hint is None:
+            return
+        if any(isinstance(other, Dense) for other in self._layers):
+            raise ValueError("input_dim / input_shape belongs on the model's first Dense layer")
+        if self._input_dim is not None and self._input_dim != hint:
+            raise ValueError(f"the layer's input_dim {hint} differs from the model's "
+                             f"input_dim {self._input_dim}")
+        self._input_dim = hint
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it (Keras' ``Sequential.pop``).
+
+        As with :meth:`add`, only before the model is built: a built model's weights live in
+        the engine's network, so build a new ``Sequential`` from ``model.layers[:-1]`` instead.
+        On a compiled model the layer that becomes the last one is checked against the loss
+        (as ``compile`` does), and nothing is removed when that check fails.
+        """
+        if self._net is not None:
+            raise ValueError("cannot pop layers from a model that is already built (as add "
+                             "cannot add them): build a new Sequential from the layers you "
+                             "want to keep, e.g. model.layers[:-1]")
+        if not self._layers:
+            raise ValueError("pop: the model has no layers to remove")
+        self._check_output_layer(self._layers[:-1])
+        return self._layers.pop()
+
+    def _check_output_layer(self, layers, loss=None) -> None:
+        """A loss that fuses the softmax/sigmoid (``loss``, else the compiled one; nothing to
+        check before compile) needs a last layer without that activation."""
+        if loss is None:
+            if self._compile_config is None:
+                return
+            loss = self._compile_config.loss
+        # Dropout/noise after the output change nothing at inference: look past them.
+        core = [layer for layer in layers if not isinstance(layer, (Dropout, GaussianNoise))]
+        check_last_layer(loss, core[-1].activation_name if core else None)
+
+    @property
+    def layers(self) -> list:
+        return list(self._layers)
+
+    @property
+    def input_dim(self):
+        return self._input_dim
+
+    @property
+    def output_dim(self):
+        if self._input_dim is None:
+            return None
+        d = self._input_dim
+        for layer in self._layers:
+            d = layer.output_dim(d)
+        return d
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def built(self) -> bool:
+        return self._net is not None
+
+    def _param_specs(self):
+        """``[(layer_index, name, shape, trainable)]`` in get_weights() order."""
+        return param_specs(self._layers, self._input_dim)
+
+    def _param_names(self):
+        return [f"{type(self._layers[i]).__name__.lower()}_{i}/{name}"
+                for i, name, _, _ in self._param_specs()]
+
+    def build(self, input_dim=None) -> None:
+        """Create the engine's network and draw initial weights (done automatically on first
+        use)."""
+        with self._lock:
+            if self._net is not None:
+                return
+            if input_dim is not None:
+                validate_params("Sequential.build", {"input_dim": input_dim},
+                                {"input_dim": [Interval(Integral, 1, None)]})
+                if self._input_dim is not None and input_dim != self._input_dim:
+                    raise ValueError(f"input_dim={input_dim} differs from the model's "
+                                     f"input_dim={self._input_dim}")
+                self._input_dim = int(input_dim)
+            if self._input_dim is None:
+                raise ValueError("the model's input_dim is unknown: pass input_dim= to "
+                                 "Sequential or call fit first")
+            specs = self._param_specs()
+            total = sum(int(np.prod(s, dtype=object)) for _, _, s, _ in specs)
+            # Parameters, gradients and up to three optimizer slots in the model's dtype, plus
+            # the float64 draw of the largest layer: refuse up front what cannot fit in memory
+            # (an over-committed allocation would get the process killed later instead).
+            itemsize = np.dtype(self._dtype).itemsize
+            largest = max((int(np.prod(s, dtype=object)) for _, _, s, _ in specs), default=0)
+            need = total * itemsize * 5 + largest * 8
+            if need > _physical_memory():
+                raise MemoryError(
+                    f"the model has {total} parameters and needs about {need / 2**30:.1f} GiB, "
+                    f"more than this machine's memory; use fewer or smaller layers")
+            # Per-layer child seeds: adding a layer never changes the earlier layers' weights.
+            init, d = [], self._input_dim
+            for i, layer in enumerate(self._layers):
+                rng = np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(i,)))
+                init.extend(layer.init_params(d, rng))
+                d = layer.output_dim(d)
+            net = _core.Network([layer.core_dict() for layer in self._layers], self._input_dim,
+                             self._dtype, self._seed)
+            params = net.params()
+            if len(params) != len(init):
+                raise RuntimeError(f"engine exposes {len(params)} arrays, expected {len(init)}")
+            for view, value in zip(params, init):
+                view[...] = value.astype(self._dtype, copy=False)
+            if self._compile_config is not None:
+                self._compile_engine(net)
+            self._net = net
+            self._attach_layers()
+
+    def _attach_layers(self):
+        offset = 0
+        for layer in self._layers:
+            layer._model_ref = weakref.ref(self)
+            layer._offset = offset
+            offset += len(layer.param_specs(1))
+
+    def _ensure_built(self, X: np.ndarray | None = None):
+        if self._net is None:
+            if self._input_dim is None and X is not None:
+                self.build(X.shape[1])
+            else:
+                self.build()
+
+    def _convert_X(self, X, name="X") -> np.ndarray:
+        """Convert once: 2-D, finite, C-contiguous, the model's dtype; builds the model."""
+        X = check_X(X, self._dtype, self._input_dim, name=name)
+        self._ensure_built(X)
+        return X
+
+    # ---------------------------------------------------------------- data and inference
+
+    def _fit_standardize(self, X: np.ndarray) -> None:
+        """Standardize learns mean/std from the first data the model is trained on."""
+        if self._layers and isinstance(self._layers[0], Standardize) \
+                and not self._layers[0]._fitted:
+            mean, std = Standardize.statistics(X)
+            params = self._net.params()
+            params[0][...] = mean
+            params[1][...] = std
+            self._layers[0]._fitted = True
+
+    def __call__(self, X, training=False) -> np.ndarray:
+        """``model(X)`` as in Keras: :meth:`predict` (``training=None``, Keras' default, is
+        inference)."""
+        return self.predict(X, training=False if training is None else training)
+
+    def predict_on_batch(self, X) -> np.ndarray:
+        """:meth:`predict` on exactly this batch (the engine runs it as one)."""
+        return self.predict(X)
+
+    def predict(self, X, training=False, batch_size=None) -> np.ndarray:
+        """Outputs ``(n, outputs)``: probabilities for cross_entropy / binary_cross_entropy,
+        values for mse, raw outputs before compile. ``training=True`` runs as in training
+        (dropout, noise, batch statistics) without changing weights or running statistics;
+        each call draws fresh dropout masks and noise (Monte Carlo dropout), the sequence of
+        calls reproducible from the model's seed. ``batch_size``: rows per pass through the
+        network (bounds memory, as in Keras; None runs all rows at once)."""
+        if not isinstance(training, (bool, np.bool_)):
+            raise InvalidParameterError(f"training must be a bool, got {training!r}")
+        link = self._compile_config is not None
+        if self._net is not None and type(X) is np.ndarray and X.ndim == 2 and X.size \
+                and X.shape[1] == self._input_dim and X.dtype == self._dtype \
+                and X.flags.c_contiguous:
+            # Already what the engine takes (the latency path): it checks shape and
+            # finiteness itself, with the GIL released.
+            if batch_size is None:
+                return self._net.predict(X, bool(training), link, True)
+            ready = True
+        else:
+            X, ready = self._convert_X(X), False
+        return self._predict_in_batches(X, bool(training), link, ready,
+                                        batch_rows(batch_size, len(X), "predict"))
+
+    def _predict_in_batches(self, X, training, link, check_finite, rows):
+        # Apart from predict: a comprehension there would turn its locals into closure cells,
+        # which costs the latency path ~80 ns a call (CPython 3.11).
+        return np.concatenate([self._net.predict(X[i:i + rows], training, link, check_finite)
+                               for i in range(0, len(X), rows)])
+
+    def _penalty(self) -> float:
+        """The compiled L1/L2 penalty on the Dense weights, in float64 (NumPy)."""
+        params, k, total = self._net.params(), 0, 0.0
+        for layer in self._layers:
+            if isinstance(layer, Dense):
+                W = np.asarray(params[k], dtype=np.float64)
+                a1, a2 = self._compile_config.penalties(layer)
+                total += a1 * np.abs(W).sum() + 0.5 * a2 * (W * W).sum()
+            k += len(layer.param_specs(1))
+        return total
+
+    # ---------------------------------------------------------------- weights
+
+    def get_weights(self) -> list:
+        """Copies of every array in layer order: Dense ``[W (in, units), b]``, BatchNorm
+        ``[gamma, beta, running_mean, running_var]``, Standardize ``[mean, std]``."""
+        if self._net is None:
+            if self._input_dim is None:
+                return []
+            self.build()
+        return [np.array(p, copy=True) for p in self._net.params()]
+
+    def set_weights(self, weights) -> None:
+        """Set every array from a list like ``get_weights()``'s (count and shapes checked)."""
+        try:
+            weights = list(weights)
+        except TypeError:
+            raise InvalidParameterError("weights must be a list of arrays") from None
+        if self._net is None:
+            if self._input_dim is None:
+                if not weights:
+                    return
+                first = np.asarray(weights[0])
+                if first.ndim == 0:
+                    raise ValueError("weights[0] must be an array, got a scalar")
+                self._input_dim = int(first.shape[0])
+            self.build()
+        specs = self._param_specs()
+        if len(weights) != len(specs):
+            raise ValueError(f"weights has {len(weights)} arrays, but the model has "
+                             f"{len(specs)} ({', '.join(self._param_names())})")
+        converted = []
+        for k, (w, (i, name, shape, _)) in enumerate(zip(weights, specs)):
+            a = as_float_array(w, f"weights[{k}]", self._dtype, ndim=(len(shape),))
+            if a.shape != tuple(shape):
+                raise ValueError(f"weights[{k}] ({type(self._layers[i]).__name__} layer {i}, "
+                                 f"{name}) must have shape {tuple(shape)}, got {a.shape}")
+            check_finite(a, f"weights[{k}]")
+            if name in ("running_var",) and a.min() < 0:
+                raise ValueError(f"weights[{k}] (running_var) must be >= 0")
+            if name == "std" and a.min() <= 0:
+                raise ValueError(f"weights[{k}] (Standardize std) must be > 0")
+            converted.append(a)
+        with self._lock:
+            for view, a in zip(self._net.params(), converted):
+                view[...] = a
+        for layer in self._layers:
+            if isinstance(layer, Standardize):
+                layer._fitted = True
+
+    @property
+    def weights(self) -> list:
+        """Read-only copies of every array, as :meth:`get_weights` lists them."""
+        return self._read_only_weights(None)
+
+    @property
+    def trainable_weights(self) -> list:
+        """Read-only copies of the arrays the optimizer updates (Dense W and b, BatchNorm
+        gamma and beta), in :meth:`get_weights` order."""
+        return self._read_only_weights(True)
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """Read-only copies of the arrays fit sets without gradients (BatchNorm running
+        statistics, Standardize mean and std), in :meth:`get_weights` order."""
+        return self._read_only_weights(False)
+
+    def _read_only_weights(self, trainable) -> list:
+        """get_weights() restricted by the engine's trainable flags (None: all). Read-only, so
+        an in-place edit fails loudly instead of silently missing the model."""
+        arrays = self.get_weights()
+        flags = self._net.trainable() if self._net is not None else []
+        out = [a for a, t in zip(arrays, flags) if trainable is None or bool(t) == trainable]
+        for a in out:
+            a.flags.writeable = False
+        return out
+
+    def count_params(self) -> int:
+        return int(sum(np.prod(s) for _, _, s, _ in self._param_specs()))
+
+    def get_optimizer_state(self):
+        """``{"step", "epoch", "arrays"}`` (copies), or None before compile/build."""
+        if self._net is None or self._compile_config is None:
+            return None
+        return {"step": int(self._net.step), "epoch": int(self._epoch),
+                "arrays": [np.array(a, copy=True) for a in self._net.optimizer_state()]}
+
+    def set_optimizer_state(self, state) -> None:
+        """Restore what :meth:`get_optimizer_state` returned (for warm starts)."""
+        self._require_compiled("set_optimizer_state")
+        if not isinstance(state, dict) or "arrays" not in state:
+            raise InvalidParameterError("state must be a dict from get_optimizer_state()")
+        self._ensure_built()
+        arrays = [as_float_array(a, f"state['arrays'][{k}]", self._dtype, ndim=(1, 2))
+                  for k, a in enumerate(state["arrays"])]
+        self._net.set_optimizer_state(arrays, int(state.get("step", 0)))
+        self._epoch = int(state.get("epoch", 0))
+
+    # ---------------------------------------------------------------- description
+
+    def summary(self, print_fn=None) -> None:
+        """Print each layer with its output size and parameter count."""
+        print_fn = print_fn or print
+        rows, d = [], self._input_dim
+        for i, layer in enumerate(self._layers):
+            n = sum(int(np.prod(s)) for _, s, _ in layer.param_specs(d)) if d else 0
+            d = layer.output_dim(d) if d is not None else (
+                layer.units if isinstance(layer, Dense) else None)
+            rows.append((f"{i}: {layer!r}", "?" if d is None else f"(None, {d})",
+                         str(n) if self._input_dim else "?"))
+        w0 = max([len(r[0]) for r in rows] + [20])
+        line = "-" * (w0 + 32)
+        out = [f"Sequential (input_dim={self._input_dim}, dtype={self._dtype})", line,
+               f"{'Layer':<{w0}}  {'Output':>16}  {'Params':>10}", line]
+        out += [f"{a:<{w0}}  {b:>16}  {c:>10}" for a, b, c in rows]
+        out.append(line)
+        if self._input_dim:
+            specs = self._param_specs()
+            total = sum(int(np.prod(s)) for _, _, s, _ in specs)
+            trainable = sum(int(np.prod(s)) for _, _, s, t in specs if t)
+            out += [f"Total params: {total}", f"Trainable params: {trainable}",
+                    f"Non-trainable params: {total - trainable}"]
+        print_fn("\n".join(out))
+
+    def __repr__(self):
+        return (f"Sequential({self._layers!r}, input_dim={self._input_dim}, "
+                f"dtype={self._dtype!r}, seed={self._seed})")
+
+    def get_config(self) -> dict:
+        """A JSON-able description: ``Sequential.from_config(model.get_config())`` rebuilds
+        the architecture (weights not included)."""
+        cfg = {"layers": [{"class": type(layer).__name__, "config": layer.get_config()}
+                          for layer in self._layers],
+               "input_dim": self._input_dim, "dtype": self._dtype, "seed": self._seed,
+               "compile": None}
+        comp = self._compile_config
+        if comp is not None:
+            opt = comp.optimizer
+            cfg["compile"] = {"loss": comp.loss, "optimizer": {"class": type(opt).__name__,
+                                                               "config": opt.get_config()},
+                              "l1": comp.l1, "l2": comp.l2, "metrics": list(comp.metrics)}
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        if not isinstance(config, dict) or "layers" not in config:
+            raise InvalidParameterError("config must be a dict from Sequential.get_config()")
+        layers = []
+        for k, entry in enumerate(config["layers"]):
+            name = entry.get("class") if isinstance(entry, dict) else None
+            if name not in LAYERS:
+                raise ValueError(f"config['layers'][{k}] has unknown layer class {name!r}")
+            layers.append(LAYERS[name].from_config(entry.get("config", {})))
+        model = cls(layers, input_dim=config.get("input_dim"),
+                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
+        comp = config.get("compile")
+        if comp:
+            opt = comp["optimizer"]
+            if opt["class"] not in _OPTIMIZER_CLASSES:
+                raise ValueError(f"config has unknown optimizer class {opt['class']!r}")
+            optimizer = _OPTIMIZER_CLASSES[opt["class"]].from_config(opt["config"])
+            model.compile(comp["loss"], optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0),
+                          metrics=comp.get("metrics"))   # absent in files saved before metrics
+        return model
+
+    # ---------------------------------------------------------------- saving
+
+    def save(self, path) -> None:
+        """Write the model (architecture, weights, optimizer state) to one file."""
+        save_model(self, path)
+
+    def to_bytes(self) -> bytes:
+        """The model as the bytes :meth:`save` writes (``fastmlp.io``'s format)."""
+        return model_to_bytes(self)
+
+    @classmethod
+    def from_bytes(cls, data) -> Sequential:
+        """Rebuild a model from :meth:`to_bytes` output, every check of ``fm.load`` passed."""
+        config, weights, state = read_model_parts(data)
+        try:
+            model = cls.from_config(config)
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"invalid model config: {exc}") from exc
+        if weights:
+            model.set_weights(weights)
+        if state is not None:
+            try:
+                model.set_optimizer_state(state)
+            except (TypeError, KeyError, IndexError) as exc:
+                raise ValueError(f"invalid optimizer state: {exc}") from exc
+        return model
+
+    def to_onnx(self, path):
+        """Export for ONNX Runtime (needs ``pip install fastmlp[onnx]``)."""
+        from fastmlp.onnx import export
+
+        return export(self, path)
+
+    def __getstate__(self):
+        return {"fastmlp_bytes": self.to_bytes()}
+
+    def __setstate__(self, state):
+        other = Sequential.from_bytes(state["fastmlp_bytes"])
+        self.__dict__.update(other.__dict__)
+        if self._net is not None:
+            self._attach_layers()
