@@ -228,6 +228,21 @@ class PyNetwork {
 template <class T>
 using Net = nn::Network<T>;
 
+// net.checkpoint() (restore false) / net.rollback() (true): with the GIL released and the
+// network locked.
+auto checkpoint_call(bool restore) {
+  return [restore](PyNetwork& s) {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(s.mutex());
+    s.visit([&](auto& n) {
+      if (restore)
+        s.checkpoint(n).restore(n);
+      else
+        s.checkpoint(n).take(n);
+    });
+  };
+}
+
 // Per-sample loss weights (n,) of the network's dtype, every one finite and >= 0; null for None.
 template <class T>
 const T* sample_weights(const py::handle& h, index_t n) {
@@ -335,15 +350,10 @@ void register_model(py::module_& m) {
       .def("add", &nn::Totals::add, py::arg("other"), "Adds another part (a batch to an epoch).")
       .def("as_dict",
            [](const nn::Totals& t) {
-             py::dict d;
-             d["count"] = t.count;
-             d["loss"] = t.loss;
-             d["loss_sum"] = t.loss_sum;
-             d["data_sum"] = t.data_sum;
-             d["correct"] = t.correct;
-             d["weight"] = t.weight;
-             d["abs_sum"] = t.abs_sum;
-             return d;
+             using py::literals::operator""_a;
+             return py::dict("count"_a = t.count, "loss"_a = t.loss, "loss_sum"_a = t.loss_sum,
+                             "data_sum"_a = t.data_sum, "correct"_a = t.correct, "weight"_a = t.weight,
+                             "abs_sum"_a = t.abs_sum);
            })
       .def("__repr__", [](const nn::Totals& t) {
         return "Totals(count=" + std::to_string(t.count) + ", loss=" + std::to_string(t.loss) +
@@ -461,23 +471,11 @@ void register_model(py::module_& m) {
           py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("details") = false,
           "The batch loss (incl. penalty; NaN: not finite, nothing changed); details=True: the "
           "batch's Totals.")
-      .def(
-          "checkpoint",
-          [](PyNetwork& s) {
-            py::gil_scoped_release nogil;
-            std::lock_guard<std::mutex> lock(s.mutex());
-            s.visit([&](auto& n) { s.checkpoint(n).take(n); });
-          },
-          "Copies parameters, running statistics, optimizer state and step (an epoch run batch by "
-          "batch starts here; fit_epoch does this itself).")
-      .def(
-          "rollback",
-          [](PyNetwork& s) {
-            py::gil_scoped_release nogil;
-            std::lock_guard<std::mutex> lock(s.mutex());
-            s.visit([&](auto& n) { s.checkpoint(n).restore(n); });
-          },
-          "Restores the state checkpoint() copied (a diverged epoch), as fit_epoch does on divergence.")
+      .def("checkpoint", fb::checkpoint_call(false),
+           "Copies parameters, running statistics, optimizer state and step (an epoch run batch by "
+           "batch starts here; fit_epoch does this itself).")
+      .def("rollback", fb::checkpoint_call(true),
+           "Restores the state checkpoint() copied (a diverged epoch), as fit_epoch does on divergence.")
       .def(
           "predict",
           [](PyNetwork& s, const py::handle& Xh, bool training, bool link, bool check_finite) {
