@@ -187,20 +187,18 @@ void gemm_row(const GemmArgs<typename Cfg::T>& g) {
 }
 
 // 2 <= M <= SUP_MAX_M with B not transposed (predict on a few rows; BLIS's "sup" path):
-// op(B) is streamed in place, SUP_NV vectors of a row at a time, never packed (the tiled
-// path's NR-wide panels walk each B row NR/W times, measured ~1.7x slower at 4 x 784 x 256);
-// op(A)'s rows, up to SUP_MR at a time, are gathered into a k-major panel per KC slab. Same
-// K slabs, per-element FMA order and epilogue segments as the tiled path, so every row
-// equals that row of a batched product bitwise. Single-threaded: taken only when one thread
-// pays (gemm_threads_for).
+// nothing is packed. op(B) is streamed in place, SUP_NV vectors of a row at a time (the tiled
+// path's NR-wide panels walk each B row NR/W times), and op(A)'s rows, up to SUP_MR at a time,
+// are read in place by a strided kernel. Same K slabs, per-element FMA order and epilogue
+// segments as the tiled path, so every row equals that row of a batched product bitwise.
 template <class Cfg>
 void gemm_sup(const GemmArgs<typename Cfg::T>& g) {
   using T = typename Cfg::T;
   constexpr int W = Cfg::W, R = Cfg::SUP_MR, NV = Cfg::SUP_NV;
   const index_t M = g.M, N = g.N, K = g.K;
-  const index_t kc_max = imin(K, Cfg::KC);
-  T* const panel = workspace<T>().get(round_up(kc_max * R, 16) + kc_max * W);  // (kc, R)
-  T* const tail = panel + round_up(kc_max * R, 16);                              // (kc, W)
+  // op(A)(i, p) = A[i * rs + p * ps]
+  const index_t rs = g.trans_a ? 1 : g.lda, ps = g.trans_a ? g.lda : 1;
+  T* const tail = workspace<T>().get(imin(K, Cfg::KC) * W);  // (kc, W)
   const index_t n_vec = N / W * W;
   alignas(64) T edge[R * W];
   for (index_t r0 = 0; r0 < M; r0 += R) {
@@ -209,19 +207,17 @@ void gemm_sup(const GemmArgs<typename Cfg::T>& g) {
     for (index_t pc = 0; pc < K; pc += Cfg::KC) {
       const index_t kc = imin(Cfg::KC, K - pc);
       const bool accumulate = pc > 0 || g.beta != T(0);
-      for (index_t p = 0; p < kc; ++p)
-        for (int r = 0; r < mr; ++r)
-          panel[p * R + r] = g.trans_a ? g.A[(pc + p) * g.lda + r0 + r] : g.A[(r0 + r) * g.lda + pc + p];
+      const T* a = g.A + r0 * rs + pc * ps;
       const T* b = g.B + pc * g.ldb;
       for (index_t j0 = 0; j0 < n_vec; j0 += NV * W) {
         const int nv = static_cast<int>(imin(NV, (n_vec - j0) / W));
-        Cfg::sup(mr, nv)(kc, panel, b + j0, g.ldb, c + j0, g.ldc, accumulate);
+        Cfg::sup(mr, nv)(kc, a, rs, ps, b + j0, g.ldb, c + j0, g.ldc, accumulate);
       }
       if (n_vec < N) {  // last partial vector through a zero-padded copy
         const index_t rem = N - n_vec;
         for (index_t p = 0; p < kc; ++p)
           for (index_t j = 0; j < W; ++j) tail[p * W + j] = j < rem ? b[p * g.ldb + n_vec + j] : T(0);
-        Cfg::sup(mr, 1)(kc, panel, tail, W, edge, W, false);
+        Cfg::sup(mr, 1)(kc, a, rs, ps, tail, W, edge, W, false);
         for (int r = 0; r < mr; ++r) {
           T* cr = c + r * g.ldc + n_vec;
           for (index_t j = 0; j < rem; ++j) cr[j] = accumulate ? cr[j] + edge[r * W + j] : edge[r * W + j];

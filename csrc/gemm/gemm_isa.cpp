@@ -30,7 +30,7 @@ struct SimdCfg {
   // Few-row path (2 <= M <= SUP_MAX_M): SUP_MR rows x up to SUP_NV vectors of B per sweep.
   static constexpr index_t SUP_MAX_M = 8;
   static constexpr int SUP_MR = 4, SUP_NV = 4;
-  static UkrFn<T> sup(int m, int nv) { return ukr_simd_pick<V, SUP_MR, SUP_NV, SUP_MR, T>(m, nv); }
+  static SupFn<T> sup(int m, int nv) { return ukr_strided_pick<V, SUP_MR, SUP_NV, T>(m, nv); }
 };
 
 // Block sizes (elements). MC x KC of A in L2 (1 MiB on Zen 4), KC x NR micro-panel of B in
@@ -63,7 +63,7 @@ struct RefCfg {
   static UkrFn<T> row(int) { return nullptr; }
   static constexpr index_t SUP_MAX_M = 0;  // no few-row path
   static constexpr int SUP_MR = 1, SUP_NV = 1;
-  static UkrFn<T> sup(int, int) { return nullptr; }
+  static SupFn<T> sup(int, int) { return nullptr; }
 };
 using CfgF32 = RefCfg<float, 8>;
 using CfgF64 = RefCfg<double, 4>;

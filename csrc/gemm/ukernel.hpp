@@ -14,6 +14,12 @@ template <class T>
 using UkrFn = void (*)(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc,
                        bool accumulate);
 
+// The few-row path's kernel: as UkrFn, but op(A)'s element (row i, step p) is read in place at
+// a + i * rs + p * ps.
+template <class T>
+using SupFn = void (*)(index_t k, const T* a, index_t rs, index_t ps, const T* b, index_t ldb, T* c,
+                       index_t ldc, bool accumulate);
+
 // One GEMM call, sizes already checked.
 template <class T>
 struct GemmArgs {
