@@ -499,6 +499,33 @@ def test_few_row_predicts_equal_rows_of_a_batch_bitwise(dtype):
         np.testing.assert_array_equal(net.predict(X[5:5 + m]), full[5:5 + m])
 
 
+def test_checkpoint_and_rollback_restore_everything_training_changes():
+    """net.checkpoint()/rollback(): the rollback fit_epoch applies on divergence, for epochs run
+    batch by batch: parameters, BatchNorm running statistics, optimizer state and step."""
+    layers = [dense(6, "relu"), dict(kind="batchnorm"), dense(3)]
+    net = make_net(layers, 4)
+    net.compile("cross_entropy", {"name": "adam", "lr": 0.05}, 0.0, 0.0)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        net.rollback()
+    rng = np.random.default_rng(30)
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40).astype(np.int32)
+    net.train_batch(X, y)
+    net.checkpoint()
+    params, state, step = [p.copy() for p in net.params()], net.optimizer_state(), net.step
+    for _ in range(3):
+        net.train_batch(X, y)
+    assert net.step == step + 3
+    net.rollback()
+    for p, q in zip(net.params(), params):
+        np.testing.assert_array_equal(p, q)
+    for p, q in zip(net.optimizer_state(), state):
+        np.testing.assert_array_equal(p, q)
+    assert net.step == step
+    net.compile("cross_entropy", {"name": "sgd", "lr": 0.05}, 0.0, 0.0)  # state layout changed
+    with pytest.raises(ValueError, match="does not match"):
+        net.rollback()
+
+
 def test_concurrent_predicts():
     layers = [dense(300, "relu"), dense(5)]
     net = make_net(layers, 260, "float32", wscale=0.1)
