@@ -1,6 +1,6 @@
 """Hardening: nothing a caller passes may crash the process or give a silently wrong answer.
 
-Covers what SPEC.md "Input handling" promises beyond per-module validation tests: inputs of
+Covers what docs/api.md "Input handling" promises beyond per-module validation tests: inputs of
 every memory layout give the same result as a C-contiguous float copy, absurd sizes are a
 MemoryError/ValueError (never a crash), concurrent predicts on one model are safe, repeated
 fit/predict does not leak, and a diverging fit leaves finite weights.

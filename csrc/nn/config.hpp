@@ -13,7 +13,7 @@ const char* loss_name(LossKind loss);
 
 enum class OptKind : int { sgd, rmsprop, adam };
 
-// torch.optim's hyper-parameters, names and defaults (SPEC.md "Optimizers").
+// torch.optim's hyper-parameters, names and defaults (docs/api.md, "Training").
 struct OptimizerConfig {
   OptKind kind = OptKind::adam;
   double lr = 1e-3;
