@@ -9,10 +9,7 @@
 #include "gemm/epilogue.hpp"
 #include "gemm/pack.hpp"
 #include "gemm/ukernel.hpp"
-
-#ifdef FM_HAVE_OPENMP
-#include <omp.h>
-#endif
+#include "common/parallel.hpp"
 
 namespace fm {
 namespace FM_ISA_NS {
@@ -238,8 +235,10 @@ int gemm_threads_for(index_t M, index_t N, index_t K, int cap) {
   return nt;
 }
 
-// Whole problem: split C into nt blocks along N (when op(A) is the smaller operand, so each
-// thread packs the shared A and its own part of B) or along M, on micro-tile boundaries.
+// Whole problem: split C into chunks along N (when op(A) is the smaller operand, so each
+// chunk packs the shared A and its own part of B) or along M, on micro-tile boundaries, handed
+// out by the pool (a chunk packs its shared operand again: a few chunks per thread only, enough
+// for a thread that arrives late or runs slow to leave its share to the others).
 // Every C element is computed by the same kernel and K order whatever the split.
 template <class Cfg>
 void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
@@ -260,11 +259,7 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
     }
   }
   int nt = threads < 1 ? 1 : threads;
-#ifdef FM_HAVE_OPENMP
-  if (omp_in_parallel()) nt = 1;
-#else
-  nt = 1;
-#endif
+  if (in_parallel_region()) nt = 1;
   const index_t mt = ceil_div(g.M, Cfg::MR), ntl = ceil_div(g.N, Cfg::NR);
   const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
   const index_t parts = split_n ? ntl : mt;
@@ -277,20 +272,23 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
     gemm_block<Cfg>(g, 0, g.M, 0, g.N, buf);
     return;
   }
-#ifdef FM_HAVE_OPENMP
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), T_ = omp_get_num_threads();
-    const index_t b = parts * t / T_, e = parts * (t + 1) / T_;
-    if (b < e) {
-      T* my = buf + per_thread * t;
-      if (split_n)
-        gemm_block<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my);
-      else
-        gemm_block<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my);
-    }
-  }
-#endif
+  static const int per = std::getenv("FM_GEMM_CPT") ? std::atoi(std::getenv("FM_GEMM_CPT")) : 2;
+  const index_t chunks = imin(parts, index_t{per} * nt);
+  struct Job {
+    const GemmArgs<T>* g;
+    T* buf;
+    index_t per_thread, parts, chunks;
+    bool split_n;
+  } job{&g, buf, per_thread, parts, chunks, split_n};
+  run_chunks(chunks, nt, [](void* p, index_t i, int slot) {
+    const Job& j = *static_cast<const Job*>(p);
+    const index_t b = j.parts * i / j.chunks, e = j.parts * (i + 1) / j.chunks;
+    T* my = j.buf + j.per_thread * slot;
+    if (j.split_n)
+      gemm_block<Cfg>(*j.g, 0, j.g->M, b * Cfg::NR, imin(e * Cfg::NR, j.g->N), my);
+    else
+      gemm_block<Cfg>(*j.g, b * Cfg::MR, imin(e * Cfg::MR, j.g->M), 0, j.g->N, my);
+  }, &job);
 }
 
 }  // namespace FM_ISA_NS

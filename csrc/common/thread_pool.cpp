@@ -1,0 +1,270 @@
+// fastmlp's persistent thread pool behind run_chunks / parallel_for (see parallel.hpp).
+//
+// Why not OpenMP: an OpenMP region splits its work statically and ends at a barrier, so on a
+// busy machine every region waits for a thread the OS has descheduled (measured on 2 cores
+// next to one busy process: training at a third of its 1-thread speed). Here:
+// - a region's chunks are claimed one at a time by CAS on one 64-bit word that also holds the
+//   chunk count and the number of threads allowed, so a worker decides from that word alone;
+//   the job's function and context are read only after a successful claim, when the region
+//   cannot end before that chunk is done. A worker that wakes after the region ended sees no
+//   chunk left (or claims a chunk of the next region, which is just as valid) and never
+//   touches the caller's stack. The caller works too and returns when `done` reaches the
+//   chunk count, not when the workers arrived.
+// - workers spin briefly after a region (back-to-back regions of a training step find them
+//   awake), then sleep on a futex: no core burnt while idle.
+// - the caller measures each region: the time it waited for workers against the time their
+//   chunks saved it. When the waits outweigh the savings (a worker preempted while holding a
+//   chunk: milliseconds), the pool runs regions on the caller alone for a back-off period
+//   (doubled while the condition persists, up to a second), then tries the workers again.
+//   So a busy machine costs at most a probe per period over the 1-thread speed.
+// - fork(): the child gets a fresh pool (pthread_atfork), the parent's threads do not exist
+//   there. One region at a time: a second calling thread runs its region inline.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/parallel.hpp"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace fm {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Sleep while *addr == expected (spurious returns allowed); wake every sleeper.
+void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+#else
+  if (addr->load() == expected) std::this_thread::sleep_for(std::chrono::microseconds(50));
+#endif
+}
+void futex_wake_all(std::atomic<std::uint32_t>* addr) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+#else
+  (void)addr;
+#endif
+}
+
+// Tuning, by measurement on 2 cores (see docs/api.md "Threads"):
+constexpr std::int64_t kSpinNs = 200'000;         // a worker stays awake this long after a region
+constexpr std::int64_t kLossLimitNs = 500'000;    // net waiting that sends the pool to one thread
+constexpr std::int64_t kGainCapNs = 1'000'000;    // savings banked against later waits, at most
+constexpr std::int64_t kBackoffMinNs = 20'000'000;    // first period on one thread
+constexpr std::int64_t kBackoffMaxNs = 1'000'000'000;  // longest period on one thread
+
+// The claim word: [slots:8][nchunks:24][next:24] (the top 8 bits are spare).
+constexpr int kNextBits = 24;
+constexpr std::uint64_t kNextMask = (std::uint64_t{1} << kNextBits) - 1;
+constexpr index_t kMaxChunksPerJob = index_t{1} << 23;
+constexpr int kMaxSlots = 255;
+
+std::uint64_t pack_word(int slots, index_t nchunks) {
+  return (static_cast<std::uint64_t>(slots) << (2 * kNextBits)) |
+         (static_cast<std::uint64_t>(nchunks) << kNextBits);
+}
+int word_slots(std::uint64_t w) { return static_cast<int>((w >> (2 * kNextBits)) & 0xff); }
+index_t word_chunks(std::uint64_t w) { return static_cast<index_t>((w >> kNextBits) & kNextMask); }
+index_t word_next(std::uint64_t w) { return static_cast<index_t>(w & kNextMask); }
+
+thread_local bool t_in_region = false;
+
+struct Pool {
+  std::mutex busy;  // held by the caller of the running region
+  std::atomic<std::uint64_t> word{0};
+  std::atomic<std::uint32_t> epoch{0};  // futex: bumped when a region is published
+  std::atomic<int> sleepers{0};
+  // The running job (valid for a thread that holds a claimed, unfinished chunk).
+  std::atomic<ChunkFn> fn{nullptr};
+  std::atomic<void*> ctx{nullptr};
+  std::atomic<index_t> done{0};
+  std::atomic<bool> failed{false};
+  std::mutex err_mu;
+  std::exception_ptr err;
+  int nworkers = 0;  // guarded by busy
+  // Back-off state, guarded by busy.
+  std::int64_t serial_until = 0, backoff = kBackoffMinNs, balance = 0, parallel_since = 0;
+
+  // Claims and runs chunks of the current job as `slot` until none is left for it.
+  // Returns the number run.
+  index_t work(int slot) {
+    index_t ran = 0;
+    std::uint64_t w = word.load(std::memory_order_acquire);
+    for (;;) {
+      if (slot >= word_slots(w) || word_next(w) >= word_chunks(w)) return ran;
+      if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        continue;
+      const index_t chunk = word_next(w);
+      if (!failed.load(std::memory_order_relaxed)) {
+        try {
+          fn.load(std::memory_order_relaxed)(ctx.load(std::memory_order_relaxed), chunk, slot);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(err_mu);
+          if (!err) err = std::current_exception();
+          failed.store(true, std::memory_order_relaxed);
+        }
+      }
+      ++ran;
+      done.fetch_add(1, std::memory_order_acq_rel);
+      w = word.load(std::memory_order_acquire);
+    }
+  }
+
+  void worker_main(int slot) {
+    t_in_region = true;  // anything a chunk calls runs inline
+    std::uint32_t seen = epoch.load(std::memory_order_acquire);
+    for (;;) {
+      std::uint32_t e = epoch.load(std::memory_order_acquire);
+      if (e == seen) {
+        const std::int64_t until = now_ns() + kSpinNs;
+        int spins = 0;
+        while ((e = epoch.load(std::memory_order_acquire)) == seen) {
+          cpu_relax();
+          if (++spins % 64 == 0 && now_ns() > until) break;
+        }
+        if (e == seen) {
+          sleepers.fetch_add(1, std::memory_order_seq_cst);
+          if (epoch.load(std::memory_order_seq_cst) == seen) futex_wait(&epoch, seen);
+          sleepers.fetch_sub(1, std::memory_order_seq_cst);
+          continue;
+        }
+      }
+      seen = e;
+      work(slot);
+    }
+  }
+
+  // Starts workers up to `want` (on the caller, under busy). A failure to start one only
+  // means fewer threads.
+  void grow(int want) {
+    while (nworkers < want) {
+      try {
+        const int slot = nworkers + 1;
+        std::thread([this, slot] { worker_main(slot); }).detach();
+        ++nworkers;
+      } catch (...) {
+        return;
+      }
+    }
+  }
+
+  // One region on the caller and up to `threads - 1` workers; returns the first exception.
+  std::exception_ptr run(index_t nchunks, int threads, ChunkFn f, void* c) {
+    grow(threads - 1);
+    const int slots = std::min(threads, nworkers + 1);
+    fn.store(f, std::memory_order_relaxed);
+    ctx.store(c, std::memory_order_relaxed);
+    done.store(0, std::memory_order_relaxed);
+    failed.store(false, std::memory_order_relaxed);
+    err = nullptr;
+    word.store(pack_word(slots, nchunks), std::memory_order_release);
+    epoch.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&epoch);
+
+    const std::int64_t t0 = now_ns();
+    const index_t mine = work(0);
+    const std::int64_t t1 = now_ns();
+    int spins = 0;
+    while (done.load(std::memory_order_acquire) < nchunks) {
+      cpu_relax();
+      if (++spins > 2000) std::this_thread::yield();  // let a preempted worker have this core
+    }
+    const std::int64_t t2 = now_ns();
+    word.store(0, std::memory_order_release);  // nothing left to claim (cosmetic: next == nchunks)
+    account(nchunks, mine, t1 - t0, t2 - t1, t2);
+    return err;
+  }
+
+  // Region bookkeeping: waits for workers against the time their chunks saved (estimated
+  // from the caller's own chunk time). Net loss beyond kLossLimitNs: one thread for a while.
+  void account(index_t nchunks, index_t mine, std::int64_t work_ns, std::int64_t wait_ns, std::int64_t now) {
+    const index_t theirs = nchunks - mine;
+    const std::int64_t saved = mine > 0 ? work_ns / mine * theirs : 0;
+    balance = std::min(balance + saved - wait_ns, kGainCapNs);
+    if (balance >= -kLossLimitNs) return;
+    // A worker was late again soon after the last back-off: the condition persists.
+    backoff = now - parallel_since < 4 * backoff ? std::min(2 * backoff, kBackoffMaxNs) : kBackoffMinNs;
+    serial_until = now + backoff;
+    parallel_since = serial_until;
+    balance = 0;
+  }
+};
+
+std::atomic<Pool*> g_pool{nullptr};
+
+#if defined(__linux__)
+void forget_pool_in_child() { g_pool.store(nullptr, std::memory_order_relaxed); }  // leaked on purpose
+#endif
+
+Pool& pool() {
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p) return *p;
+  static std::once_flag atfork_once;
+#if defined(__linux__)
+  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &forget_pool_in_child); });
+#endif
+  Pool* fresh = new Pool;
+  if (g_pool.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
+  delete fresh;
+  return *p;
+}
+
+void run_inline(index_t nchunks, ChunkFn fn, void* ctx) {
+  const bool outer = !t_in_region;
+  t_in_region = true;
+  try {
+    for (index_t i = 0; i < nchunks; ++i) fn(ctx, i, 0);
+  } catch (...) {
+    if (outer) t_in_region = false;
+    throw;
+  }
+  if (outer) t_in_region = false;
+}
+
+}  // namespace
+
+bool in_parallel_region() { return t_in_region; }
+
+void run_chunks(index_t nchunks, int threads, ChunkFn fn, void* ctx) {
+  if (nchunks <= 0) return;
+  if (threads > nchunks) threads = static_cast<int>(nchunks);
+  if (threads > kMaxSlots) threads = kMaxSlots;
+  if (threads <= 1 || t_in_region || nchunks > kMaxChunksPerJob) return run_inline(nchunks, fn, ctx);
+  Pool& p = pool();
+  std::unique_lock<std::mutex> lock(p.busy, std::try_to_lock);
+  if (!lock.owns_lock() || now_ns() < p.serial_until) return run_inline(nchunks, fn, ctx);
+  t_in_region = true;
+  std::exception_ptr err = p.run(nchunks, threads, fn, ctx);
+  t_in_region = false;
+  lock.unlock();
+  if (err) std::rethrow_exception(err);
+}
+
+}  // namespace fm
