@@ -16,6 +16,7 @@ adds a fastmlp column from another build (its package directory on PYTHONPATH).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -70,32 +71,47 @@ def _rate(step, n_items: int, seconds: float) -> float:
 # --------------------------------------------------------------------------- child: fastmlp
 
 
+def _train_cells(out: dict, key: str, step, n: int, seconds: float) -> None:
+    """out[key/0] quiet, out[key/1] next to a busy neighbour: samples/s of step (n samples)."""
+    for busy in (False, True):
+        with Neighbour(busy):
+            out[f"{key}/{int(busy)}"] = _rate(step, n, seconds)
+
+
 def _fastmlp_cells(threads_list, seconds: float) -> dict:
     import fastmlp as fm
 
     X, y = _data()
+    m, n_, k = GEMM
+    a = np.random.default_rng(1).random((m, k), dtype=np.float32)
+    b = np.random.default_rng(2).random((k, n_), dtype=np.float32)
     out = {}
     for threads in threads_list:
         fm.set_num_threads(threads)
         for batch in BATCHES:
-            model = fm.Sequential([fm.Dense(SIZES[1], activation="relu"),
-                                   fm.Dense(SIZES[2], activation="relu"), fm.Dense(SIZES[3])],
-                                  input_dim=SIZES[0], seed=0)
+            model = fm.Sequential(
+                [fm.Dense(SIZES[1], activation="relu"), fm.Dense(SIZES[2], activation="relu"),
+                 fm.Dense(SIZES[3])], input_dim=SIZES[0], seed=0)
             model.compile(loss="cross_entropy", optimizer=fm.Adam(lr=1e-3))
             n = max(16 * batch, 4096)
-            for busy in (False, True):
-                with Neighbour(busy):
-                    out[f"train{batch}/{threads}/{int(busy)}"] = _rate(
-                        lambda: model.fit(X[:n], y[:n], epochs=1, batch_size=batch, verbose=0),
-                        n, seconds)
-        m, n_, k = GEMM
-        a = np.random.default_rng(1).random((m, k), dtype=np.float32)
-        b = np.random.default_rng(2).random((k, n_), dtype=np.float32)
-        out.update(_gemm_cells(lambda: fm.ops.gemm(a, b), a, b, threads, seconds))
+            fit = functools.partial(model.fit, X[:n], y[:n], epochs=1, batch_size=batch, verbose=0)
+            _train_cells(out, f"train{batch}/{threads}", fit, n, seconds)
+        out.update(_gemm_cells(functools.partial(fm.ops.gemm, a, b), a, b, threads, seconds))
     return out
 
 
 # --------------------------------------------------------------------------- child: torch
+
+
+def _torch_epoch(torch, net, opt, Xt, yt, n: int, batch: int) -> None:
+    """The plain loop people write: a permutation per epoch, index slicing, no DataLoader."""
+    loss_fn = torch.nn.functional.cross_entropy
+    perm = torch.randperm(n)
+    for s in range(0, n, batch):
+        idx = perm[s : s + batch]
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(Xt[idx]), yt[idx]).backward()
+        opt.step()
 
 
 def _torch_cells(threads_list, seconds: float) -> dict:
@@ -103,34 +119,23 @@ def _torch_cells(threads_list, seconds: float) -> dict:
 
     X, y = _data()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    m, n_, k = GEMM
+    a, b, c = torch.rand(m, k), torch.rand(k, n_), torch.empty(m, n_)
+    nn = torch.nn
     out = {}
     for threads in threads_list:
         torch.set_num_threads(threads)
         for batch in BATCHES:
             torch.manual_seed(0)
-            nn = torch.nn
-            net = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(), nn.Linear(SIZES[1], SIZES[2]),
-                                nn.ReLU(), nn.Linear(SIZES[2], SIZES[3]))
+            net = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
+                                nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
+                                nn.Linear(SIZES[2], SIZES[3]))
             opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-            loss_fn = nn.CrossEntropyLoss()
             n = max(16 * batch, 4096)
-
-            def epoch():
-                perm = torch.randperm(n)
-                for s in range(0, n, batch):
-                    idx = perm[s:s + batch]
-                    opt.zero_grad(set_to_none=True)
-                    loss_fn(net(Xt[idx]), yt[idx]).backward()
-                    opt.step()
-
-            for busy in (False, True):
-                with Neighbour(busy):
-                    out[f"train{batch}/{threads}/{int(busy)}"] = _rate(epoch, n, seconds)
-        m, n_, k = GEMM
-        a = torch.rand(m, k)
-        b = torch.rand(k, n_)
-        c = torch.empty(m, n_)
-        out.update(_gemm_cells(lambda: torch.mm(a, b, out=c), a.numpy(), b.numpy(), threads, seconds))
+            epoch = functools.partial(_torch_epoch, torch, net, opt, Xt, yt, n, batch)
+            _train_cells(out, f"train{batch}/{threads}", epoch, n, seconds)
+        mm = functools.partial(torch.mm, a, b, out=c)
+        out.update(_gemm_cells(mm, a.numpy(), b.numpy(), threads, seconds))
     return out
 
 
@@ -161,7 +166,7 @@ def _child(lib: str, quick: bool, pythonpath: str | None) -> dict:
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     cmd = [sys.executable, os.path.abspath(__file__), "--child", lib] + (["--quick"] if quick else [])
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         return {"error": (res.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(res.stdout.strip().splitlines()[-1])

@@ -6,10 +6,9 @@ import sys
 import threading
 import time
 
+import fastmlp as fm
 import numpy as np
 import pytest
-
-import fastmlp as fm
 from fastmlp import _core
 
 

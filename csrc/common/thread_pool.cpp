@@ -28,6 +28,7 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#include <cstdio>
 
 #include "common/parallel.hpp"
 
@@ -35,6 +36,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -49,6 +51,16 @@ inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #endif
+}
+
+// Involuntary context switches of the calling thread: the OS took the core away because
+// something else wanted it (0 where unknown).
+long preemptions() {
+#if defined(__linux__) && defined(RUSAGE_THREAD)
+  rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) == 0) return ru.ru_nivcsw;
+#endif
+  return 0;
 }
 
 std::int64_t now_ns() {
@@ -75,6 +87,7 @@ void futex_wake_all(std::atomic<std::uint32_t>* addr) {
 
 // Tuning, by measurement on 2 cores (see docs/api.md "Threads"):
 constexpr std::int64_t kSpinNs = 200'000;         // a worker stays awake this long after a region
+constexpr std::int64_t kNoSpinNs = 100'000'000;   // ... unless preempted within this long
 constexpr std::int64_t kLossLimitNs = 500'000;    // net waiting that sends the pool to one thread
 constexpr std::int64_t kGainCapNs = 1'000'000;    // savings banked against later waits, at most
 constexpr std::int64_t kBackoffMinNs = 20'000'000;    // first period on one thread
@@ -95,6 +108,20 @@ index_t word_chunks(std::uint64_t w) { return static_cast<index_t>((w >> kNextBi
 index_t word_next(std::uint64_t w) { return static_cast<index_t>(w & kNextMask); }
 
 thread_local bool t_in_region = false;
+
+// Tuning aid (build with -DFM_POOL_STATS): region counts and times, printed at exit.
+#ifdef FM_POOL_STATS
+struct PoolStats {
+  std::atomic<long> par{0}, ser{0}, backoffs{0}, wait_ns{0}, work_ns{0}, mine{0}, theirs{0};
+  ~PoolStats() {
+      std::fprintf(stderr, "pool: parallel %ld serial %ld backoffs %ld wait %.1f ms work %.1f ms chunks mine %ld theirs %ld\n",
+                   par.load(), ser.load(), backoffs.load(), wait_ns.load() / 1e6, work_ns.load() / 1e6, mine.load(), theirs.load());
+  }
+} g_stats;
+#define FM_STAT(expr) (g_stats.expr)
+#else
+#define FM_STAT(expr) ((void)0)
+#endif
 
 struct Pool {
   std::mutex busy;  // held by the caller of the running region
@@ -137,17 +164,27 @@ struct Pool {
     }
   }
 
+  // A worker spins for kSpinNs after a region (the next region of a training step is often
+  // microseconds away), then sleeps. A worker the OS preempted (the machine has fewer free
+  // cores than threads) does not spin for a while: a spinning thread would take CPU from the
+  // caller and from whoever else runs there.
   void worker_main(int slot) {
     t_in_region = true;  // anything a chunk calls runs inline
     std::uint32_t seen = epoch.load(std::memory_order_acquire);
+    long preempted = preemptions();
+    std::int64_t no_spin_until = 0;
     for (;;) {
       std::uint32_t e = epoch.load(std::memory_order_acquire);
       if (e == seen) {
-        const std::int64_t until = now_ns() + kSpinNs;
+        std::int64_t now = now_ns();
+        const long p = preemptions();
+        if (p != preempted) no_spin_until = now + kNoSpinNs;
+        preempted = p;
+        const std::int64_t until = now < no_spin_until ? now : now + kSpinNs;
         int spins = 0;
-        while ((e = epoch.load(std::memory_order_acquire)) == seen) {
+        while ((e = epoch.load(std::memory_order_acquire)) == seen && now < until) {
           cpu_relax();
-          if (++spins % 64 == 0 && now_ns() > until) break;
+          if (++spins % 64 == 0) now = now_ns();
         }
         if (e == seen) {
           sleepers.fetch_add(1, std::memory_order_seq_cst);
@@ -206,12 +243,15 @@ struct Pool {
   // from the caller's own chunk time). Net loss beyond kLossLimitNs: one thread for a while.
   void account(index_t nchunks, index_t mine, std::int64_t work_ns, std::int64_t wait_ns, std::int64_t now) {
     const index_t theirs = nchunks - mine;
+    FM_STAT(par++), FM_STAT(wait_ns += wait_ns), FM_STAT(work_ns += work_ns), FM_STAT(mine += mine),
+        FM_STAT(theirs += theirs);
     const std::int64_t saved = mine > 0 ? work_ns / mine * theirs : 0;
     balance = std::min(balance + saved - wait_ns, kGainCapNs);
     if (balance >= -kLossLimitNs) return;
     // A worker was late again soon after the last back-off: the condition persists.
     backoff = now - parallel_since < 4 * backoff ? std::min(2 * backoff, kBackoffMaxNs) : kBackoffMinNs;
     serial_until = now + backoff;
+    FM_STAT(backoffs++);
     parallel_since = serial_until;
     balance = 0;
   }
@@ -259,7 +299,10 @@ void run_chunks(index_t nchunks, int threads, ChunkFn fn, void* ctx) {
   if (threads <= 1 || t_in_region || nchunks > kMaxChunksPerJob) return run_inline(nchunks, fn, ctx);
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.busy, std::try_to_lock);
-  if (!lock.owns_lock() || now_ns() < p.serial_until) return run_inline(nchunks, fn, ctx);
+  if (!lock.owns_lock() || now_ns() < p.serial_until) {
+    FM_STAT(ser++);
+    return run_inline(nchunks, fn, ctx);
+  }
   t_in_region = true;
   std::exception_ptr err = p.run(nchunks, threads, fn, ctx);
   t_in_region = false;

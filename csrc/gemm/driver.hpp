@@ -235,6 +235,10 @@ int gemm_threads_for(index_t M, index_t N, index_t K, int cap) {
   return nt;
 }
 
+// Chunks of C per thread: with one, a thread that starts late or runs on a shared core holds the
+// others up; each more chunk packs the shared operand once more.
+inline constexpr index_t kGemmChunksPerThread = 2;
+
 // Whole problem: split C into chunks along N (when op(A) is the smaller operand, so each
 // chunk packs the shared A and its own part of B) or along M, on micro-tile boundaries, handed
 // out by the pool (a chunk packs its shared operand again: a few chunks per thread only, enough
@@ -272,8 +276,7 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
     gemm_block<Cfg>(g, 0, g.M, 0, g.N, buf);
     return;
   }
-  static const int per = std::getenv("FM_GEMM_CPT") ? std::atoi(std::getenv("FM_GEMM_CPT")) : 2;
-  const index_t chunks = imin(parts, index_t{per} * nt);
+  const index_t chunks = imin(parts, kGemmChunksPerThread * nt);
   struct Job {
     const GemmArgs<T>* g;
     T* buf;
