@@ -47,6 +47,7 @@ class Neighbour:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+            time.sleep(0.5)  # fastmlp's pool re-reads the machine's load every 0.1 s
 
 
 def _data(n: int = 16384):

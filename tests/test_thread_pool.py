@@ -96,24 +96,30 @@ def _train(nthreads, X, y):
     return m.get_weights()
 
 
-def test_weights_bit_identical_whatever_threads_and_load(threads):
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_weights_bit_identical_whatever_threads_and_load(threads, adaptive):
     rng = np.random.default_rng(0)
     X = rng.random((2048, 300), dtype=np.float32)
     y = rng.integers(0, 10, 2048)
     ref = _train(1, X, y)
     runs = {}
     # A busy neighbour process deschedules the pool's workers at random points: chunks then
-    # run on other threads and the pool may fall back to one thread mid-run.
+    # run on other threads. Adaptive: the pool also falls back to one thread mid-run; not
+    # adaptive: every region uses all the threads, more than the free cores.
+    old = _core._set_pool_adaptive(adaptive)
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.2)
         for nthreads in (1, 2, 3):
             runs[f"{nthreads} threads, busy"] = _train(nthreads, X, y)
+        neighbour.kill()
+        neighbour.wait()
+        for nthreads in (2, 3):
+            runs[f"{nthreads} threads, quiet"] = _train(nthreads, X, y)
     finally:
         neighbour.kill()
         neighbour.wait()
-    for nthreads in (2, 3):
-        runs[f"{nthreads} threads, quiet"] = _train(nthreads, X, y)
+        _core._set_pool_adaptive(old)
     for name, w in runs.items():
         for a, b in zip(ref, w):
             np.testing.assert_array_equal(a, b, err_msg=name)

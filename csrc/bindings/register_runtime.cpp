@@ -64,4 +64,6 @@ void register_runtime(py::module_& m) {
         return out;
       },
       py::arg("n"), py::arg("grain"), py::arg("threads"), py::arg("throw_at") = -1);
+  m.def("_set_pool_adaptive", &fm::set_pool_adaptive, py::arg("on"),
+        "Tests only: turn the pool's back-off and load limit off (False) or on; returns the old value.");
 }

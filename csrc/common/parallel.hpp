@@ -26,6 +26,15 @@ void run_chunks(index_t nchunks, int threads, ChunkFn fn, void* ctx);
 // True on a pool worker and on a caller inside run_chunks: a nested region runs inline.
 bool in_parallel_region();
 
+// Threads a region started now would get (<= threads): 1 inside a region, while another
+// thread owns the pool or while it has backed off; at most the cores other processes leave
+// free (free_cores.hpp). For callers whose split has a cost per chunk (GEMM packing).
+int usable_threads(int threads);
+
+// Tests only: false turns off the back-off and the load limit (every region uses the workers),
+// so that a test can force chunks onto threads the OS deschedules. Returns the previous value.
+bool set_pool_adaptive(bool on);
+
 // Most chunks a parallel_for makes: enough for a late or slow thread to leave its share to the
 // others, few enough that handing them out costs nothing measurable.
 inline constexpr index_t kMaxChunks = 64;

@@ -30,6 +30,7 @@
 #include <vector>
 #include <cstdio>
 
+#include "common/free_cores.hpp"
 #include "common/parallel.hpp"
 
 #if defined(__linux__)
@@ -108,6 +109,7 @@ index_t word_chunks(std::uint64_t w) { return static_cast<index_t>((w >> kNextBi
 index_t word_next(std::uint64_t w) { return static_cast<index_t>(w & kNextMask); }
 
 thread_local bool t_in_region = false;
+std::atomic<bool> g_adaptive{true};  // back-off and load limit on (off: tests force the workers)
 
 // Tuning aid (build with -DFM_POOL_STATS): region counts and times, printed at exit.
 #ifdef FM_POOL_STATS
@@ -138,6 +140,16 @@ struct Pool {
   int nworkers = 0;  // guarded by busy
   // Back-off state, guarded by busy.
   std::int64_t serial_until = 0, backoff = kBackoffMinNs, balance = 0, parallel_since = 0;
+  FreeCores free_cores;  // guarded by busy
+
+  // Threads worth using now: at most the cores other processes leave free (rounded: a
+  // neighbour using half a core or less still leaves room for two), never fewer than one.
+  int threads_for_load(int threads, std::int64_t now) {
+    const double free = g_adaptive.load(std::memory_order_relaxed) ? free_cores.update(now) : -1;
+    if (free < 0) return threads;
+    const int fit = static_cast<int>(free + 0.5);
+    return fit < 1 ? 1 : (fit < threads ? fit : threads);
+  }
 
   // Claims and runs chunks of the current job as `slot` until none is left for it.
   // Returns the number run.
@@ -247,7 +259,7 @@ struct Pool {
         FM_STAT(theirs += theirs);
     const std::int64_t saved = mine > 0 ? work_ns / mine * theirs : 0;
     balance = std::min(balance + saved - wait_ns, kGainCapNs);
-    if (balance >= -kLossLimitNs) return;
+    if (balance >= -kLossLimitNs || !g_adaptive.load(std::memory_order_relaxed)) return;
     // A worker was late again soon after the last back-off: the condition persists.
     backoff = now - parallel_since < 4 * backoff ? std::min(2 * backoff, kBackoffMaxNs) : kBackoffMinNs;
     serial_until = now + backoff;
@@ -292,6 +304,17 @@ void run_inline(index_t nchunks, ChunkFn fn, void* ctx) {
 
 bool in_parallel_region() { return t_in_region; }
 
+bool set_pool_adaptive(bool on) { return g_adaptive.exchange(on); }
+
+int usable_threads(int threads) {
+  if (threads <= 1 || t_in_region) return 1;
+  Pool& p = pool();
+  std::unique_lock<std::mutex> lock(p.busy, std::try_to_lock);
+  if (!lock.owns_lock()) return 1;
+  const std::int64_t now = now_ns();
+  return now < p.serial_until ? 1 : p.threads_for_load(threads, now);
+}
+
 void run_chunks(index_t nchunks, int threads, ChunkFn fn, void* ctx) {
   if (nchunks <= 0) return;
   if (threads > nchunks) threads = static_cast<int>(nchunks);
@@ -299,7 +322,9 @@ void run_chunks(index_t nchunks, int threads, ChunkFn fn, void* ctx) {
   if (threads <= 1 || t_in_region || nchunks > kMaxChunksPerJob) return run_inline(nchunks, fn, ctx);
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.busy, std::try_to_lock);
-  if (!lock.owns_lock() || now_ns() < p.serial_until) {
+  const std::int64_t now = lock.owns_lock() ? now_ns() : 0;
+  if (lock.owns_lock()) threads = p.threads_for_load(threads, now);
+  if (!lock.owns_lock() || now < p.serial_until || threads <= 1) {
     FM_STAT(ser++);
     return run_inline(nchunks, fn, ctx);
   }

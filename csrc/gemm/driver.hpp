@@ -235,9 +235,11 @@ int gemm_threads_for(index_t M, index_t N, index_t K, int cap) {
   return nt;
 }
 
-// Chunks of C per thread: with one, a thread that starts late or runs on a shared core holds the
-// others up; each more chunk packs the shared operand once more.
-inline constexpr index_t kGemmChunksPerThread = 2;
+// Chunks of C: one a thread, or two where each stays at least kGemmChunkExtent rows or columns
+// wide. A second chunk a thread lets a thread that runs on a shared core leave work to the
+// others, but every chunk packs the shared operand again: with 64-wide chunks (N = 256) that
+// cost more than it saved (batch-64 training 15% slower on a quiet machine).
+inline constexpr index_t kGemmChunkExtent = 256;
 
 // Whole problem: split C into chunks along N (when op(A) is the smaller operand, so each
 // chunk packs the shared A and its own part of B) or along M, on micro-tile boundaries, handed
@@ -262,8 +264,7 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
       return;
     }
   }
-  int nt = threads < 1 ? 1 : threads;
-  if (in_parallel_region()) nt = 1;
+  int nt = usable_threads(threads);
   const index_t mt = ceil_div(g.M, Cfg::MR), ntl = ceil_div(g.N, Cfg::NR);
   const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
   const index_t parts = split_n ? ntl : mt;
@@ -276,7 +277,8 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
     gemm_block<Cfg>(g, 0, g.M, 0, g.N, buf);
     return;
   }
-  const index_t chunks = imin(parts, kGemmChunksPerThread * nt);
+  const index_t extent = split_n ? g.N : g.M;
+  const index_t chunks = imin(parts, extent / kGemmChunkExtent >= 2 * nt ? 2 * nt : nt);
   struct Job {
     const GemmArgs<T>* g;
     T* buf;
