@@ -88,7 +88,8 @@ void futex_wake_all(std::atomic<std::uint32_t>* addr) {
 
 // Tuning, by measurement on 2 cores (see docs/api.md "Threads"):
 constexpr std::int64_t kSpinNs = 200'000;         // a worker stays awake this long after a region
-constexpr std::int64_t kNoSpinNs = 100'000'000;   // ... unless preempted within this long
+constexpr std::int64_t kNoSpinNs = 10'000'000;    // ... unless preempted within this long
+constexpr std::int64_t kPreemptCheckNs = 1'000'000;  // how often a worker looks
 constexpr std::int64_t kLossLimitNs = 500'000;    // net waiting that sends the pool to one thread
 constexpr std::int64_t kGainCapNs = 1'000'000;    // savings banked against later waits, at most
 constexpr std::int64_t kBackoffMinNs = 20'000'000;    // first period on one thread
@@ -114,8 +115,9 @@ std::atomic<bool> g_adaptive{true};  // back-off and load limit on (off: tests f
 // Tuning aid (build with -DFM_POOL_STATS): region counts and times, printed at exit.
 #ifdef FM_POOL_STATS
 struct PoolStats {
-  std::atomic<long> par{0}, ser{0}, backoffs{0}, wait_ns{0}, work_ns{0}, mine{0}, theirs{0};
+  std::atomic<long> par{0}, ser{0}, limited{0}, wake_ns{0}, wakes{0}, backoffs{0}, wait_ns{0}, work_ns{0}, mine{0}, theirs{0};
   ~PoolStats() {
+      std::fprintf(stderr, "pool: limited %ld wake %.1f us (%ld)\n", limited.load(), wake_ns.load() / 1e3 / (wakes.load() + 1), wakes.load());
       std::fprintf(stderr, "pool: parallel %ld serial %ld backoffs %ld wait %.1f ms work %.1f ms chunks mine %ld theirs %ld\n",
                    par.load(), ser.load(), backoffs.load(), wait_ns.load() / 1e6, work_ns.load() / 1e6, mine.load(), theirs.load());
   }
@@ -130,6 +132,7 @@ struct Pool {
   std::atomic<std::uint64_t> word{0};
   std::atomic<std::uint32_t> epoch{0};  // futex: bumped when a region is published
   std::atomic<int> sleepers{0};
+  std::atomic<std::int64_t> published{0};
   // The running job (valid for a thread that holds a claimed, unfinished chunk).
   std::atomic<ChunkFn> fn{nullptr};
   std::atomic<void*> ctx{nullptr};
@@ -148,6 +151,7 @@ struct Pool {
     const double free = g_adaptive.load(std::memory_order_relaxed) ? free_cores.update(now) : -1;
     if (free < 0) return threads;
     const int fit = static_cast<int>(free + 0.5);
+    if (fit < threads) FM_STAT(limited++);
     return fit < 1 ? 1 : (fit < threads ? fit : threads);
   }
 
@@ -184,14 +188,17 @@ struct Pool {
     t_in_region = true;  // anything a chunk calls runs inline
     std::uint32_t seen = epoch.load(std::memory_order_acquire);
     long preempted = preemptions();
-    std::int64_t no_spin_until = 0;
+    std::int64_t no_spin_until = 0, checked = 0;
     for (;;) {
       std::uint32_t e = epoch.load(std::memory_order_acquire);
       if (e == seen) {
         std::int64_t now = now_ns();
-        const long p = preemptions();
-        if (p != preempted) no_spin_until = now + kNoSpinNs;
-        preempted = p;
+        if (now - checked >= kPreemptCheckNs) {  // a syscall: not after every region
+          const long p = preemptions();
+          if (p != preempted) no_spin_until = now + kNoSpinNs;
+          preempted = p;
+          checked = now;
+        }
         const std::int64_t until = now < no_spin_until ? now : now + kSpinNs;
         int spins = 0;
         while ((e = epoch.load(std::memory_order_acquire)) == seen && now < until) {
@@ -206,6 +213,9 @@ struct Pool {
         }
       }
       seen = e;
+#ifdef FM_POOL_STATS
+      { const std::int64_t pub = published.load(); const std::int64_t d = now_ns() - pub; if (d > 0 && d < 100000000) { g_stats.wake_ns += d; g_stats.wakes++; } }
+#endif
       work(slot);
     }
   }
@@ -234,6 +244,9 @@ struct Pool {
     failed.store(false, std::memory_order_relaxed);
     err = nullptr;
     word.store(pack_word(slots, nchunks), std::memory_order_release);
+#ifdef FM_POOL_STATS
+    published.store(now_ns());
+#endif
     epoch.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&epoch);
 
