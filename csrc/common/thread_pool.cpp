@@ -3,13 +3,13 @@
 // Why not OpenMP: an OpenMP region splits its work statically and ends at a barrier, so on a
 // busy machine every region waits for a thread the OS has descheduled (measured on 2 cores
 // next to one busy process: training at a third of its 1-thread speed). Here:
-// - a region's chunks are claimed one at a time by CAS on one 64-bit word that also holds the
-//   chunk count and the number of threads allowed, so a worker decides from that word alone;
-//   the job's function and context are read only after a successful claim, when the region
-//   cannot end before that chunk is done. A worker that wakes after the region ended sees no
-//   chunk left (or claims a chunk of the next region, which is just as valid) and never
-//   touches the caller's stack. The caller works too and returns when `done` reaches the
-//   chunk count, not when the workers arrived.
+// - a region's chunks are claimed one at a time by CAS on per-thread range words (each thread
+//   its static share first, then whatever the others left) that carry the region's generation,
+//   so a worker decides from them alone; the job's function and context are read only after a
+//   successful claim, when the region cannot end before that chunk is done. A worker that
+//   wakes after the region ended finds nothing left and never touches the caller's stack. The
+//   caller works too and returns when `done` reaches the chunk count, not when the workers
+//   arrived.
 // - workers spin briefly after a region (back-to-back regions of a training step find them
 //   awake), then sleep on a futex: no core burnt while idle.
 // - a region uses at most the cores other processes leave free (free_cores.hpp): next to a
@@ -99,19 +99,29 @@ constexpr std::int64_t kGainCapNs = 1'000'000;    // savings banked against late
 constexpr std::int64_t kBackoffMinNs = 20'000'000;    // first period on one thread
 constexpr std::int64_t kBackoffMaxNs = 1'000'000'000;  // longest period on one thread
 
-// The claim word: [slots:8][nchunks:24][next:24] (the top 8 bits are spare).
-constexpr int kNextBits = 24;
-constexpr std::uint64_t kNextMask = (std::uint64_t{1} << kNextBits) - 1;
-constexpr index_t kMaxChunksPerJob = index_t{1} << 23;
+// A region is published as [gen:24][slots:8] in Pool::region. Slot s owns the chunks
+// [nchunks * s / slots, nchunks * (s + 1) / slots) (OpenMP's static split: the same thread
+// gets the same columns of W call after call, so they stay in its cache) and claims them
+// through its own word [gen:24][end:20][next:20]; then it takes what is left in the other
+// slots' words. A claim is a CAS that checks the generation, so a worker still holding an
+// old region's numbers claims nothing.
+constexpr int kChunkBits = 20;
+constexpr std::uint64_t kChunkMask = (std::uint64_t{1} << kChunkBits) - 1;
+constexpr std::uint32_t kGenMask = (1u << 24) - 1;
+constexpr index_t kMaxChunksPerJob = index_t{1} << (kChunkBits - 1);
 constexpr int kMaxSlots = 255;
 
-std::uint64_t pack_word(int slots, index_t nchunks) {
-  return (static_cast<std::uint64_t>(slots) << (2 * kNextBits)) |
-         (static_cast<std::uint64_t>(nchunks) << kNextBits);
+std::uint64_t pack_range(std::uint32_t gen, index_t end, index_t next) {
+  return (static_cast<std::uint64_t>(gen) << (2 * kChunkBits)) |
+         (static_cast<std::uint64_t>(end) << kChunkBits) | static_cast<std::uint64_t>(next);
 }
-int word_slots(std::uint64_t w) { return static_cast<int>((w >> (2 * kNextBits)) & 0xff); }
-index_t word_chunks(std::uint64_t w) { return static_cast<index_t>((w >> kNextBits) & kNextMask); }
-index_t word_next(std::uint64_t w) { return static_cast<index_t>(w & kNextMask); }
+std::uint32_t range_gen(std::uint64_t w) { return static_cast<std::uint32_t>(w >> (2 * kChunkBits)) & kGenMask; }
+index_t range_end(std::uint64_t w) { return static_cast<index_t>((w >> kChunkBits) & kChunkMask); }
+index_t range_next(std::uint64_t w) { return static_cast<index_t>(w & kChunkMask); }
+
+struct alignas(64) RangeWord {  // one cache line each: slots claim their own without sharing
+  std::atomic<std::uint64_t> w{0};
+};
 
 thread_local bool t_in_region = false;
 std::atomic<bool> g_adaptive{true};  // back-off and load limit on (off: tests force the workers)
@@ -133,7 +143,9 @@ struct PoolStats {
 
 struct Pool {
   std::mutex busy;  // held by the caller of the running region
-  std::atomic<std::uint64_t> word{0};
+  std::atomic<std::uint64_t> region{0};  // [gen:24][slots:8]
+  RangeWord ranges[kMaxSlots];
+  std::uint32_t gen = 0;  // guarded by busy
   std::atomic<std::uint32_t> epoch{0};  // futex: bumped when a region is published
   std::atomic<int> sleepers{0};
   std::atomic<std::int64_t> published{0};  // FM_POOL_STATS only: when the region was published
@@ -159,16 +171,32 @@ struct Pool {
     return fit < 1 ? 1 : (fit < threads ? fit : threads);
   }
 
-  // Claims and runs chunks of the current job as `slot` until none is left for it.
-  // Returns the number run.
+  // Claims the next chunk of slot r's range in region `g`; false when it has none left.
+  bool claim(int r, std::uint32_t g, index_t* chunk) {
+    std::atomic<std::uint64_t>& a = ranges[r].w;
+    std::uint64_t w = a.load(std::memory_order_acquire);
+    for (;;) {
+      if (range_gen(w) != g || range_next(w) >= range_end(w)) return false;
+      if (a.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        *chunk = range_next(w);
+        return true;
+      }
+    }
+  }
+
+  // Claims and runs chunks of the current region as `slot`, its own range first, until none
+  // is left anywhere. Returns the number run.
   index_t work(int slot) {
     index_t ran = 0;
-    std::uint64_t w = word.load(std::memory_order_acquire);
     for (;;) {
-      if (slot >= word_slots(w) || word_next(w) >= word_chunks(w)) return ran;
-      if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire))
-        continue;
-      const index_t chunk = word_next(w);
+      const std::uint64_t r = region.load(std::memory_order_acquire);
+      const int slots = static_cast<int>(r & 0xff);
+      const std::uint32_t g = static_cast<std::uint32_t>(r >> 8) & kGenMask;
+      if (slot >= slots) return ran;
+      index_t chunk = 0;
+      bool got = false;
+      for (int k = 0; k < slots && !got; ++k) got = claim((slot + k) % slots, g, &chunk);
+      if (!got) return ran;
       if (!failed.load(std::memory_order_relaxed)) {
         try {
           fn.load(std::memory_order_relaxed)(ctx.load(std::memory_order_relaxed), chunk, slot);
@@ -180,7 +208,6 @@ struct Pool {
       }
       ++ran;
       done.fetch_add(1, std::memory_order_acq_rel);
-      w = word.load(std::memory_order_acquire);
     }
   }
 
@@ -247,7 +274,10 @@ struct Pool {
     done.store(0, std::memory_order_relaxed);
     failed.store(false, std::memory_order_relaxed);
     err = nullptr;
-    word.store(pack_word(slots, nchunks), std::memory_order_release);
+    gen = (gen + 1) & kGenMask;
+    for (int r = 0; r < slots; ++r)
+      ranges[r].w.store(pack_range(gen, nchunks * (r + 1) / slots, nchunks * r / slots), std::memory_order_relaxed);
+    region.store((static_cast<std::uint64_t>(gen) << 8) | static_cast<std::uint64_t>(slots), std::memory_order_release);
 #ifdef FM_POOL_STATS
     published.store(now_ns());
 #endif
@@ -263,7 +293,7 @@ struct Pool {
       if (++spins > 2000) std::this_thread::yield();  // let a preempted worker have this core
     }
     const std::int64_t t2 = now_ns();
-    word.store(0, std::memory_order_release);  // nothing left to claim (cosmetic: next == nchunks)
+    region.store(static_cast<std::uint64_t>(gen) << 8, std::memory_order_release);  // no slots: done
     account(nchunks, mine, t1 - t0, t2 - t1, t2);
     return err;
   }
