@@ -53,7 +53,8 @@ void register_runtime(py::module_& m) {
         {
           py::gil_scoped_release nogil;
           fm::parallel_for(n, grain, threads, [&](fm::index_t b, fm::index_t e) {
-            if (throw_at >= b && throw_at < e) throw std::invalid_argument("selftest: chunk failed");
+            if (throw_at >= b && throw_at < e)
+              throw std::invalid_argument("selftest: chunk failed");
             fm::parallel_for(e - b, 1, threads, [&](fm::index_t b2, fm::index_t e2) {
               for (fm::index_t i = b + b2; i < b + e2; ++i) seen[static_cast<std::size_t>(i)]++;
             });
@@ -65,5 +66,6 @@ void register_runtime(py::module_& m) {
       },
       py::arg("n"), py::arg("grain"), py::arg("threads"), py::arg("throw_at") = -1);
   m.def("_set_pool_adaptive", &fm::set_pool_adaptive, py::arg("on"),
-        "Tests only: turn the pool's back-off and load limit off (False) or on; returns the old value.");
+        "Tests only: turn the pool's back-off and load limit off (False) or on; returns the old "
+        "value.");
 }

@@ -30,7 +30,8 @@ bool read_cpu_seconds(double* busy, double* total, int* ncpu) {
     if (std::strncmp(line, "cpu", 3) != 0) break;  // the cpu lines come first
     if (line[3] < '0' || line[3] > '9') continue;  // the aggregate "cpu " line
     int id = 0;
-    unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, soft = 0, steal = 0;
+    unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, soft = 0,
+                       steal = 0;
     if (std::sscanf(line + 3, "%d %llu %llu %llu %llu %llu %llu %llu %llu", &id, &user, &nice, &sys,
                     &idle, &iowait, &irq, &soft, &steal) < 5)
       continue;

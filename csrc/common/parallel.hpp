@@ -1,18 +1,19 @@
 #pragma once
 // Thread control and work-sharing. Work is only ever split over independent outputs (rows,
 // tiles, columns), never over a reduction, so results are bit-identical whatever the thread
-// count. Regions run on fastmlp's own pool (thread_pool.cpp): chunks are handed out one at a
-// time through an atomic counter, the calling thread works too, and a region ends when every
-// chunk is done, so a thread the OS has descheduled holds nothing up unless it holds a chunk.
+// count. Regions run on fastmlp's own pool (thread_pool.cpp): threads claim chunks one at a
+// time (their static share first, then what the others left), the calling thread works too,
+// and a region ends when every chunk is done, so a thread the OS has descheduled holds nothing
+// up unless it holds a chunk.
 #include <type_traits>
 
 #include "common/types.hpp"
 
 namespace fm {
 
-int get_num_threads();           // threads fastmlp uses (default: CPUs this process may use)
-void set_num_threads(int n);     // n >= 1
-bool have_openmp();             // false: regions run on fastmlp's own pool
+int get_num_threads();        // threads fastmlp uses (default: CPUs this process may use)
+void set_num_threads(int n);  // n >= 1
+bool have_openmp();           // false: regions run on fastmlp's own pool
 
 // Calls fn(ctx, chunk, slot) once for every chunk in [0, nchunks), on at most `threads`
 // threads; slot (< threads) names the executing thread (the caller is slot 0), for per-thread

@@ -28,9 +28,9 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <mutex>
-#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -77,26 +77,28 @@ std::int64_t now_ns() {
 // Sleep while *addr == expected (spurious returns allowed); wake every sleeper.
 void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected) {
 #if defined(__linux__)
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
 #else
   if (addr->load() == expected) std::this_thread::sleep_for(std::chrono::microseconds(50));
 #endif
 }
 void futex_wake_all(std::atomic<std::uint32_t>* addr) {
 #if defined(__linux__)
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+          nullptr, 0);
 #else
   (void)addr;
 #endif
 }
 
 // Tuning, by measurement on 2 cores (see docs/api.md "Threads"):
-constexpr std::int64_t kSpinNs = 200'000;         // a worker stays awake this long after a region
-constexpr std::int64_t kNoSpinNs = 10'000'000;    // ... unless preempted within this long
+constexpr std::int64_t kSpinNs = 200'000;       // a worker stays awake this long after a region
+constexpr std::int64_t kNoSpinNs = 10'000'000;  // ... unless preempted within this long
 constexpr std::int64_t kPreemptCheckNs = 1'000'000;  // how often a worker looks
-constexpr std::int64_t kLossLimitNs = 500'000;    // net waiting that sends the pool to one thread
-constexpr std::int64_t kGainCapNs = 1'000'000;    // savings banked against later waits, at most
-constexpr std::int64_t kBackoffMinNs = 20'000'000;    // first period on one thread
+constexpr std::int64_t kLossLimitNs = 500'000;      // net waiting that sends the pool to one thread
+constexpr std::int64_t kGainCapNs = 1'000'000;      // savings banked against later waits, at most
+constexpr std::int64_t kBackoffMinNs = 20'000'000;  // first period on one thread
 constexpr std::int64_t kBackoffMaxNs = 1'000'000'000;  // longest period on one thread
 
 // A region is published as [gen:24][slots:8] in Pool::region. Slot s owns the chunks
@@ -115,7 +117,9 @@ std::uint64_t pack_range(std::uint32_t gen, index_t end, index_t next) {
   return (static_cast<std::uint64_t>(gen) << (2 * kChunkBits)) |
          (static_cast<std::uint64_t>(end) << kChunkBits) | static_cast<std::uint64_t>(next);
 }
-std::uint32_t range_gen(std::uint64_t w) { return static_cast<std::uint32_t>(w >> (2 * kChunkBits)) & kGenMask; }
+std::uint32_t range_gen(std::uint64_t w) {
+  return static_cast<std::uint32_t>(w >> (2 * kChunkBits)) & kGenMask;
+}
 index_t range_end(std::uint64_t w) { return static_cast<index_t>((w >> kChunkBits) & kChunkMask); }
 index_t range_next(std::uint64_t w) { return static_cast<index_t>(w & kChunkMask); }
 
@@ -129,11 +133,16 @@ std::atomic<bool> g_adaptive{true};  // back-off and load limit on (off: tests f
 // Tuning aid (build with -DFM_POOL_STATS): region counts and times, printed at exit.
 #ifdef FM_POOL_STATS
 struct PoolStats {
-  std::atomic<long> par{0}, ser{0}, limited{0}, wake_ns{0}, wakes{0}, backoffs{0}, wait_ns{0}, work_ns{0}, mine{0}, theirs{0};
+  std::atomic<long> par{0}, ser{0}, limited{0}, wake_ns{0}, wakes{0}, backoffs{0}, wait_ns{0},
+      work_ns{0}, mine{0}, theirs{0};
   ~PoolStats() {
-      std::fprintf(stderr, "pool: limited %ld wake %.1f us (%ld)\n", limited.load(), wake_ns.load() / 1e3 / (wakes.load() + 1), wakes.load());
-      std::fprintf(stderr, "pool: parallel %ld serial %ld backoffs %ld wait %.1f ms work %.1f ms chunks mine %ld theirs %ld\n",
-                   par.load(), ser.load(), backoffs.load(), wait_ns.load() / 1e6, work_ns.load() / 1e6, mine.load(), theirs.load());
+    std::fprintf(stderr, "pool: limited %ld wake %.1f us (%ld)\n", limited.load(),
+                 wake_ns.load() / 1e3 / (wakes.load() + 1), wakes.load());
+    std::fprintf(stderr,
+                 "pool: parallel %ld serial %ld backoffs %ld wait %.1f ms work %.1f ms chunks mine "
+                 "%ld theirs %ld\n",
+                 par.load(), ser.load(), backoffs.load(), wait_ns.load() / 1e6,
+                 work_ns.load() / 1e6, mine.load(), theirs.load());
   }
 } g_stats;
 #define FM_STAT(expr) (g_stats.expr)
@@ -142,10 +151,10 @@ struct PoolStats {
 #endif
 
 struct Pool {
-  std::mutex busy;  // held by the caller of the running region
+  std::mutex busy;                       // held by the caller of the running region
   std::atomic<std::uint64_t> region{0};  // [gen:24][slots:8]
   RangeWord ranges[kMaxSlots];
-  std::uint32_t gen = 0;  // guarded by busy
+  std::uint32_t gen = 0;                // guarded by busy
   std::atomic<std::uint32_t> epoch{0};  // futex: bumped when a region is published
   std::atomic<int> sleepers{0};
   std::atomic<std::int64_t> published{0};  // FM_POOL_STATS only: when the region was published
@@ -245,7 +254,14 @@ struct Pool {
       }
       seen = e;
 #ifdef FM_POOL_STATS
-      { const std::int64_t pub = published.load(); const std::int64_t d = now_ns() - pub; if (d > 0 && d < 100000000) { g_stats.wake_ns += d; g_stats.wakes++; } }
+      {
+        const std::int64_t pub = published.load();
+        const std::int64_t d = now_ns() - pub;
+        if (d > 0 && d < 100000000) {
+          g_stats.wake_ns += d;
+          g_stats.wakes++;
+        }
+      }
 #endif
       work(slot);
     }
@@ -276,8 +292,10 @@ struct Pool {
     err = nullptr;
     gen = (gen + 1) & kGenMask;
     for (int r = 0; r < slots; ++r)
-      ranges[r].w.store(pack_range(gen, nchunks * (r + 1) / slots, nchunks * r / slots), std::memory_order_relaxed);
-    region.store((static_cast<std::uint64_t>(gen) << 8) | static_cast<std::uint64_t>(slots), std::memory_order_release);
+      ranges[r].w.store(pack_range(gen, nchunks * (r + 1) / slots, nchunks * r / slots),
+                        std::memory_order_relaxed);
+    region.store((static_cast<std::uint64_t>(gen) << 8) | static_cast<std::uint64_t>(slots),
+                 std::memory_order_release);
 #ifdef FM_POOL_STATS
     published.store(now_ns());
 #endif
@@ -293,14 +311,16 @@ struct Pool {
       if (++spins > 2000) std::this_thread::yield();  // let a preempted worker have this core
     }
     const std::int64_t t2 = now_ns();
-    region.store(static_cast<std::uint64_t>(gen) << 8, std::memory_order_release);  // no slots: done
+    region.store(static_cast<std::uint64_t>(gen) << 8,
+                 std::memory_order_release);  // no slots: done
     account(nchunks, mine, t1 - t0, t2 - t1, t2);
     return err;
   }
 
   // Region bookkeeping: waits for workers against the time their chunks saved (estimated
   // from the caller's own chunk time). Net loss beyond kLossLimitNs: one thread for a while.
-  void account(index_t nchunks, index_t mine, std::int64_t work_ns, std::int64_t wait_ns, std::int64_t now) {
+  void account(index_t nchunks, index_t mine, std::int64_t work_ns, std::int64_t wait_ns,
+               std::int64_t now) {
     const index_t theirs = nchunks - mine;
     FM_STAT(par++), FM_STAT(wait_ns += wait_ns), FM_STAT(work_ns += work_ns), FM_STAT(mine += mine),
         FM_STAT(theirs += theirs);
@@ -308,7 +328,8 @@ struct Pool {
     balance = std::min(balance + saved - wait_ns, kGainCapNs);
     if (balance >= -kLossLimitNs || !g_adaptive.load(std::memory_order_relaxed)) return;
     // A worker was late again soon after the last back-off: the condition persists.
-    backoff = now - parallel_since < 4 * backoff ? std::min(2 * backoff, kBackoffMaxNs) : kBackoffMinNs;
+    backoff =
+        now - parallel_since < 4 * backoff ? std::min(2 * backoff, kBackoffMaxNs) : kBackoffMinNs;
     serial_until = now + backoff;
     FM_STAT(backoffs++);
     parallel_since = serial_until;
@@ -319,7 +340,9 @@ struct Pool {
 std::atomic<Pool*> g_pool{nullptr};
 
 #if defined(__linux__)
-void forget_pool_in_child() { g_pool.store(nullptr, std::memory_order_relaxed); }  // leaked on purpose
+void forget_pool_in_child() {
+  g_pool.store(nullptr, std::memory_order_relaxed);
+}  // leaked on purpose
 #endif
 
 Pool& pool() {
@@ -366,7 +389,8 @@ void run_chunks(index_t nchunks, int threads, ChunkFn fn, void* ctx) {
   if (nchunks <= 0) return;
   if (threads > nchunks) threads = static_cast<int>(nchunks);
   if (threads > kMaxSlots) threads = kMaxSlots;
-  if (threads <= 1 || t_in_region || nchunks > kMaxChunksPerJob) return run_inline(nchunks, fn, ctx);
+  if (threads <= 1 || t_in_region || nchunks > kMaxChunksPerJob)
+    return run_inline(nchunks, fn, ctx);
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.busy, std::try_to_lock);
   const std::int64_t now = lock.owns_lock() ? now_ns() : 0;

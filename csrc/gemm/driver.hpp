@@ -5,11 +5,11 @@
 #include <cstdlib>
 #include <new>
 
+#include "common/parallel.hpp"
 #include "common/types.hpp"
 #include "gemm/epilogue.hpp"
 #include "gemm/pack.hpp"
 #include "gemm/ukernel.hpp"
-#include "common/parallel.hpp"
 
 namespace fm {
 namespace FM_ISA_NS {
@@ -242,10 +242,9 @@ int gemm_threads_for(index_t M, index_t N, index_t K, int cap) {
 inline constexpr index_t kGemmChunkExtent = 256;
 
 // Whole problem: split C into chunks along N (when op(A) is the smaller operand, so each
-// chunk packs the shared A and its own part of B) or along M, on micro-tile boundaries, handed
-// out by the pool (a chunk packs its shared operand again: a few chunks per thread only, enough
-// for a thread that arrives late or runs slow to leave its share to the others).
-// Every C element is computed by the same kernel and K order whatever the split.
+// chunk packs the shared A and its own part of B) or along M, on micro-tile boundaries, run by
+// the pool (a late thread's chunks go to the others). Every C element is computed by the same
+// kernel and K order whatever the split.
 template <class Cfg>
 void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
   using T = typename Cfg::T;
@@ -285,15 +284,16 @@ void gemm_run(const GemmArgs<typename Cfg::T>& g, int threads) {
     index_t per_thread, parts, chunks;
     bool split_n;
   } job{&g, buf, per_thread, parts, chunks, split_n};
-  run_chunks(chunks, nt, [](void* p, index_t i, int slot) {
+  const ChunkFn run_chunk = [](void* p, index_t i, int slot) {
     const Job& j = *static_cast<const Job*>(p);
     const index_t b = j.parts * i / j.chunks, e = j.parts * (i + 1) / j.chunks;
-    T* my = j.buf + j.per_thread * slot;
+    T* my = j.buf + j.per_thread * slot;  // the executing thread's pack buffers
     if (j.split_n)
       gemm_block<Cfg>(*j.g, 0, j.g->M, b * Cfg::NR, imin(e * Cfg::NR, j.g->N), my);
     else
       gemm_block<Cfg>(*j.g, b * Cfg::MR, imin(e * Cfg::MR, j.g->M), 0, j.g->N, my);
-  }, &job);
+  };
+  run_chunks(chunks, nt, run_chunk, &job);
 }
 
 }  // namespace FM_ISA_NS
