@@ -4,6 +4,8 @@
     python bench/compare.py --quick     # fewer samples (about half a minute)
     python bench/compare.py --markdown  # tables for the README
     python bench/compare.py --threads 1
+    python bench/compare.py --contention [--quick] [--markdown]  # next to a busy process and
+                                        # NumPy's threads, vs PyTorch (bench/contention.py)
 
 Cases: 784-256-128-10 ReLU at batch 64 and 1024 (with % of FP32 peak), the same with
 BatchNorm + Dropout(0.2) at batch 64, one-sample predict latency, 60,000-row predict
@@ -16,4 +18,8 @@ import sys
 from fastmlp.benchmark import main
 
 if __name__ == "__main__":
+    if "--contention" in sys.argv[1:]:
+        import contention  # bench/contention.py, next to this file
+
+        sys.exit(contention.main([a for a in sys.argv[1:] if a != "--contention"]))
     sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,10 @@
 // Runtime: threads, build information, ISA selection.
 #include <pybind11/pybind11.h>
 
+#include <atomic>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/check.hpp"
 #include "common/cpu_features.hpp"
@@ -47,6 +50,7 @@ void register_runtime(py::module_& m) {
     d["version"] = FM_VERSION;
     d["compiler"] = FM_COMPILER;
     d["openmp"] = fm::have_openmp();
+    d["threading"] = "fastmlp pool";
     d["isa"] = fm::isa_name(fm::active_isa());
     d["isa_detected"] = fm::isa_name(fm::detect_isa());
 #ifdef __x86_64__
@@ -57,4 +61,29 @@ void register_runtime(py::module_& m) {
     d["index_bits"] = 64;
     return d;
   });
+  // Test hook for the pool: runs parallel_for(n, grain, threads) and returns how often each
+  // item was visited (each chunk also runs a nested parallel_for, which must run inline);
+  // the chunk holding item throw_at (>= 0) throws, which must surface here as a ValueError.
+  m.def(
+      "_parallel_selftest",
+      [](fm::index_t n, fm::index_t grain, int threads, fm::index_t throw_at) {
+        std::vector<std::atomic<int>> seen(static_cast<std::size_t>(n > 0 ? n : 0));
+        {
+          py::gil_scoped_release nogil;
+          fm::parallel_for(n, grain, threads, [&](fm::index_t b, fm::index_t e) {
+            if (throw_at >= b && throw_at < e)
+              throw std::invalid_argument("selftest: chunk failed");
+            fm::parallel_for(e - b, 1, threads, [&](fm::index_t b2, fm::index_t e2) {
+              for (fm::index_t i = b + b2; i < b + e2; ++i) seen[static_cast<std::size_t>(i)]++;
+            });
+          });
+        }
+        py::list out;
+        for (auto& s : seen) out.append(s.load());
+        return out;
+      },
+      py::arg("n"), py::arg("grain"), py::arg("threads"), py::arg("throw_at") = -1);
+  m.def("_set_pool_adaptive", &fm::set_pool_adaptive, py::arg("on"),
+        "Tests only: turn the pool's back-off and load limit off (False) or on; returns the old "
+        "value.");
 }

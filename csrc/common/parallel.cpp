@@ -38,12 +38,7 @@ int get_num_threads() { return threads_ref().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) { threads_ref().store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
-bool have_openmp() {
-#ifdef FM_HAVE_OPENMP
-  return true;
-#else
-  return false;
-#endif
-}
+// The kernels run on fastmlp's own pool (thread_pool.cpp), not OpenMP.
+bool have_openmp() { return false; }
 
 }  // namespace fm

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
-#include <mutex>
 
 #include "common/check.hpp"
 #include "common/parallel.hpp"
@@ -26,21 +24,13 @@ constexpr index_t kInferBlock = 256;
 // Copies of fewer elements than this stay on one thread.
 constexpr index_t kCopyGrain = 1 << 14;
 
-// parallel_for over blocks that may throw (std::bad_alloc growing thread_local scratch): an
-// exception must never leave an OpenMP region, so the first one is carried out and rethrown.
+// Inference blocks in parallel (one block a chunk). A block may throw (std::bad_alloc growing
+// thread_local scratch): the pool carries the first exception to the caller.
 template <class F>
 void parallel_blocks(index_t nblocks, int threads, F&& f) {
-  std::exception_ptr err;
-  std::mutex mu;
   parallel_for(nblocks, 1, threads, [&](index_t b0, index_t b1) {
-    try {
-      for (index_t blk = b0; blk < b1; ++blk) f(blk);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!err) err = std::current_exception();
-    }
+    for (index_t blk = b0; blk < b1; ++blk) f(blk);
   });
-  if (err) std::rethrow_exception(err);
 }
 
 template <class T>

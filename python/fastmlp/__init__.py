@@ -3,10 +3,6 @@
 A C++ core (own packed GEMM with AVX-512/AVX2 micro-kernels, fused kernels, whole training
 steps with the GIL released) behind a Keras-style API and scikit-learn drop-in estimators.
 """
-# runtime first: it sets the OpenMP spin policy before anything loads _core (see runtime.py).
-from fastmlp.runtime import build_info, get_num_threads, set_num_threads
-
-# isort: split
 from fastmlp import ops, schedules
 from fastmlp.callbacks import (
     Callback,
@@ -43,6 +39,7 @@ from fastmlp.layers import (
 )
 from fastmlp.models import Sequential
 from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
+from fastmlp.runtime import build_info, get_num_threads, set_num_threads
 
 __version__ = build_info()["version"]
 

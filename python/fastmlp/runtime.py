@@ -6,23 +6,15 @@ import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-# libgomp reads its wait policy when _core (which links it) is first loaded, so this must run
-# before that import. Its default spins ~300k iterations in every barrier: on a machine whose
-# cores are busy with other work, a thread spinning for a descheduled peer turns a 20 µs GEMM
-# into milliseconds (measured: 2 threads 100x slower than 1 under load). A short spin keeps
-# back-to-back parallel regions cheap on an idle machine and yields the core quickly otherwise.
-# A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT always wins.
-if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["GOMP_SPINCOUNT"] = "20000"
-
-from fastmlp import _core  # noqa: E402
+from fastmlp import _core
 
 
 def build_info() -> dict:
     """Return a dict describing this build.
 
-    Keys: ``version``, ``compiler``, ``openmp`` (bool), ``isa`` (the kernel set picked at run
-    time: ``"avx512"``, ``"avx2"`` or ``"generic"``), ``isa_detected``, ``isa_compiled``.
+    Keys: ``version``, ``compiler``, ``openmp`` (False: the kernels run on fastmlp's own
+    thread pool), ``threading``, ``isa`` (the kernel set picked at run time: ``"avx512"``,
+    ``"avx2"`` or ``"generic"``), ``isa_detected``, ``isa_compiled``.
     ``FASTMLP_ISA=avx2|generic`` in the environment forces a lower kernel set.
     """
     return dict(_core.build_info())
