@@ -7,7 +7,7 @@ steps with the GIL released) behind a Keras-style API and scikit-learn drop-in e
 from fastmlp.runtime import build_info, get_num_threads, set_num_threads
 
 # isort: split
-from fastmlp import ops, schedules
+from fastmlp import losses, ops, schedules
 from fastmlp.callbacks import (
     Callback,
     CSVLogger,
@@ -47,7 +47,7 @@ from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 __version__ = build_info()["version"]
 
 __all__ = [
-    "build_info", "get_num_threads", "set_num_threads", "ops", "__version__", "schedules",
+    "build_info", "get_num_threads", "set_num_threads", "ops", "__version__", "schedules", "losses",
     "DivergenceError", "InvalidParameterError", "SymmetryWarning",
     "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "ELU",
     "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize", "Layer",

@@ -13,6 +13,7 @@ import numpy as np
 from fastmlp.diagnosis import diagnose
 from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Standardize
+from fastmlp.losses import Huber
 from fastmlp.models import Sequential
 from fastmlp.optimizers import SGD
 
@@ -58,7 +59,8 @@ def _float64_twin(model, deterministic=False):
     twin = Sequential(layers, input_dim=model.input_dim, dtype="float64", seed=model.seed)
     cfg = model.compile_config
     if cfg is not None:
-        twin.compile(cfg.loss, SGD(), cfg.l1, cfg.l2)   # the optimizer plays no part in gradients
+        loss = Huber(cfg.huber_delta) if cfg.loss == "huber" else cfg.loss
+        twin.compile(loss, SGD(), cfg.l1, cfg.l2)   # the optimizer plays no part in gradients
     twin.build()
     if twin.layers and isinstance(twin.layers[0], Standardize):
         twin.layers[0]._fitted = True
@@ -79,6 +81,11 @@ def _training_loss(model, X, y) -> float:
             value = -(y * logp).sum(axis=1).mean()
     elif loss == "binary_cross_entropy":
         value = (np.logaddexp(0.0, z) - y * z).mean()
+    elif loss == "mae":
+        value = np.abs(z - y).mean()
+    elif loss == "huber":
+        d, delta = np.abs(z - y), model.compile_config.huber_delta
+        value = np.where(d <= delta, 0.5 * d * d, delta * (d - 0.5 * delta)).mean()
     else:
         value = ((z - y) ** 2).mean()
     return float(value + model._penalty())

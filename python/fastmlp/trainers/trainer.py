@@ -26,7 +26,7 @@ from fastmlp import _core
 from fastmlp._validation import Interval, Options, batch_rows, check_X, validate_params
 from fastmlp.callbacks import CallbackList, History, TerminateOnNaN
 from fastmlp.errors import DivergenceError, InvalidParameterError
-from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss
+from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss_spec
 from fastmlp.metrics import metric_logs, resolve_metrics
 from fastmlp.optimizers import check_lr, get_optimizer
 from fastmlp.trainers.compile_config import CompileConfig
@@ -83,8 +83,12 @@ class Trainer:
 
         Parameters
         ----------
-        loss : "cross_entropy", "binary_cross_entropy" or "mse"
-            The classification losses fuse the softmax/sigmoid: the last layer outputs logits.
+        loss : "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber" or fm.losses.Huber
+            The classification losses fuse the softmax/sigmoid: the last layer outputs logits,
+            or ends with that softmax/sigmoid (Keras' way), which is then fused into the loss
+            (training on the logits, ``predict`` returning the same probabilities). "mae" (or
+            "l1") is the mean absolute error, "huber" (or "smooth_l1") the Huber loss with
+            delta 1 (``fm.losses.Huber(delta)`` for another).
         optimizer : Optimizer or str
             ``fm.SGD``, ``fm.RMSprop``, ``fm.Adam``, ``fm.AdamW`` or one of their names.
         l1, l2 : float
@@ -97,14 +101,15 @@ class Trainer:
             under those three short keys (and ``val_``) in the history and by ``evaluate``:
             sample-weighted means over all elements, the mse metric without the penalty.
         """
-        loss = resolve_loss(loss)
+        loss, huber_delta = resolve_loss_spec(loss)
         optimizer = get_optimizer(optimizer)
         validate_params("compile", {"l1": l1, "l2": l2},
                         {"l1": [Interval(Real, 0, None)], "l2": [Interval(Real, 0, None)]})
         metrics = resolve_metrics(metrics, loss)
         self._check_output_layer(self.layers, loss)
         with self._lock:
-            self._compile_config = CompileConfig(loss, optimizer, float(l1), float(l2), metrics)
+            self._compile_config = CompileConfig(loss, optimizer, float(l1), float(l2), metrics,
+                                                 huber_delta)
             self._epoch = 0
             if self._net is not None:
                 self._compile_engine(self._net)
@@ -112,8 +117,9 @@ class Trainer:
     def _compile_engine(self, net):
         cfg = self._compile_config
         lr = cfg.optimizer.lr_at(self._epoch)
-        net.compile(cfg.loss, cfg.optimizer.core_dict(lr), cfg.l1, cfg.l2)
-        # Only mae needs a pass of its own in the engine; mse/rmse reuse the loss sums.
+        net.compile(cfg.loss, cfg.optimizer.core_dict(lr), cfg.l1, cfg.l2, cfg.huber_delta)
+        # Only the mae metric needs a pass of its own in the engine; mse/rmse reuse the loss
+        # sums.
         net.track_abs_error = "mae" in cfg.metrics
         self._current_lr = lr
 
