@@ -15,6 +15,7 @@ from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Standardize
 from fastmlp.losses import Huber
 from fastmlp.models import Sequential
+from fastmlp.models.sequential import saved_class
 from fastmlp.optimizers import SGD
 
 __all__ = ["gradcheck", "GradcheckReport", "diagnose"]
@@ -53,7 +54,7 @@ def _rel_error(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> float:
 def _float64_twin(model, deterministic=False):
     """A float64 copy (same weights); without Dropout/GaussianNoise when deterministic."""
     model._ensure_built()
-    layers = [LAYERS[type(layer).__name__].from_config(layer.get_config())
+    layers = [LAYERS[saved_class(layer)].from_config(layer.get_config())
               for layer in model.layers
               if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
     twin = Sequential(layers, input_dim=model.input_dim, dtype="float64", seed=model.seed)

@@ -32,7 +32,14 @@ from fastmlp.optimizers import OPTIMIZERS
 from fastmlp.saving import model_to_bytes, read_model_parts, save_model
 from fastmlp.trainers import Trainer
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "saved_class"]
+
+
+def saved_class(obj) -> str:
+    """The class name a config records for a layer or optimizer: its own, or the native
+    class it stands for (``_saved_class``, set by the Keras-named subclasses of
+    ``fastmlp.keras``), so any saved model loads with ``fm.load``."""
+    return getattr(obj, "_saved_class", None) or type(obj).__name__
 
 _OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
@@ -514,14 +521,14 @@ class Sequential(Trainer):
     def get_config(self) -> dict:
         """A JSON-able description: ``Sequential.from_config(model.get_config())`` rebuilds
         the architecture (weights not included)."""
-        cfg = {"layers": [{"class": type(layer).__name__, "config": layer.get_config()}
+        cfg = {"layers": [{"class": saved_class(layer), "config": layer.get_config()}
                           for layer in self._layers],
                "input_dim": self._input_dim, "dtype": self._dtype, "seed": self._seed,
                "compile": None}
         comp = self._compile_config
         if comp is not None:
             opt = comp.optimizer
-            cfg["compile"] = {"loss": comp.loss, "optimizer": {"class": type(opt).__name__,
+            cfg["compile"] = {"loss": comp.loss, "optimizer": {"class": saved_class(opt),
                                                                "config": opt.get_config()},
                               "l1": comp.l1, "l2": comp.l2, "metrics": list(comp.metrics)}
             if comp.loss == "huber":
@@ -549,8 +556,9 @@ class Sequential(Trainer):
             loss = comp["loss"]
             if loss == "huber":
                 loss = Huber(comp.get("huber_delta", 1.0))
-            model.compile(loss, optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0),
-                          metrics=comp.get("metrics"))   # absent in files saved before metrics
+            # The native compile (a subclass may order its arguments as Keras does).
+            Sequential.compile(model, loss, optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0),
+                               metrics=comp.get("metrics"))   # absent in files saved before metrics
         return model
 
     # ---------------------------------------------------------------- saving
