@@ -2,7 +2,24 @@
 the engine has no counterpart for (rather than ignoring them)."""
 from __future__ import annotations
 
-__all__ = ["refuse_unsupported", "UNSET"]
+import numpy as np
+
+__all__ = ["refuse_unsupported", "UNSET", "set_global_seed", "next_model_seed"]
+
+# keras.utils.set_random_seed: the models made afterwards without a seed draw theirs from it.
+_seed_stream = None
+
+
+def set_global_seed(seed: int) -> None:
+    global _seed_stream
+    _seed_stream = np.random.default_rng(np.random.SeedSequence(int(seed)))
+
+
+def next_model_seed():
+    """The next model's seed after ``set_random_seed`` (None before: the model draws one)."""
+    if _seed_stream is None:
+        return None
+    return int(_seed_stream.integers(0, 2**62))
 
 #: default of a Keras argument fastmlp cannot honour: anything else given is refused
 UNSET = object()

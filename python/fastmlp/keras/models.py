@@ -12,7 +12,8 @@ import os
 
 import numpy as np
 
-from fastmlp.keras._compat import refuse_unsupported
+from fastmlp._validation import batch_rows
+from fastmlp.keras._compat import next_model_seed, refuse_unsupported
 from fastmlp.keras.layers import Input
 from fastmlp.keras.losses import get as get_loss
 from fastmlp.keras.metrics import get as get_metric
@@ -40,6 +41,8 @@ class Sequential(_Sequential):
         if any(isinstance(layer, Input) for layer in layers):
             raise ValueError("keras.Input must be the first element of a Sequential model")
         self.name = name
+        if seed is None:
+            seed = next_model_seed()
         super().__init__(layers, input_dim=input_dim, dtype=dtype, seed=seed)
 
     def add(self, layer) -> None:
@@ -110,19 +113,31 @@ class Sequential(_Sequential):
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` (an array, or batches whose first element is x): probabilities
-        after a fused softmax/sigmoid, as Keras returns them."""
+        """The model's outputs for ``x`` (an array, or batches whose first element is x), as
+        Keras returns them: probabilities after a final softmax/sigmoid, logits for a model
+        compiled ``from_logits=True`` (native ``predict`` applies the loss's link there)."""
         refuse_unsupported("predict", callbacks=callbacks)
         if not is_batch_source(x):
             if steps is not None:
                 raise ValueError("predict: steps is for x given as batches (a generator, a "
                                  "dataset)")
-            return super().predict(x, batch_size=batch_size)
-        parts = [super(Sequential, self).predict(split_batch(b, "x", with_targets=False)[0])
+            return self._keras_outputs(x, batch_size)
+        parts = [self._keras_outputs(split_batch(b, "x", with_targets=False)[0], None)
                  for b in BatchSource(x, steps, "x").epoch()]
         if not parts:
             raise ValueError("predict: x yielded no batches")
         return np.concatenate(parts)
+
+    def _keras_outputs(self, x, batch_size):
+        X = self._convert_X(x)          # checked: 2-D, finite, the model's dtype
+        rows = batch_rows(batch_size, len(X), "predict")
+        # The engine applies the link only where the model's own softmax/sigmoid was fused.
+        return self._predict_in_batches(X, False, self._fuses_link(), False, rows)
+
+    def __call__(self, x, training=False):
+        if training:
+            return super().__call__(x, training=True)
+        return self._keras_outputs(x, None)
 
     def __repr__(self):
         return "keras." + super().__repr__()

@@ -1,9 +1,24 @@
 """``keras.utils``: ``to_categorical``."""
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
-__all__ = ["to_categorical"]
+from fastmlp.keras._compat import set_global_seed
+
+__all__ = ["to_categorical", "set_random_seed"]
+
+
+def set_random_seed(seed) -> None:
+    """Keras' ``set_random_seed``: seeds Python's and NumPy's global generators, and the models
+    created afterwards without ``seed=`` draw their seeds (weights, dropout, shuffles) from
+    ``seed`` in order, so a script runs the same every time."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"set_random_seed needs an int >= 0, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    set_global_seed(seed)
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
