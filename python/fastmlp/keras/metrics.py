@@ -1,7 +1,8 @@
 """``keras.metrics``: the metrics the engine reports, under Keras' names.
 
-Strings (``"accuracy"``, ``"mae"``, ...) or these classes go in ``compile(metrics=[...])``.
-Classification losses report ``"accuracy"`` whichever accuracy name was asked for.
+Strings (``"accuracy"``, ``"mae"``, ...) or these classes go in ``compile(metrics=[...])``, and
+are logged under the name given (a string) or the metric's ``name`` (Keras' default names:
+``sparse_categorical_accuracy``, ``mean_absolute_error``, ...), as Keras logs them.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ __all__ = ["Metric", "Accuracy", "SparseCategoricalAccuracy", "CategoricalAccura
 
 class Metric:
     engine_name = ""
+    default_name = ""
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or self.engine_name
+        self.name = name or self.default_name or self.engine_name
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -25,11 +27,11 @@ class Accuracy(Metric):
 
 
 class SparseCategoricalAccuracy(Accuracy):
-    pass
+    default_name = "sparse_categorical_accuracy"
 
 
 class CategoricalAccuracy(Accuracy):
-    pass
+    default_name = "categorical_accuracy"
 
 
 class BinaryAccuracy(Accuracy):
@@ -41,23 +43,24 @@ class BinaryAccuracy(Accuracy):
 
 
 class MeanAbsoluteError(Metric):
-    engine_name = "mae"
+    engine_name, default_name = "mae", "mean_absolute_error"
 
 
 class MeanSquaredError(Metric):
-    engine_name = "mse"
+    engine_name, default_name = "mse", "mean_squared_error"
 
 
 class RootMeanSquaredError(Metric):
-    engine_name = "rmse"
+    engine_name, default_name = "rmse", "root_mean_squared_error"
 
 
-def get(identifier) -> str:
-    """The engine's metric name of a Metric or a name (checked by compile)."""
+def get(identifier) -> tuple:
+    """``(the engine's metric name, the name Keras logs it under)`` of a Metric or a name
+    (checked by compile)."""
     if isinstance(identifier, Metric):
-        return identifier.engine_name
+        return identifier.engine_name, identifier.name
     if isinstance(identifier, str):
-        return identifier
+        return identifier, identifier
     raise ValueError(f"unknown metric {identifier!r}: fastmlp.keras takes metric names "
                      f"('accuracy', 'mae', 'mse', 'rmse', ...) or keras.metrics classes "
                      f"(custom metric functions are not supported)")

@@ -18,6 +18,7 @@ from fastmlp.keras.layers import Input
 from fastmlp.keras.losses import get as get_loss
 from fastmlp.keras.metrics import get as get_metric
 from fastmlp.keras.optimizers import get as get_optimizer
+from fastmlp.metrics import resolve_metrics
 from fastmlp.models import Sequential as _Sequential
 from fastmlp.saving import read_model_file
 from fastmlp.trainers.batch_source import BatchSource, is_batch_source, split_batch
@@ -65,9 +66,22 @@ class Sequential(_Sequential):
             raise ValueError("compile needs a loss (fastmlp trains with a built-in loss)")
         keras_loss = get_loss(loss)
         self._check_from_logits(keras_loss)
-        metric_names = None if metrics is None else [get_metric(m) for m in metrics]
+        pairs = [get_metric(m) for m in metrics or []]
         super().compile(keras_loss.engine_loss(), get_optimizer(optimizer),
-                        metrics=metric_names)
+                        metrics=[engine for engine, _ in pairs])
+        # Logged as Keras logs them: under the names given, and only the metrics asked for
+        # (native fit always reports accuracy for the classification losses).
+        self._keras_names = {}
+        for engine, keras_name in pairs:
+            key = resolve_metrics([engine], self._compile_config.loss)[0]
+            self._keras_names.setdefault(key, keras_name)
+
+    def _metric_logs(self, totals) -> dict:
+        logs = super()._metric_logs(totals)
+        names = getattr(self, "_keras_names", None)
+        if names is None:                   # loaded from a file: the native keys
+            return {k: v for k, v in logs.items() if k in self._compile_config.metrics}
+        return {names[k]: v for k, v in logs.items() if k in names}
 
     def _check_from_logits(self, loss) -> None:
         if loss.link is None:
@@ -105,8 +119,6 @@ class Sequential(_Sequential):
         refuse_unsupported("evaluate", callbacks=callbacks)
         logs = super().evaluate(x, y, batch_size=batch_size, sample_weight=sample_weight,
                                 return_dict=True, steps=steps)
-        asked = self._compile_config.metrics
-        logs = {k: v for k, v in logs.items() if k == "loss" or k in asked}
         if return_dict:
             return logs
         values = list(logs.values())
