@@ -237,6 +237,18 @@ def test_fit_on_a_torch_dataloader_with_weights_and_validation():
     assert np.isclose(m.evaluate(loader, steps=2)["loss"], val["loss"], rtol=1e-6)
 
 
+def test_class_weight_with_batches_weights_each_row():
+    X, y = _data(n=64)
+    cw = {0: 2.0, 1: 0.5}
+    m, ref = _model(), _model()
+    m.fit(_Seq(_batches(X, y, 16)), epochs=2, class_weight=cw, verbose=0)
+    ref.fit(X, y, epochs=2, batch_size=16, shuffle=False, class_weight=cw, verbose=0)
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="balanced"):
+        m.fit(_Seq(_batches(X, y, 16)), class_weight="balanced", verbose=0)
+
+
 def test_generator_running_out_stops_training_with_a_warning():
     X, y = _data(n=32)
     m = _model()

@@ -68,8 +68,8 @@ class Network {
   // (Monte Carlo dropout needs them), the sequence reproducible from the seed. Not a weight:
   // the const inference paths may advance it, from any thread.
   std::uint64_t next_draw() const { return draws_.fetch_add(1) + 1; }
-  // loss_of also sums |error| (regression losses; Totals::abs_sum): set when the mae metric is asked
-  // for, so no other model pays the extra pass.
+  // loss_of also sums |error| (regression losses; Totals::abs_sum): set when the mae metric is
+  // asked for, so no other model pays the extra pass.
   bool track_abs_error = false;
 
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------

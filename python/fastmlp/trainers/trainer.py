@@ -215,9 +215,11 @@ class Trainer:
         source = None
         if is_batch_source(X):
             source = BatchSource(X, steps_per_epoch, "x")
-            _refuse_with_batches("fit", y=y, sample_weight=sample_weight,
-                                 class_weight=class_weight, augment=augment,
+            _refuse_with_batches("fit", y=y, sample_weight=sample_weight, augment=augment,
                                  validation_split=validation_split or None)
+            if isinstance(class_weight, str):
+                raise ValueError("class_weight='balanced' needs the whole y; with batches "
+                                 "give a dict {class: weight}")
         elif steps_per_epoch is not None:
             raise InvalidParameterError("steps_per_epoch is for x given as batches (a generator,"
                                         " a dataset); with arrays use batch_size")
@@ -279,7 +281,8 @@ class Trainer:
                 interrupted = False
                 if source is not None:
                     totals, nonfinite = self._batch_epoch(
-                        self._source_batches(source), per_step, progress.start_epoch(epoch))
+                        self._source_batches(source, class_weight), per_step,
+                        progress.start_epoch(epoch))
                 elif augment is None and not per_step:
                     result = self._net.fit_epoch(X, y, batch_size, bool(shuffle),
                                                  int(global_epoch),
@@ -398,15 +401,15 @@ class Trainer:
             yield (Xb, np.ascontiguousarray(y[idx]),
                    None if sw is None else np.ascontiguousarray(sw[idx]))
 
-    def _source_batches(self, source, with_weights=True):
+    def _source_batches(self, source, class_weight=None):
         """The converted ``(X, y, sample_weight)`` batches of one epoch of ``source`` (the
-        first one builds the model and fits a Standardize layer)."""
+        first one builds the model and fits a Standardize layer); ``class_weight`` (a dict)
+        multiplies each row's weight as in :meth:`fit`."""
         for k, batch in enumerate(source.epoch()):
             xb, yb, wb = split_batch(batch, source.name)
             where = f"{source.name} batch {k}"
             Xb, yb = self._check_xy(xb, yb, f"{where} x", f"{where} y")
-            wb = self._sample_weight(wb, None, yb, f"{where} sample_weight") \
-                if with_weights else None
+            wb = self._sample_weight(wb, class_weight, yb, f"{where} sample_weight")
             self._fit_standardize(Xb)
             yield Xb, yb, wb
 
