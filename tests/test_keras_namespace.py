@@ -110,7 +110,8 @@ def test_script_06_regression_with_huber_and_metrics():
 def test_script_07_batchnorm_and_l2_regularized_dense():
     model = keras.Sequential([
         keras.Input(shape=(8,)),
-        layers.Dense(32, kernel_regularizer=keras.regularizers.l2(1e-3)),
+        layers.Dense(32, kernel_regularizer=keras.regularizers.l2(1e-3),
+                     kernel_initializer=keras.initializers.HeNormal()),
         layers.BatchNormalization(),
         layers.Activation("relu"),
         layers.Dense(3, activation="softmax"),
