@@ -340,3 +340,28 @@ def test_compile_refusals():
         model.compile(optimizer="adam")
     with pytest.raises(ValueError, match="mse"):
         model.compile(loss="mae", metrics=["mse"])
+
+
+def test_saved_keras_models_are_native_files(tmp_path):
+    norm = layers.Normalization()
+    norm.adapt(X_REG)
+    model = keras.Sequential([keras.Input(shape=(6,)), norm,
+                              layers.Dense(8, activation="relu"), layers.BatchNormalization(),
+                              layers.Dense(1)])
+    model.compile(loss="huber", optimizer=keras.optimizers.Adam(weight_decay=0.01))
+    model.fit(X_REG, Y_REG, epochs=2, verbose=0)
+    model.save(tmp_path / "m.fm")
+    native = fm.load(tmp_path / "m.fm")
+    assert [type(layer).__name__ for layer in native.layers] == [
+        "Standardize", "Dense", "BatchNorm", "Dense"]
+    assert type(native.optimizer).__name__ == "AdamW"       # Keras 3's decoupled decay
+    np.testing.assert_array_equal(native.predict(X_REG), model.predict(X_REG, verbose=0))
+    back = keras.models.load_model(tmp_path / "m.fm")
+    np.testing.assert_array_equal(back.predict(X_REG, verbose=0),
+                                  model.predict(X_REG, verbose=0))
+    # A native model loads into the namespace too, its softmax fused as compiled.
+    clf = fm.Sequential([fm.Dense(3, activation="softmax")], input_dim=8, seed=0)
+    clf.compile(loss="cross_entropy")
+    clf.save(tmp_path / "c.fm")
+    probs = keras.models.load_model(tmp_path / "c.fm").predict(X_CLS, verbose=0)
+    np.testing.assert_allclose(probs, clf.predict(X_CLS), rtol=1e-6)
