@@ -128,6 +128,13 @@ class Sequential(_Sequential):
         """The model's outputs for ``x`` (an array, or batches whose first element is x), as
         Keras returns them: probabilities after a final softmax/sigmoid, logits for a model
         compiled ``from_logits=True`` (native ``predict`` applies the loss's link there)."""
+        net = self._net
+        if net is not None and type(x) is np.ndarray and batch_size is None and x.ndim == 2 \
+                and x.size and x.shape[1] == self._input_dim and x.dtype == self._dtype \
+                and x.flags.c_contiguous and steps is None and callbacks is None:
+            # Already what the engine takes (the latency path, as native predict's): it
+            # checks shape and finiteness itself.
+            return net.predict(x, False, self._engine_fused, True)
         refuse_unsupported("predict", callbacks=callbacks)
         if not is_batch_source(x):
             if steps is not None:
