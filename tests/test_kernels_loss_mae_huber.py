@@ -1,6 +1,7 @@
 """The engine's mae (L1) and huber(delta) losses vs torch.nn.functional (l1_loss, huber_loss,
 smooth_l1_loss): the kernels (sums, gradients, both dtypes, odd sizes) and whole models
-(mean loss, gradients through the network, sample weights), and their names and saving."""
+(mean loss, gradients through the network, sample weights), and their names and saving.
+Re-run under every lower ISA table by test_kernels_activation.test_every_isa_table."""
 import numpy as np
 import pytest
 
