@@ -128,3 +128,19 @@ def test_mae_metric_names_and_saving(tmp_path):
     with pytest.raises(ValueError, match="delta"):
         fm.losses.Huber(-1)
     assert fm.Sequential([fm.Dense(1)], input_dim=2).compile(loss="mean_absolute_error") is None
+
+
+def test_sums_do_not_depend_on_the_thread_count():
+    p, t = pair(100_003, np.float32, seed=9)
+    n0 = fm.get_num_threads()
+    res = []
+    try:
+        for nt in (1, 2, 3):
+            fm.set_num_threads(nt)
+            res.append((K.mae(p, t, 1e-3), K.huber(p, t, 1e-3, True, 0.5)))
+    finally:
+        fm.set_num_threads(n0)
+    for other in res[1:]:
+        for (la, ga), (lb, gb) in zip(res[0], other):
+            assert la == lb
+            np.testing.assert_array_equal(ga, gb)
