@@ -15,9 +15,11 @@ __all__ = ["is_batch_source", "BatchSource"]
 def is_batch_source(data) -> bool:
     """Whether ``data`` yields batches rather than being an array: an iterator, a re-iterable
     (``DataLoader``) or a sequence of batches (``__getitem__`` + ``__len__``). Arrays, tensors,
-    DataFrames (anything with ``__array__``), lists and tuples are data, not batches."""
+    DataFrames (anything with ``__array__`` or a ``shape``: sparse matrices too), lists and
+    tuples are data, not batches."""
     if data is None or isinstance(data, (list, tuple, str, bytes, dict)) \
-            or hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
+            or hasattr(data, "__array__") or hasattr(data, "__array_interface__") \
+            or hasattr(data, "shape"):
         return False
     return hasattr(data, "__next__") or hasattr(data, "__iter__") \
         or (hasattr(data, "__getitem__") and hasattr(data, "__len__"))
