@@ -446,11 +446,17 @@ def test_pop_after_build_is_refused_like_add():
 
 
 def test_pop_on_a_compiled_model_checks_the_new_last_layer():
-    model = fm.Sequential([fm.Dense(8), fm.Softmax(), fm.Dense(3)], input_dim=5)
+    model = fm.Sequential([fm.Dense(8), fm.Softmax(), fm.Dropout(0.1), fm.Dense(3)])
     model.compile(loss="cross_entropy")
     with pytest.raises(ValueError, match="softmax"):
-        model.pop()                       # would leave a softmax before the fused loss
-    assert len(model.layers) == 3
+        model.pop()                       # would leave a Dropout after the fused softmax
+    assert len(model.layers) == 4
+    built = fm.Sequential([fm.Dense(8), fm.Softmax(), fm.Dense(3)], input_dim=5, seed=0)
+    built.compile(loss="cross_entropy")
+    W0 = built.get_weights()[:2]
+    built.pop()                           # not trained yet: rebuilt, the softmax now fused
+    assert [np.array_equal(a, b) for a, b in zip(built.get_weights(), W0)] == [True, True]
+    np.testing.assert_allclose(built.predict(np.ones((2, 5))).sum(axis=1), 1.0, rtol=1e-6)
     ok = fm.Sequential([fm.Dense(8), fm.ReLU(), fm.Dense(3), fm.Dense(3)], input_dim=5,
                        seed=0)
     ok.compile(loss="cross_entropy")
@@ -458,11 +464,11 @@ def test_pop_on_a_compiled_model_checks_the_new_last_layer():
     assert ok.output_dim == 3
     X, y = _data()
     ok.fit(X, y, epochs=1, verbose=0)
-    grown = fm.Sequential([fm.Dense(3)], input_dim=5)
+    grown = fm.Sequential([fm.Dense(3), fm.Softmax()])
     grown.compile(loss="cross_entropy")
     with pytest.raises(ValueError, match="softmax"):
-        grown.add(fm.Softmax())            # add checks it the same way once compiled
-    assert len(grown.layers) == 1
+        grown.add(fm.Dropout(0.5))         # add checks it the same way once compiled
+    assert len(grown.layers) == 2
 
 
 # ---------------------------------------------------------------- weights properties

@@ -81,8 +81,8 @@ def test_compile_errors():
                        (fm.Softmax(), "cross_entropy"),
                        (fm.Dense(1, activation="sigmoid"), "binary_cross_entropy")]:
         layers = [fm.Dense(3), last] if isinstance(last, fm.Activation) else [last]
-        with pytest.raises(ValueError, match="already ends with"):
-            fm.Sequential(layers, input_dim=2).compile(loss=loss)
+        # Keras' idiom: the final softmax/sigmoid is fused into the loss (the link)
+        fm.Sequential(layers, input_dim=2).compile(loss=loss)
     with pytest.raises(ValueError, match="softmax"):
         fm.Sequential([fm.Dense(3, activation="softmax"), fm.Dropout(0.1)],
                       input_dim=2).compile(loss="cross_entropy")

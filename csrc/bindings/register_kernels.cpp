@@ -171,8 +171,11 @@ py::tuple pair_loss_t(PairLoss kind, py::array logits, const py::array& target, 
   return py::make_tuple(loss, g, correct);
 }
 
+enum class RegressionLoss { mse, mae, huber };
+
 template <class T>
-py::tuple mse_t(const py::array& pred, const py::array& target, double scale, bool want_grad) {
+py::tuple regression_loss_t(RegressionLoss kind, const py::array& pred, const py::array& target,
+                            double scale, bool want_grad, double delta) {
   auto shape = shape_of(pred);
   const T* pp = in<T>(pred, "pred");
   const T* tp = in<T>(target, "target", &shape);
@@ -181,7 +184,13 @@ py::tuple mse_t(const py::array& pred, const py::array& target, double scale, bo
   double loss;
   {
     py::gil_scoped_release nogil;
-    loss = fm::mse<T>(pp, tp, numel(shape), static_cast<T>(scale), gp);
+    const T s = static_cast<T>(scale);
+    if (kind == RegressionLoss::mse)
+      loss = fm::mse<T>(pp, tp, numel(shape), s, gp);
+    else if (kind == RegressionLoss::mae)
+      loss = fm::mae<T>(pp, tp, numel(shape), s, gp);
+    else
+      loss = fm::huber<T>(pp, tp, numel(shape), static_cast<T>(delta), s, gp);
   }
   return py::make_tuple(loss, g);
 }
@@ -537,15 +546,28 @@ void register_kernels(py::module_& m) {
   k.def("sigmoid_bce", pair_loss(PairLoss::bce), py::arg("logits"), py::arg("target"),
         py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("in_place") = false,
         "Sigmoid + binary cross entropy (element-wise sum): (loss, grad or None, correct).");
-  k.def(
-      "mse",
-      [](const py::array& pred, const py::array& target, double scale, bool want_grad) {
-        return dispatch_float(pred, "pred", [&](auto t) {
-          return mse_t<decltype(t)>(pred, target, scale, want_grad);
-        });
-      },
-      py::arg("pred"), py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
-      "Sum of squared errors: (loss, grad or None).");
+  auto regression_loss = [](RegressionLoss kind) {
+    return [kind](const py::array& pred, const py::array& target, double scale, bool want_grad,
+                  double delta) {
+      return dispatch_float(pred, "pred", [&](auto t) {
+        return regression_loss_t<decltype(t)>(kind, pred, target, scale, want_grad, delta);
+      });
+    };
+  };
+  auto no_delta = [](auto f) {
+    return [f](const py::array& pred, const py::array& target, double scale, bool want_grad) {
+      return f(pred, target, scale, want_grad, 1.0);
+    };
+  };
+  k.def("mse", no_delta(regression_loss(RegressionLoss::mse)), py::arg("pred"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
+        "Sum of squared errors: (loss, grad or None).");
+  k.def("mae", no_delta(regression_loss(RegressionLoss::mae)), py::arg("pred"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
+        "Sum of absolute errors (L1): (loss, grad or None); grad sign(pred - target).");
+  k.def("huber", regression_loss(RegressionLoss::huber), py::arg("pred"), py::arg("target"),
+        py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("delta") = 1.0,
+        "Sum of Huber losses with threshold delta (torch's huber_loss): (loss, grad or None).");
   k.def(
       "sigmoid_link",
       [](const py::array& x) {

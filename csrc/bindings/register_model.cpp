@@ -400,14 +400,16 @@ void register_model(py::module_& m) {
            })
       .def(
           "compile",
-          [](PyNetwork& s, const std::string& loss, const py::dict& opt, double l1, double l2) {
+          [](PyNetwork& s, const std::string& loss, const py::dict& opt, double l1, double l2,
+             double huber_delta) {
             nn::LossKind lk = nn::loss_from_name(loss);
             nn::OptimizerConfig oc = fb::parse_optimizer(opt);
             py::gil_scoped_release nogil;
             std::lock_guard<std::mutex> lock(s.mutex());
-            s.visit([&](auto& n) { n.compile(lk, oc, l1, l2); });
+            s.visit([&](auto& n) { n.compile(lk, oc, l1, l2, huber_delta); });
           },
-          py::arg("loss"), py::arg("optimizer"), py::arg("l1") = 0.0, py::arg("l2") = 0.0)
+          py::arg("loss"), py::arg("optimizer"), py::arg("l1") = 0.0, py::arg("l2") = 0.0,
+          py::arg("huber_delta") = 1.0)
       .def_property(
           "track_abs_error", [](PyNetwork& s) { return s.visit([](auto& n) { return n.track_abs_error; }); },
           [](PyNetwork& s, bool on) {

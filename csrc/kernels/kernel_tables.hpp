@@ -50,6 +50,8 @@ struct LossKernels {
   double (*bce)(const T* logits, const T* target, index_t n, index_t k, T grad_scale, T* grad,
                 index_t* correct);
   double (*mse)(const T* pred, const T* target, index_t count, T grad_scale, T* grad);
+  double (*mae)(const T* pred, const T* target, index_t count, T grad_scale, T* grad);
+  double (*huber)(const T* pred, const T* target, index_t count, T delta, T grad_scale, T* grad);
   void (*sigmoid_link)(const T* x, T* y, index_t n);
 };
 

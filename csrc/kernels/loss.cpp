@@ -2,6 +2,8 @@
 // the per-ISA kernel.
 #include "kernels/loss.hpp"
 
+#include <cmath>
+
 #include "common/check.hpp"
 #include "kernels/kernel_tables.hpp"
 
@@ -54,6 +56,24 @@ double mse(const T* pred, const T* target, index_t count, T grad_scale, T* grad)
 }
 
 template <class T>
+double mae(const T* pred, const T* target, index_t count, T grad_scale, T* grad) {
+  FM_CHECK(count >= 0, "mae: count must be >= 0, got ", count);
+  if (count == 0) return 0.0;
+  FM_CHECK(pred && target, "mae: null array");
+  return FM_SELECT_ISA(loss_kernels<T>)().mae(pred, target, count, grad_scale, grad);
+}
+
+template <class T>
+double huber(const T* pred, const T* target, index_t count, T delta, T grad_scale, T* grad) {
+  FM_CHECK(count >= 0, "huber: count must be >= 0, got ", count);
+  FM_CHECK(std::isfinite(static_cast<double>(delta)) && delta > T(0),
+           "huber: delta must be a finite number > 0, got ", delta);
+  if (count == 0) return 0.0;
+  FM_CHECK(pred && target, "huber: null array");
+  return FM_SELECT_ISA(loss_kernels<T>)().huber(pred, target, count, delta, grad_scale, grad);
+}
+
+template <class T>
 void sigmoid_link(const T* x, T* y, index_t n) {
   FM_CHECK(n >= 0, "sigmoid_link: n must be >= 0, got ", n);
   if (n == 0) return;
@@ -67,6 +87,8 @@ void sigmoid_link(const T* x, T* y, index_t n) {
   template double softmax_xent_probs<T>(const T*, const T*, index_t, index_t, T, T*, index_t*);  \
   template double sigmoid_bce<T>(const T*, const T*, index_t, index_t, T, T*, index_t*);         \
   template double mse<T>(const T*, const T*, index_t, T, T*);                                    \
+  template double mae<T>(const T*, const T*, index_t, T, T*);                                    \
+  template double huber<T>(const T*, const T*, index_t, T, T, T*);                               \
   template void sigmoid_link<T>(const T*, T*, index_t);
 FM_LOSS_INSTANTIATE(float)
 FM_LOSS_INSTANTIATE(double)

@@ -30,6 +30,14 @@ double sigmoid_bce(const T* logits, const T* target, index_t n, index_t k, T gra
 template <class T>
 double mse(const T* pred, const T* target, index_t count, T grad_scale, T* grad);
 
+// Absolute error (L1), element-wise on count elements; grad sign(pred - target) (0 at 0).
+template <class T>
+double mae(const T* pred, const T* target, index_t count, T grad_scale, T* grad);
+
+// Huber loss with threshold delta > 0 (torch's huber_loss; smooth_l1 with beta = 1 is delta 1).
+template <class T>
+double huber(const T* pred, const T* target, index_t count, T delta, T grad_scale, T* grad);
+
 // Output links for predict: sigmoid element-wise (softmax: activation.hpp softmax_fwd).
 template <class T>
 void sigmoid_link(const T* x, T* y, index_t n);

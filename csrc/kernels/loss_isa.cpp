@@ -173,6 +173,38 @@ double mse(const T* pred, const T* target, index_t count, T grad_scale, T* grad)
   });
 }
 
+// Absolute error (torch's l1_loss): sum |d|, grad sign(d) * scale (0 where d == 0, as torch).
+template <class T>
+double mae(const T* pred, const T* target, index_t count, T grad_scale, T* grad) {  // (count,)
+  return blocked_sum(count, kElemBlock, [&](index_t b, index_t e, index_t*) {
+    T acc = T(0);
+    for (index_t i = b; i < e; ++i) {
+      const T d = pred[i] - target[i];
+      acc += std::fabs(d);
+      if (grad) grad[i] = d > T(0) ? grad_scale : (d < T(0) ? -grad_scale : T(0));
+    }
+    return static_cast<double>(acc);
+  });
+}
+
+// Huber (torch's huber_loss, Keras' Huber): 0.5 d^2 where |d| <= delta, else
+// delta (|d| - 0.5 delta); grad d clipped to [-delta, delta], times scale.
+template <class T>
+double huber(const T* pred, const T* target, index_t count, T delta, T grad_scale,
+             T* grad) {  // (count,)
+  const T half_delta = T(0.5) * delta;
+  return blocked_sum(count, kElemBlock, [&](index_t b, index_t e, index_t*) {
+    T acc = T(0);
+    for (index_t i = b; i < e; ++i) {
+      const T d = pred[i] - target[i];
+      const T a = std::fabs(d);
+      acc += a <= delta ? T(0.5) * d * d : delta * (a - half_delta);
+      if (grad) grad[i] = (d > delta ? delta : (d < -delta ? -delta : d)) * grad_scale;
+    }
+    return static_cast<double>(acc);
+  });
+}
+
 template <class T>
 void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
@@ -182,7 +214,7 @@ void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
 
 // The table loss.cpp picks at run time.
 FM_DEFINE_KERNEL_TABLE(LossKernels, loss_kernels, softmax_xent_labels<T>, softmax_xent_probs<T>,
-                       sigmoid_bce<T>, mse<T>, sigmoid_link<T>)
+                       sigmoid_bce<T>, mse<T>, mae<T>, huber<T>, sigmoid_link<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

@@ -66,8 +66,11 @@ Network<T>::Network(const std::vector<LayerSpec>& layers, index_t input_dim, std
 }
 
 template <class T>
-void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, double l2) {
+void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, double l2,
+                         double huber_delta) {
   FM_CHECK(loss != LossKind::none, "loss must be given");
+  FM_CHECK(std::isfinite(huber_delta) && huber_delta > 0.0,
+           "huber delta must be a finite number > 0, got ", huber_delta);
   opt.validate();
   FM_CHECK(std::isfinite(l1) && l1 >= 0.0, "l1 must be >= 0, got ", l1);
   FM_CHECK(std::isfinite(l2) && l2 >= 0.0, "l2 must be >= 0, got ", l2);
@@ -91,6 +94,7 @@ void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, d
     op.l2_eff = op.l2 >= 0.0 ? op.l2 : l2;
   }
   loss_ = loss;
+  huber_delta_ = huber_delta;
   opt_cfg_ = opt;
   index_t n = static_cast<index_t>(opt.state_slots()) * plan_.trainable_size;
   opt_ = AlignedBuffer<T>();
@@ -226,8 +230,10 @@ Totals Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* g
           sigmoid_bce<T>(logits, y.values, n, k, T(1) / static_cast<T>(denom), grad, &correct);
       break;
     }
-    case LossKind::mse: {
-      r.data_sum = mse<T>(logits, y.values, n * k, T(1) / static_cast<T>(denom), grad);
+    case LossKind::mse:
+    case LossKind::mae:
+    case LossKind::huber: {
+      r.data_sum = regression_loss(logits, y.values, n * k, T(1) / static_cast<T>(denom), grad);
       if (track_abs_error) r.abs_sum = abs_error_sum(logits, y.values, n * k);
       correct = -1;
       break;
@@ -267,21 +273,34 @@ Totals Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_
         l = sigmoid_bce<T>(z, v, 1, k, scale * w, g, &c);
         break;
       default:
-        l = mse<T>(z, v, k, scale * w, g);
+        l = regression_loss(z, v, k, scale * w, g);
         break;
     }
     // A zero weight drops the row, even where its loss overflowed.
     if (w != T(0)) {
       r.data_sum += static_cast<double>(w) * l;
       r.correct += static_cast<double>(w) * static_cast<double>(c);
-      if (track_abs_error && loss_ == LossKind::mse)
+      if (track_abs_error && is_regression(loss_))
         r.abs_sum += static_cast<double>(w) * abs_error_sum(z, v, k);
     }
     r.weight += static_cast<double>(w);
   }
-  if (loss_ == LossKind::mse) r.correct = -1;
+  if (is_regression(loss_)) r.correct = -1;
   r.set_loss(r.data_sum / denom);
   return r;
+}
+
+template <class T>
+double Network<T>::regression_loss(const T* pred, const T* target, index_t count, T grad_scale,
+                                   T* grad) const {
+  switch (loss_) {
+    case LossKind::mae:
+      return mae<T>(pred, target, count, grad_scale, grad);
+    case LossKind::huber:
+      return huber<T>(pred, target, count, static_cast<T>(huber_delta_), grad_scale, grad);
+    default:
+      return mse<T>(pred, target, count, grad_scale, grad);
+  }
 }
 
 template <class T>

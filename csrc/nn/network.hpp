@@ -55,7 +55,10 @@ class Network {
   index_t buffer_size() const { return plan_.buffer_size; }
 
   // ---- compile-level configuration -------------------------------------------------------
-  void compile(LossKind loss, const OptimizerConfig& opt, double l1, double l2);
+  // huber_delta: the threshold of loss huber (ignored by the others).
+  void compile(LossKind loss, const OptimizerConfig& opt, double l1, double l2,
+               double huber_delta = 1.0);
+  double huber_delta() const { return huber_delta_; }
   bool compiled() const { return loss_ != LossKind::none; }
   LossKind loss() const { return loss_; }
   OptimizerConfig& optimizer() { return opt_cfg_; }
@@ -65,8 +68,8 @@ class Network {
   // (Monte Carlo dropout needs them), the sequence reproducible from the seed. Not a weight:
   // the const inference paths may advance it, from any thread.
   std::uint64_t next_draw() const { return draws_.fetch_add(1) + 1; }
-  // loss_of also sums |error| (mse only; Totals::abs_sum): set when the mae metric is asked
-  // for, so no other model pays the extra pass.
+  // loss_of also sums |error| (regression losses; Totals::abs_sum): set when the mae metric is
+  // asked for, so no other model pays the extra pass.
   bool track_abs_error = false;
 
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------
@@ -107,6 +110,9 @@ class Network {
   void infer_block(const T* x, index_t rows, T* out, int threads) const;
   double penalty_into(T* grads) const;  // grads null: the value only
   Totals weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
+  // The compiled element-wise loss (mse, mae, huber) over count elements.
+  double regression_loss(const T* pred, const T* target, index_t count, T grad_scale,
+                         T* grad) const;
   // Divisor of the mean loss over n rows: n (ce) or n * output_dim (bce, mse).
   double loss_denom(index_t n) const;
 
@@ -115,6 +121,7 @@ class Network {
   mutable std::atomic<std::uint64_t> draws_{0};
   AlignedBuffer<T> params_, grads_, buffers_, opt_;
   LossKind loss_ = LossKind::none;
+  double huber_delta_ = 1.0;
   OptimizerConfig opt_cfg_;
   Workspace<T> ws_;
 };

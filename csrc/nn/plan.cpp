@@ -24,8 +24,10 @@ LossKind loss_from_name(const std::string& name) {
   if (name == "cross_entropy") return LossKind::cross_entropy;
   if (name == "binary_cross_entropy") return LossKind::binary_cross_entropy;
   if (name == "mse") return LossKind::mse;
+  if (name == "mae") return LossKind::mae;
+  if (name == "huber") return LossKind::huber;
   FM_CHECK(false, "unknown loss '", name,
-           "'; valid losses: cross_entropy, binary_cross_entropy, mse");
+           "'; valid losses: cross_entropy, binary_cross_entropy, mse, mae, huber");
 }
 
 const char* loss_name(LossKind loss) {
@@ -36,6 +38,10 @@ const char* loss_name(LossKind loss) {
       return "binary_cross_entropy";
     case LossKind::mse:
       return "mse";
+    case LossKind::mae:
+      return "mae";
+    case LossKind::huber:
+      return "huber";
     default:
       return "none";
   }

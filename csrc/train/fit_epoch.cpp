@@ -99,7 +99,7 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
     start.restore(net);
     res.totals.loss = std::nan("");
   }
-  if (net.loss() == nn::LossKind::mse) res.totals.correct = -1;  // also when no batch ran
+  if (nn::is_regression(net.loss())) res.totals.correct = -1;  // also when no batch ran
   return res;
 }
 

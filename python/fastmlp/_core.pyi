@@ -66,7 +66,7 @@ class Network:
         """
         Copies parameters, running statistics, optimizer state and step (an epoch run batch by batch starts here; fit_epoch does this itself).
         """
-    def compile(self, loss: str, optimizer: dict, l1: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    def compile(self, loss: str, optimizer: dict, l1: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0, huber_delta: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
         ...
     def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256, sample_weight: typing.Any = None) -> Totals:
         """
@@ -227,6 +227,16 @@ class kernels:
     def mse(pred: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True) -> tuple:
         """
         Sum of squared errors: (loss, grad or None).
+        """
+    @staticmethod
+    def mae(pred: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True) -> tuple:
+        """
+        Sum of absolute errors (L1): (loss, grad or None); grad sign(pred - target).
+        """
+    @staticmethod
+    def huber(pred: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> tuple:
+        """
+        Sum of Huber losses with threshold delta (torch's huber_loss): (loss, grad or None).
         """
     @staticmethod
     def rmsprop_update(p: numpy.ndarray, g: numpy.ndarray, square_avg: numpy.ndarray, grad_avg: typing.Any = None, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.99, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, centered: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""fastmlp against the peers that are installed (PyTorch, scikit-learn), as ratios.
+"""fastmlp against the peers that are installed (PyTorch, scikit-learn; Keras 3 on its JAX and
+PyTorch backends through ``fastmlp.benchmark_keras``), as ratios.
 
 Used by ``fastmlp bench`` (quick by default) and ``bench/compare.py`` (full by default). Every
 library sees the same synthetic MNIST-shaped data (float32, 784 features, 10 classes), the same
@@ -19,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from fastmlp.benchmark_keras import BACKENDS, keras_comparison
 from fastmlp.runtime import cpu_model, cpus_available, peer_versions
 
 # One core's FP32 peak on the reference machine (AVX-512, 2 FMA units at ~3.5 GHz).
@@ -322,8 +324,11 @@ def _short_error(exc: BaseException) -> str:
 
 
 class Runner:
-    def __init__(self, cfg: Config, log=print, only: tuple = PEERS):
+    def __init__(self, cfg: Config, log=print, only: tuple = PEERS, keras=None):
         self.cfg = cfg
+        # The Keras 3 rows (subprocesses, minutes): with every peer, unless told otherwise.
+        self.with_keras = (tuple(only) == PEERS) if keras is None else bool(keras)
+        self.keras_rows = None
         self.log = log
         self.peers = {}
         self.missing = {name: "not requested" for name in PEERS if name not in only}
@@ -416,6 +421,13 @@ class Runner:
         Xs, ys = make_data(cfg.n_tiny, 20, 1, seed=1)
         self.train_case(" (binary)", Net(20, (64, 64), 1), Xs, ys, 64)
         self.thread_rows = self._threads_scaling(big, X, y)
+        if self.with_keras and "fastmlp" in self.peers:
+            try:
+                self.keras_rows = keras_comparison(cfg.n_big, cfg.threads)
+            except Exception as exc:   # the Keras rows must not hide the others
+                self.errors.append(f"keras: {_short_error(exc)}")
+            if self.keras_rows is not None:
+                self.log("  done: keras")
 
     def _threads_scaling(self, net: Net, X, y):
         """fastmlp alone at 1 and at cfg.threads threads."""
@@ -511,6 +523,19 @@ def report(runner: Runner, markdown: bool) -> str:
         out += ["", "fastmlp thread scaling (samples/s):",
                 _table(["case", *(f"{t} thread{'s' * (t > 1)}" for t in counts), "speed-up"],
                        trows, markdown)]
+    if getattr(runner, "keras_rows", None):
+        names = ["fastmlp.keras", *(f"keras-{b}" for b in BACKENDS)]
+        krows = []
+        for batch, values in runner.keras_rows.items():
+            fast = values.get("fastmlp.keras")
+            ratios = [f"{fast / values[n]:.2f}x" if isinstance(values.get(n), float) and fast
+                      else "-" for n in names[1:]]
+            krows.append([f"train 784-256-128-10, batch {batch}",
+                          *(_cell(values.get(n), "samples/s") for n in names), *ratios])
+        out += ["", "Keras 3: the same Keras script through fastmlp.keras and through Keras "
+                    "(samples/s; ratios > 1 mean fastmlp.keras is faster):",
+                _table(["case", *names, *(f"fastmlp.keras/{n}" for n in names[1:])], krows,
+                       markdown)]
     out += ["", f"Data: synthetic MNIST-shaped (784 features, 10 classes, float32), "
                 f"{cfg.n_big:,} rows; tiny net {cfg.n_tiny:,} rows x 20; best of "
                 f"{cfg.fit_repeats} timed {cfg.epochs}-epoch fit(s) after a warm-up; Adam lr 1e-3. "

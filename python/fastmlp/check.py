@@ -13,7 +13,9 @@ import numpy as np
 from fastmlp.diagnosis import diagnose
 from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Standardize
+from fastmlp.losses import Huber
 from fastmlp.models import Sequential
+from fastmlp.models.sequential import saved_class
 from fastmlp.optimizers import SGD
 
 __all__ = ["gradcheck", "GradcheckReport", "diagnose"]
@@ -52,13 +54,14 @@ def _rel_error(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> float:
 def _float64_twin(model, deterministic=False):
     """A float64 copy (same weights); without Dropout/GaussianNoise when deterministic."""
     model._ensure_built()
-    layers = [LAYERS[type(layer).__name__].from_config(layer.get_config())
+    layers = [LAYERS[saved_class(layer)].from_config(layer.get_config())
               for layer in model.layers
               if not (deterministic and isinstance(layer, (Dropout, GaussianNoise)))]
     twin = Sequential(layers, input_dim=model.input_dim, dtype="float64", seed=model.seed)
     cfg = model.compile_config
     if cfg is not None:
-        twin.compile(cfg.loss, SGD(), cfg.l1, cfg.l2)   # the optimizer plays no part in gradients
+        loss = Huber(cfg.huber_delta) if cfg.loss == "huber" else cfg.loss
+        twin.compile(loss, SGD(), cfg.l1, cfg.l2)   # the optimizer plays no part in gradients
     twin.build()
     if twin.layers and isinstance(twin.layers[0], Standardize):
         twin.layers[0]._fitted = True
@@ -79,6 +82,11 @@ def _training_loss(model, X, y) -> float:
             value = -(y * logp).sum(axis=1).mean()
     elif loss == "binary_cross_entropy":
         value = (np.logaddexp(0.0, z) - y * z).mean()
+    elif loss == "mae":
+        value = np.abs(z - y).mean()
+    elif loss == "huber":
+        d, delta = np.abs(z - y), model.compile_config.huber_delta
+        value = np.where(d <= delta, 0.5 * d * d, delta * (d - 0.5 * delta)).mean()
     else:
         value = ((z - y) ** 2).mean()
     return float(value + model._penalty())

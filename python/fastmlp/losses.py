@@ -1,8 +1,10 @@
 """Losses: names, aliases, and the conversion of targets ``y`` to what the engine takes.
 
-All three take the last layer's raw output. ``cross_entropy`` fuses a softmax,
-``binary_cross_entropy`` a sigmoid (so neither may follow a softmax/sigmoid layer), ``mse`` is
-the mean over all elements (PyTorch's ``MSELoss``).
+``cross_entropy`` fuses a softmax, ``binary_cross_entropy`` a sigmoid: the last layer outputs
+raw logits, or ends with that softmax/sigmoid itself (Keras' way), which the engine then takes
+as the loss's link (``fused_link``). ``mse`` is the mean over all elements (PyTorch's
+``MSELoss``), ``mae`` the mean absolute error (``l1_loss``), ``huber`` the Huber loss
+(``huber_loss``; :class:`Huber` sets its delta).
 """
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ import numpy as np
 from fastmlp._validation import canonical_name, check_finite
 from fastmlp.errors import InvalidParameterError
 
-__all__ = ["LOSSES", "ALIASES", "resolve_loss", "prepare_targets", "prepare_sample_weight",
-           "check_last_layer"]
+__all__ = ["LOSSES", "ALIASES", "Huber", "resolve_loss", "resolve_loss_spec", "prepare_targets",
+           "prepare_sample_weight", "check_last_layer", "fused_link"]
 
 #: loss name -> the output link the engine applies in ``predict`` (and fuses in the loss)
-LOSSES = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": None}
+LOSSES = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": None,
+          "mae": None, "huber": None}
 
 ALIASES = {
     "categorical_crossentropy": "cross_entropy",
@@ -26,7 +29,38 @@ ALIASES = {
     "bce": "binary_cross_entropy",
     "mean_squared_error": "mse",
     "squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "l1": "mae",
+    "absolute_error": "mae",
+    "smooth_l1": "huber",
+    "huber_loss": "huber",
 }
+
+
+class Huber:
+    """The Huber loss with threshold ``delta`` (``compile(loss=fm.losses.Huber(2.0))``; the
+    string ``"huber"`` is ``delta=1``): ``0.5 d**2`` where ``|d| <= delta``, else
+    ``delta * (|d| - 0.5 * delta)``, the mean over all elements -- torch's ``huber_loss``
+    and Keras' ``Huber``. torch's ``smooth_l1_loss`` with ``beta=1`` is the same loss."""
+
+    def __init__(self, delta=1.0):
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.floating)) \
+                or not np.isfinite(delta) or delta <= 0:
+            raise InvalidParameterError(
+                f"The 'delta' parameter of Huber must be a finite number > 0. Got {delta!r} "
+                f"instead.")
+        self.delta = float(delta)
+
+    def __repr__(self):
+        return f"Huber(delta={self.delta!r})"
+
+
+def resolve_loss_spec(loss) -> tuple[str, float]:
+    """``(canonical name, huber delta)`` of ``loss``: a name (``resolve_loss``) or a
+    :class:`Huber`."""
+    if isinstance(loss, Huber):
+        return "huber", loss.delta
+    return resolve_loss(loss), 1.0
 
 
 def resolve_loss(loss) -> str:
@@ -35,19 +69,38 @@ def resolve_loss(loss) -> str:
                           f"{sorted(LOSSES)}. Got {loss!r} instead.")
 
 
+def is_regression(loss: str) -> bool:
+    """The element-wise losses on the raw output: mse, mae, huber."""
+    return LOSSES.get(loss, "") is None
+
+
 def is_classification(loss: str) -> bool:
     return loss in ("cross_entropy", "binary_cross_entropy")
 
 
-def check_last_layer(loss: str, last_activation: str | None) -> None:
-    """A softmax before cross_entropy (or sigmoid before binary_cross_entropy) would be applied
-    twice: that is a ValueError that says so."""
+def fused_link(loss: str, layers) -> bool:
+    """Whether the model's last layer ends with ``loss``'s own link (a softmax before
+    cross_entropy, a sigmoid before binary_cross_entropy): the engine then trains on the logits
+    with the fused loss and ``predict`` applies the link once -- Keras' model, in its stable
+    form."""
     link = LOSSES[loss]
-    if link is not None and last_activation == link:
+    return link is not None and bool(layers) and layers[-1].activation_name == link
+
+
+def check_last_layer(loss: str, layers, inference_identity=()) -> None:
+    """The link may be fused only when it ends the model: a softmax (sigmoid) followed by
+    layers that are the identity at inference (``inference_identity``: Dropout, noise) would
+    make training differ from the model written down, a ValueError that says so."""
+    link = LOSSES[loss]
+    if link is None or not layers or fused_link(loss, layers):
+        return
+    core = [layer for layer in layers if not isinstance(layer, tuple(inference_identity))]
+    if core and core[-1].activation_name == link:
         raise ValueError(
-            f"loss={loss!r} applies a {link} itself, but the last layer already ends with a "
-            f"{link}: remove it (the last layer must output raw logits); predict() returns "
-            f"{'probabilities' if link == 'softmax' else 'sigmoid outputs'} anyway")
+            f"loss={loss!r} fuses the model's final {link} into the loss, but "
+            f"{type(layers[-1]).__name__} follows the {link}: put the {link} last (or drop "
+            f"it: without one the last layer outputs logits and predict() still returns "
+            f"{'probabilities' if link == 'softmax' else 'sigmoid outputs'})")
 
 
 def _as_numeric(y, name):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from fastmlp.errors import InvalidParameterError
-from fastmlp.losses import is_classification
+from fastmlp.losses import is_classification, is_regression
 
 __all__ = ["ACCURACY_NAMES", "REGRESSION_NAMES", "resolve_metrics", "metric_logs", "accuracy"]
 
@@ -44,11 +44,12 @@ def resolve_metrics(metrics, loss: str) -> tuple:
                     f"for regression use 'mae', 'mse' or 'rmse'")
             key = "accuracy"
         elif low in REGRESSION_NAMES:
-            if loss != "mse":
-                raise ValueError(
-                    f"metrics: {name!r} is a regression metric and needs loss 'mse', but the "
-                    f"loss is {loss!r} (classification losses report 'accuracy')")
             key = REGRESSION_NAMES[low]
+            if loss != "mse" and not (key == "mae" and is_regression(loss)):
+                raise ValueError(
+                    f"metrics: {name!r} needs loss 'mse' (the regression losses 'mae' and "
+                    f"'huber' report 'mae' only), but the loss is {loss!r} (classification "
+                    f"losses report 'accuracy')")
         else:
             raise InvalidParameterError(
                 f"The 'metrics' parameter must be a list of metric names (from {valid}). Got "
@@ -78,6 +79,8 @@ def metric_logs(loss: str, metrics: tuple, out_dim: int, totals) -> dict:
     if is_classification(loss):
         return {"accuracy": accuracy(loss, out_dim, correct, weight)}
     elements = float(weight) * out_dim
-    values = {"mae": float(totals.abs_sum) / elements, "mse": float(totals.data_sum) / elements}
-    values["rmse"] = math.sqrt(values["mse"])
+    values = {"mae": float(totals.abs_sum) / elements}
+    if loss == "mse":
+        values["mse"] = float(totals.data_sum) / elements
+        values["rmse"] = math.sqrt(values["mse"])
     return {k: values[k] for k in metrics}

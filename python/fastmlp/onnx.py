@@ -142,6 +142,7 @@ def build_model_proto(model):
 
     x = "input"
     wi = 0
+    last_act = None     # the activation the layers so far end with
     i = 0
     while i < len(layers):
         cls, cfg = layers[i]["class"], layers[i]["config"]
@@ -168,6 +169,7 @@ def build_model_proto(model):
             else:
                 x = g.op("Gemm", [x, g.const("W", W), g.const("b", b)], "dense")
             x = _activation(g, x, act, alpha)
+            last_act = act
         elif cls == "BatchNorm":
             gamma, beta, mean, var = (w.astype(np.float64) for w in weights[wi : wi + 4])
             wi += 4
@@ -182,17 +184,23 @@ def build_model_proto(model):
         elif cls in ("Dropout", "GaussianNoise"):
             pass  # identity at inference
         elif cls == "Activation" or cls in _SHORTCUTS:
-            x = _activation(g, x, *_resolve(cls, cfg))
+            act, alpha = _resolve(cls, cfg)
+            x = _activation(g, x, act, alpha)
+            last_act = act
         else:
             raise ValueError(f"ONNX export: unsupported layer {cls!r}")
+        if cls not in ("Dense", "Activation") and cls not in _SHORTCUTS:
+            last_act = None
         i += 1
     if wi != len(weights):
         raise ValueError(f"ONNX export: used {wi} of {len(weights)} weight arrays")
 
     loss = (config.get("compile") or {}).get("loss")
-    if loss == "cross_entropy":
+    # A model ending in the link itself (softmax before cross_entropy: fused in training) has
+    # already applied it.
+    if loss == "cross_entropy" and last_act != "softmax":
         x = g.op("Softmax", [x], axis=-1)
-    elif loss == "binary_cross_entropy":
+    elif loss == "binary_cross_entropy" and last_act != "sigmoid":
         x = g.op("Sigmoid", [x])
     g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
 

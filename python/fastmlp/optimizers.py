@@ -1,8 +1,8 @@
 """Optimizers: ``torch.optim``'s update rules, argument names and defaults.
 
 An optimizer here is a validated description; the engine owns the state (moments, step
-count) and runs the updates. ``lr`` may be a number, a :mod:`fastmlp.schedules` schedule or any
-callable ``epoch -> lr``.
+count) and runs the updates. ``lr`` (or Keras' name ``learning_rate``; not both) may be a
+number, a :mod:`fastmlp.schedules` schedule or any callable ``epoch -> lr``.
 """
 from __future__ import annotations
 
@@ -73,6 +73,17 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
+def _lr_or_learning_rate(cls_name, lr, learning_rate, default):
+    """``lr`` (torch's name) or ``learning_rate`` (Keras'), not both; neither: ``default``."""
+    if learning_rate is None:
+        return default if lr is None else lr
+    if lr is not None:
+        raise InvalidParameterError(
+            f"{cls_name} got lr={lr!r} and learning_rate={learning_rate!r}: give one "
+            f"(learning_rate is Keras' name for lr)")
+    return learning_rate
+
+
 def check_lr(lr, what="lr") -> float:
     if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr < 0:
         raise InvalidParameterError(f"{what} must be a finite number >= 0, got {lr!r}")
@@ -86,7 +97,9 @@ class SGD(Optimizer):
     _constraints = {"lr": _LR, "momentum": _NONNEG, "dampening": _NONNEG,
                     "nesterov": ["boolean"], "weight_decay": _NONNEG}
 
-    def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr=None, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
+                 *, learning_rate=None):
+        lr = _lr_or_learning_rate("SGD", lr, learning_rate, 0.01)
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.nesterov, self.weight_decay = nesterov, weight_decay
         self._validate()
@@ -107,8 +120,9 @@ class RMSprop(Optimizer):
     _constraints = {"lr": _LR, "alpha": [Interval(Real, 0, 1)], "eps": _NONNEG,
                     "momentum": _NONNEG, "centered": ["boolean"], "weight_decay": _NONNEG}
 
-    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
-                 weight_decay=0.0):
+    def __init__(self, lr=None, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
+                 weight_decay=0.0, *, learning_rate=None):
+        lr = _lr_or_learning_rate("RMSprop", lr, learning_rate, 0.01)
         self.lr, self.alpha, self.eps, self.momentum = lr, alpha, eps, momentum
         self.centered, self.weight_decay = centered, weight_decay
         self._validate()
@@ -127,7 +141,9 @@ class Adam(Optimizer):
     _constraints = {"lr": _LR, "eps": _NONNEG, "weight_decay": _NONNEG, "amsgrad": ["boolean"]}
     _decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 *, learning_rate=None):
+        lr = _lr_or_learning_rate(type(self).__name__, lr, learning_rate, 1e-3)
         self.lr, self.betas, self.eps = lr, betas, eps
         self.weight_decay, self.amsgrad = weight_decay, amsgrad
         self._validate()
@@ -144,8 +160,10 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
-        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False,
+                 *, learning_rate=None):
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         learning_rate=learning_rate)
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

@@ -2,6 +2,10 @@
 
 Pass one as an optimizer's ``lr`` (``fm.Adam(lr=fm.schedules.CosineDecay(1e-2, 50))``); ``fit``
 sets the rate at the start of every epoch. Any plain callable ``epoch -> lr`` works too.
+
+The ``PerStep*`` schedules (and ``PiecewiseConstantDecay``) are Keras' ``LearningRateSchedule``s:
+callables ``step -> lr`` with ``per_step = True``, which ``fit`` calls before every optimizer
+step with the number of steps taken so far (Keras' ``optimizer.iterations``).
 """
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from numbers import Integral, Real
 
 from fastmlp._validation import Interval, validate_params
 
-__all__ = ["Schedule", "StepDecay", "ExponentialDecay", "CosineDecay", "SCHEDULES"]
+__all__ = ["Schedule", "StepDecay", "ExponentialDecay", "CosineDecay", "PerStepExponentialDecay",
+           "PiecewiseConstantDecay", "PerStepCosineDecay", "SCHEDULES"]
 
 
 class Schedule:
@@ -97,4 +102,82 @@ class CosineDecay(Schedule):
                      * (1.0 + math.cos(math.pi * t)))
 
 
-SCHEDULES = {c.__name__: c for c in (StepDecay, ExponentialDecay, CosineDecay)}
+class PerStepExponentialDecay(Schedule):
+    """Keras' ``ExponentialDecay``: ``initial_learning_rate * decay_rate ** (step /
+    decay_steps)``, the exponent floored when ``staircase``; ``step`` counts optimizer steps."""
+
+    per_step = True
+    _params = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase")
+    _constraints = {"initial_learning_rate": _LR,
+                    "decay_steps": [Interval(Real, 0, None, closed="neither")],
+                    "decay_rate": [Interval(Real, 0, None, closed="neither")],
+                    "staircase": ["boolean"]}
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase = decay_rate, staircase
+        self._validate()
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return float(self.initial_learning_rate * self.decay_rate ** p)
+
+
+class PiecewiseConstantDecay(Schedule):
+    """Keras' ``PiecewiseConstantDecay``: ``values[0]`` while ``step <= boundaries[0]``,
+    ``values[i]`` while ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after."""
+
+    per_step = True
+    _params = ("boundaries", "values")
+
+    def __init__(self, boundaries, values):
+        boundaries, values = list(boundaries), list(values)
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"PiecewiseConstantDecay needs one more value than boundaries, got "
+                             f"{len(boundaries)} boundaries and {len(values)} values")
+        if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"PiecewiseConstantDecay boundaries must increase, got "
+                             f"{boundaries}")
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, Real) or not v > 0 \
+                    or not math.isfinite(v):
+                raise ValueError(f"PiecewiseConstantDecay values must be finite numbers > 0, "
+                                 f"got {values}")
+        self.boundaries, self.values = boundaries, [float(v) for v in values]
+
+    def __call__(self, step):
+        for b, v in zip(self.boundaries, self.values):
+            if step <= b:
+                return v
+        return self.values[-1]
+
+    def __hash__(self):
+        return hash((type(self).__name__, tuple(self.boundaries), tuple(self.values)))
+
+
+class PerStepCosineDecay(Schedule):
+    """Keras' ``CosineDecay`` (no warmup): ``initial_learning_rate * ((1 - alpha) * 0.5 *
+    (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)``."""
+
+    per_step = True
+    _params = ("initial_learning_rate", "decay_steps", "alpha")
+    _constraints = {"initial_learning_rate": _LR,
+                    "decay_steps": [Interval(Integral, 1, None)],
+                    "alpha": [Interval(Real, 0, 1)]}
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+        self.initial_learning_rate, self.decay_steps, self.alpha = (initial_learning_rate,
+                                                                    decay_steps, alpha)
+        self._validate()
+
+    def __call__(self, step):
+        t = min(int(step), self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * t))
+        return float(self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha))
+
+
+SCHEDULES = {c.__name__: c for c in (StepDecay, ExponentialDecay, CosineDecay,
+                                     PerStepExponentialDecay, PiecewiseConstantDecay,
+                                     PerStepCosineDecay)}

@@ -27,12 +27,19 @@ from fastmlp._validation import (
 )
 from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standardize, param_specs
-from fastmlp.losses import check_last_layer
+from fastmlp.losses import Huber, check_last_layer, fused_link
 from fastmlp.optimizers import OPTIMIZERS
 from fastmlp.saving import model_to_bytes, read_model_parts, save_model
 from fastmlp.trainers import Trainer
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "saved_class"]
+
+
+def saved_class(obj) -> str:
+    """The class name a config records for a layer or optimizer: its own, or the native
+    class it stands for (``_saved_class``, set by the Keras-named subclasses of
+    ``fastmlp.keras``), so any saved model loads with ``fm.load``."""
+    return getattr(obj, "_saved_class", None) or type(obj).__name__
 
 _OPTIMIZER_CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
@@ -86,19 +93,26 @@ class Sequential(Trainer):
         self._net = None
         self._lock = threading.RLock()
         self._init_trainer()
+        self._engine_fused = False     # whether _net was built with the final link left out
         for layer in layers:
-            self.add(layer)
+            self._append(layer)
+        self._build_if_known()
 
     # ---------------------------------------------------------------- structure
 
     def add(self, layer: Layer) -> None:
-        """Append a layer (before the model is built)."""
+        """Append a layer. On a built model that has not been trained yet the network is
+        rebuilt with the earlier layers' weights kept (Keras' add); once trained, build a new
+        model."""
+        kept = self._unbuild_for("add", "add layers to")
+        self._append(layer)
+        self._build_if_known(kept)
+
+    def _append(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
             raise InvalidParameterError(
                 f"layers must be fastmlp layers (fm.Dense, fm.Activation, ...), got "
                 f"{type(layer).__name__}")
-        if self._net is not None:
-            raise ValueError("cannot add layers to a model that is already built")
         if isinstance(layer, Standardize) and self._layers:
             raise ValueError("Standardize must be the first layer (it standardizes the input "
                              "features)")
@@ -107,6 +121,32 @@ class Sequential(Trainer):
         self._check_output_layer(self._layers + [layer])
         self._take_input_dim_hint(layer)
         self._layers.append(layer)
+
+    def _unbuild_for(self, what, verb):
+        """Before add/pop on a built model: its weights (to keep), the network dropped. A
+        trained model (optimizer state, training progress) is refused."""
+        if self._net is None:
+            return None
+        if self._epoch > 0 or int(self._net.step) > 0:
+            raise ValueError(f"cannot {verb} a model that is already built and trained: build "
+                             f"a new Sequential from the layers you want, e.g. "
+                             f"model.layers[:-1]")
+        kept = self.get_weights()
+        self._net = None
+        return kept
+
+    def _build_if_known(self, kept=None) -> None:
+        """Keras builds a model whose input size is known at construction (and after add):
+        so does this, the weights the same draws whenever the build happens. A model too
+        large for memory (or otherwise unbuildable) stays unbuilt here and reports that on
+        first use, as before."""
+        if self._input_dim is None or not self._layers:
+            return
+        try:
+            self._build(kept)
+        except (MemoryError, ValueError):
+            if kept is not None:
+                raise
 
     def _take_input_dim_hint(self, layer) -> None:
         """Keras' Dense(..., input_dim=d / input_shape=(d,)) on the first Dense: the model's
@@ -124,19 +164,22 @@ class Sequential(Trainer):
     def pop(self) -> Layer:
         """Remove the last layer and return it (Keras' ``Sequential.pop``).
 
-        As with :meth:`add`, only before the model is built: a built model's weights live in
-        the engine's network, so build a new ``Sequential`` from ``model.layers[:-1]`` instead.
-        On a compiled model the layer that becomes the last one is checked against the loss
-        (as ``compile`` does), and nothing is removed when that check fails.
+        As with :meth:`add`: a built model not trained yet is rebuilt with the remaining
+        layers' weights kept; a trained one is refused (build a new ``Sequential`` from
+        ``model.layers[:-1]`` instead). On a compiled model the layer that becomes the last
+        one is checked against the loss (as ``compile`` does), and nothing is removed when
+        that check fails.
         """
-        if self._net is not None:
-            raise ValueError("cannot pop layers from a model that is already built (as add "
-                             "cannot add them): build a new Sequential from the layers you "
-                             "want to keep, e.g. model.layers[:-1]")
         if not self._layers:
             raise ValueError("pop: the model has no layers to remove")
         self._check_output_layer(self._layers[:-1])
-        return self._layers.pop()
+        kept = self._unbuild_for("pop", "pop layers from")
+        layer = self._layers.pop()
+        if kept is not None:
+            kept = kept[:len(kept) - len(layer.param_specs(1))]
+            layer._model_ref = None
+            self._build_if_known(kept)
+        return layer
 
     def _check_output_layer(self, layers, loss=None) -> None:
         """A loss that fuses the softmax/sigmoid (``loss``, else the compiled one; nothing to
@@ -145,9 +188,39 @@ class Sequential(Trainer):
             if self._compile_config is None:
                 return
             loss = self._compile_config.loss
-        # Dropout/noise after the output change nothing at inference: look past them.
-        core = [layer for layer in layers if not isinstance(layer, (Dropout, GaussianNoise))]
-        check_last_layer(loss, core[-1].activation_name if core else None)
+        check_last_layer(loss, layers, (Dropout, GaussianNoise))
+
+    def _fuses_link(self) -> bool:
+        """Whether the compiled loss takes the last layer's softmax/sigmoid as its link."""
+        cfg = self._compile_config
+        return cfg is not None and fused_link(cfg.loss, self._layers)
+
+    def _core_layers(self) -> list:
+        """What the engine builds: the layers' dicts, less the final softmax/sigmoid when the
+        loss fuses it (the engine trains on the logits; predict applies the link)."""
+        dicts = [layer.core_dict() for layer in self._layers]
+        if self._fuses_link():
+            if dicts[-1]["kind"] == "dense":
+                dicts[-1] = {**dicts[-1], "activation": "linear", "alpha": 0.0}
+            else:
+                dicts.pop()
+        return dicts
+
+    def _compile_engine(self, net):
+        # compile may change whether the final link is fused: the network is then rebuilt
+        # around the same arrays (activations own none, so their order is unchanged).
+        if net is self._net and self._engine_fused != self._fuses_link():
+            weights = [np.array(p, copy=True) for p in net.params()]
+            net = self._new_network()
+            for view, value in zip(net.params(), weights):
+                view[...] = value
+            self._net = net
+            self._attach_layers()
+        super()._compile_engine(net)
+
+    def _new_network(self):
+        self._engine_fused = self._fuses_link()
+        return _core.Network(self._core_layers(), self._input_dim, self._dtype, self._seed)
 
     @property
     def layers(self) -> list:
@@ -187,8 +260,12 @@ class Sequential(Trainer):
                 for i, name, _, _ in self._param_specs()]
 
     def build(self, input_dim=None) -> None:
-        """Create the engine's network and draw initial weights (done automatically on first
-        use)."""
+        """Create the engine's network and draw initial weights (done at construction when
+        the input size is known, else on first use)."""
+        self._build(None, input_dim)
+
+    def _build(self, kept=None, input_dim=None) -> None:
+        """build; ``kept``: arrays for the first layers (add/pop keep them), drawn otherwise."""
         with self._lock:
             if self._net is not None:
                 return
@@ -220,8 +297,9 @@ class Sequential(Trainer):
                 rng = np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(i,)))
                 init.extend(layer.init_params(d, rng))
                 d = layer.output_dim(d)
-            net = _core.Network([layer.core_dict() for layer in self._layers], self._input_dim,
-                             self._dtype, self._seed)
+            if kept:
+                init[:len(kept)] = kept
+            net = self._new_network()
             params = net.params()
             if len(params) != len(init):
                 raise RuntimeError(f"engine exposes {len(params)} arrays, expected {len(init)}")
@@ -443,16 +521,18 @@ class Sequential(Trainer):
     def get_config(self) -> dict:
         """A JSON-able description: ``Sequential.from_config(model.get_config())`` rebuilds
         the architecture (weights not included)."""
-        cfg = {"layers": [{"class": type(layer).__name__, "config": layer.get_config()}
+        cfg = {"layers": [{"class": saved_class(layer), "config": layer.get_config()}
                           for layer in self._layers],
                "input_dim": self._input_dim, "dtype": self._dtype, "seed": self._seed,
                "compile": None}
         comp = self._compile_config
         if comp is not None:
             opt = comp.optimizer
-            cfg["compile"] = {"loss": comp.loss, "optimizer": {"class": type(opt).__name__,
+            cfg["compile"] = {"loss": comp.loss, "optimizer": {"class": saved_class(opt),
                                                                "config": opt.get_config()},
                               "l1": comp.l1, "l2": comp.l2, "metrics": list(comp.metrics)}
+            if comp.loss == "huber":
+                cfg["compile"]["huber_delta"] = comp.huber_delta
         return cfg
 
     @classmethod
@@ -473,8 +553,12 @@ class Sequential(Trainer):
             if opt["class"] not in _OPTIMIZER_CLASSES:
                 raise ValueError(f"config has unknown optimizer class {opt['class']!r}")
             optimizer = _OPTIMIZER_CLASSES[opt["class"]].from_config(opt["config"])
-            model.compile(comp["loss"], optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0),
-                          metrics=comp.get("metrics"))   # absent in files saved before metrics
+            loss = comp["loss"]
+            if loss == "huber":
+                loss = Huber(comp.get("huber_delta", 1.0))
+            # The native compile (a subclass may order its arguments as Keras does).
+            Sequential.compile(model, loss, optimizer, comp.get("l1", 0.0), comp.get("l2", 0.0),
+                               metrics=comp.get("metrics"))   # absent in files saved before metrics
         return model
 
     # ---------------------------------------------------------------- saving

@@ -18,6 +18,7 @@ class CompileConfig:
     l1: float = 0.0
     l2: float = 0.0
     metrics: tuple = ()
+    huber_delta: float = 1.0       # loss "huber" only
 
     def penalties(self, layer) -> tuple:
         """``(l1, l2)`` on ``layer``'s weights: the layer's own values win over the model's

@@ -13,7 +13,8 @@ class Progress:
     ending with the epoch's logs; verbose=2: one printed line per epoch; 0: nothing.
     ``metric_logs(totals)`` turns the running sums (``_core.Totals``) into metrics."""
 
-    def __init__(self, verbose: int, epochs: int, n_samples: int, metric_logs=None):
+    def __init__(self, verbose: int, epochs: int, n_samples: int | None, metric_logs=None):
+        # n_samples None: batches from a generator, their number unknown in advance
         self.verbose, self.epochs, self.n = verbose, epochs, n_samples
         self.metric_logs = metric_logs
         self.bar = None
@@ -54,7 +55,8 @@ class Progress:
         return on_progress
 
     def _text_line(self, title, count, logs, end):
-        done = int(30 * min(count, self.n) / max(self.n, 1))
+        n = count if self.n is None else self.n
+        done = int(30 * min(count, n) / max(n, 1))
         sys.stdout.write(f"\r{title} [{'=' * done}{'.' * (30 - done)}] {self._fmt(logs)}{end}")
         sys.stdout.flush()
 
@@ -66,11 +68,12 @@ class Progress:
                   flush=True)
         elif self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
-            self.bar.update(max(0, self.n - self.bar.n))
+            if self.n is not None:
+                self.bar.update(max(0, self.n - self.bar.n))
             self.bar.close()
             self.bar = None
         else:
-            self._text_line(f"Epoch {epoch + 1}/{self.epochs}", self.n, logs,
+            self._text_line(f"Epoch {epoch + 1}/{self.epochs}", self.n or 0, logs,
                             f" - {seconds:.2f}s\n")
 
     def message(self, text: str):

@@ -26,9 +26,10 @@ from fastmlp import _core
 from fastmlp._validation import Interval, Options, batch_rows, check_X, validate_params
 from fastmlp.callbacks import CallbackList, History, TerminateOnNaN
 from fastmlp.errors import DivergenceError, InvalidParameterError
-from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss
+from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss_spec
 from fastmlp.metrics import metric_logs, resolve_metrics
 from fastmlp.optimizers import check_lr, get_optimizer
+from fastmlp.trainers.batch_source import BatchSource, is_batch_source, split_batch, warn_ran_out
 from fastmlp.trainers.compile_config import CompileConfig
 from fastmlp.trainers.progress import Progress
 from fastmlp.trainers.validation import split_validation, validation_schedule
@@ -83,8 +84,12 @@ class Trainer:
 
         Parameters
         ----------
-        loss : "cross_entropy", "binary_cross_entropy" or "mse"
-            The classification losses fuse the softmax/sigmoid: the last layer outputs logits.
+        loss : "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber" or fm.losses.Huber
+            The classification losses fuse the softmax/sigmoid: the last layer outputs logits,
+            or ends with that softmax/sigmoid (Keras' way), which is then fused into the loss
+            (training on the logits, ``predict`` returning the same probabilities). "mae" (or
+            "l1") is the mean absolute error, "huber" (or "smooth_l1") the Huber loss with
+            delta 1 (``fm.losses.Huber(delta)`` for another).
         optimizer : Optimizer or str
             ``fm.SGD``, ``fm.RMSprop``, ``fm.Adam``, ``fm.AdamW`` or one of their names.
         l1, l2 : float
@@ -97,14 +102,15 @@ class Trainer:
             under those three short keys (and ``val_``) in the history and by ``evaluate``:
             sample-weighted means over all elements, the mse metric without the penalty.
         """
-        loss = resolve_loss(loss)
+        loss, huber_delta = resolve_loss_spec(loss)
         optimizer = get_optimizer(optimizer)
         validate_params("compile", {"l1": l1, "l2": l2},
                         {"l1": [Interval(Real, 0, None)], "l2": [Interval(Real, 0, None)]})
         metrics = resolve_metrics(metrics, loss)
         self._check_output_layer(self.layers, loss)
         with self._lock:
-            self._compile_config = CompileConfig(loss, optimizer, float(l1), float(l2), metrics)
+            self._compile_config = CompileConfig(loss, optimizer, float(l1), float(l2), metrics,
+                                                 huber_delta)
             self._epoch = 0
             if self._net is not None:
                 self._compile_engine(self._net)
@@ -112,8 +118,9 @@ class Trainer:
     def _compile_engine(self, net):
         cfg = self._compile_config
         lr = cfg.optimizer.lr_at(self._epoch)
-        net.compile(cfg.loss, cfg.optimizer.core_dict(lr), cfg.l1, cfg.l2)
-        # Only mae needs a pass of its own in the engine; mse/rmse reuse the loss sums.
+        net.compile(cfg.loss, cfg.optimizer.core_dict(lr), cfg.l1, cfg.l2, cfg.huber_delta)
+        # Only the mae metric needs a pass of its own in the engine; mse/rmse reuse the loss
+        # sums.
         net.track_abs_error = "mae" in cfg.metrics
         self._current_lr = lr
 
@@ -145,15 +152,20 @@ class Trainer:
 
     # ---------------------------------------------------------------- fit
 
-    def fit(self, X, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1, augment=None, sample_weight=None,
-            class_weight=None, initial_epoch=0, validation_freq=1):
+    def fit(self, X=None, y=None, epochs=1, batch_size=32, validation_split=0.0,
+            validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None,
+            sample_weight=None, class_weight=None, initial_epoch=0, validation_freq=1, *,
+            x=None, steps_per_epoch=None, validation_steps=None, validation_batch_size=None):
         """Train epochs ``initial_epoch .. epochs-1`` over (X, y) (``epochs`` passes by
         default); returns a :class:`~fastmlp.History`.
 
         Parameters
         ----------
-        X : array-like (n_samples, n_features)
+        X : array-like (n_samples, n_features), or batches
+            Batches: a generator/iterator, a sequence of batches (``__getitem__`` +
+            ``__len__``, Keras' ``PyDataset``) or a re-iterable such as a PyTorch
+            ``DataLoader``, each batch ``(x, y)`` or ``(x, y, sample_weight)``; ``y`` is then
+            None. Each batch goes to the engine whole (one optimizer step).
         y : array-like
             cross_entropy: labels 0..K-1 (n,) or probabilities (n, K); binary_cross_entropy:
             0/1 of shape (n,) or (n, K); mse: values (n,) or (n, outputs).
@@ -185,8 +197,32 @@ class Trainer:
             Validate after the epochs whose 1-based number is a multiple of it, or (a list)
             after those 1-based epochs; the others log no ``val_`` keys, so History's ``val_``
             lists are shorter and callbacks monitoring them skip those epochs (warning once).
+        x : Keras' name for ``X`` (give one)
+        steps_per_epoch : int, optional
+            With batches: the batches an epoch takes (else until the source is exhausted; an
+            exhausted generator stops training with a warning, as in Keras).
+        validation_steps : int, optional
+            With ``validation_data`` as batches: the batches each validation takes.
+        validation_batch_size : int, optional
+            Rows per pass when evaluating an array dev set.
+
+        A schedule with ``per_step = True`` (``fastmlp.keras.optimizers.schedules``) sets the
+        learning rate before every optimizer step from the step count, as Keras does; the
+        epoch then runs batch by batch (a Python loop over ``train_batch``).
         """
         self._require_compiled("fit")
+        X = _x_or_X("fit", X, x)
+        source = None
+        if is_batch_source(X):
+            source = BatchSource(X, steps_per_epoch, "x")
+            _refuse_with_batches("fit", y=y, sample_weight=sample_weight, augment=augment,
+                                 validation_split=validation_split or None)
+            if isinstance(class_weight, str):
+                raise ValueError("class_weight='balanced' needs the whole y; with batches "
+                                 "give a dict {class: weight}")
+        elif steps_per_epoch is not None:
+            raise InvalidParameterError("steps_per_epoch is for x given as batches (a generator,"
+                                        " a dataset); with arrays use batch_size")
         validate_params("fit", dict(epochs=epochs, batch_size=batch_size,
                                     validation_split=validation_split, shuffle=shuffle,
                                     verbose=verbose, augment=augment, initial_epoch=initial_epoch),
@@ -196,22 +232,34 @@ class Trainer:
         batch_size = 32 if batch_size is None else int(batch_size)
         callbacks = CallbackList(callbacks)
 
-        X, y, sw, Xv, yv, swv = self._fit_data(X, y, sample_weight, class_weight,
-                                               validation_data, validation_split)
-        self._fit_standardize(X)
-        batch_size = min(batch_size, len(X))
+        val_source = None
+        if is_batch_source(validation_data):
+            val_source = BatchSource(validation_data, validation_steps, "validation_data")
+            validation_data = None
+        if source is None:
+            X, y, sw, Xv, yv, swv = self._fit_data(X, y, sample_weight, class_weight,
+                                                   validation_data, validation_split)
+            self._fit_standardize(X)
+            batch_size = min(batch_size, len(X))
+            n_samples = len(X)
+        else:
+            sw = None
+            Xv, yv, swv = self._fit_validation_arrays(validation_data)
+            n_samples = None
+        validating = Xv is not None or val_source is not None
 
         history = History()
-        history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X),
-                          "validation": Xv is not None}
+        history.params = {"epochs": epochs, "batch_size": batch_size, "samples": n_samples,
+                          "validation": validating}
         history.set_model(self)
         self.history = history
         self.stop_training = False
         callbacks.set_model(self)
         callbacks.on_train_begin({})
 
-        progress = Progress(verbose, epochs, len(X), self._metric_logs)
-        net, optimizer = self._net, self._compile_config.optimizer
+        progress = Progress(verbose, epochs, n_samples, self._metric_logs)
+        optimizer = self._compile_config.optimizer
+        per_step = bool(getattr(optimizer.lr, "per_step", False))
         # Two epoch numbers: Keras' ``epoch`` (initial_epoch .. epochs-1), which callbacks, History
         # and the progress line see, and the engine's, ``self._epoch``, a count kept across fit
         # calls that picks the shuffle stream and the schedule's lr. initial_epoch=0 (the default)
@@ -227,32 +275,45 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 t0 = time.perf_counter()
                 global_epoch = engine_offset + epoch
-                if callable(optimizer.lr):
+                if callable(optimizer.lr) and not per_step and self._net is not None:
                     self._set_lr(optimizer.lr_at(global_epoch))
                 callbacks.on_epoch_begin(epoch, {})
-                if augment is None:
-                    result = net.fit_epoch(X, y, batch_size, bool(shuffle), int(global_epoch),
-                                           progress=progress.start_epoch(epoch),
-                                           sample_weight=sw)
+                interrupted = False
+                if source is not None:
+                    totals, nonfinite = self._batch_epoch(
+                        self._source_batches(source, class_weight), per_step,
+                        progress.start_epoch(epoch))
+                elif augment is None and not per_step:
+                    result = self._net.fit_epoch(X, y, batch_size, bool(shuffle),
+                                                 int(global_epoch),
+                                                 progress=progress.start_epoch(epoch),
+                                                 sample_weight=sw)
                     totals, nonfinite, interrupted = (result.totals, result.nonfinite,
                                                       result.interrupted)
                 else:
-                    totals, nonfinite = self._augment_epoch(X, y, sw, batch_size, shuffle,
-                                                            global_epoch, augment)
-                    interrupted = False
+                    totals, nonfinite = self._batch_epoch(
+                        self._array_batches(X, y, sw, batch_size, shuffle, global_epoch,
+                                            augment), per_step, progress.start_epoch(epoch))
                 self._epoch = global_epoch + 1
                 if nonfinite:       # the engine rolled the model back to the epoch's start
                     diverged = epoch
                     break
-                if totals.count == 0:      # interrupted before the first batch
-                    progress.message("Interrupted: training stopped.")
+                if totals.count == 0:
+                    if source is not None:      # an iterator with nothing left
+                        warn_ran_out("x")
+                    else:                       # interrupted before the first batch
+                        progress.message("Interrupted: training stopped.")
                     break
                 logs = {"loss": float(totals.loss)}
                 logs.update(self._metric_logs(totals))
                 # Epochs that skip validation log no val_ keys at all (as Keras): History's val_
                 # lists are then shorter than its loss list, and monitors of val_ keys skip them.
-                if Xv is not None and should_validate(epoch):
-                    for k, v in self._evaluate_arrays(Xv, yv, sample_weight=swv).items():
+                if validating and should_validate(epoch):
+                    if val_source is not None:
+                        val_logs = self._evaluate_source(val_source)
+                    else:
+                        val_logs = self._evaluate_arrays(Xv, yv, validation_batch_size, swv)
+                    for k, v in val_logs.items():
                         logs["val_" + k] = v
                 history.on_epoch_end(epoch, logs)
                 stop = callbacks.on_epoch_end(epoch, logs)
@@ -289,14 +350,7 @@ class Trainer:
         sw = self._sample_weight(sample_weight, class_weight, y)
         swv = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) \
-                    or len(validation_data) not in (2, 3):
-                raise InvalidParameterError("validation_data must be a pair (X_dev, y_dev) or a "
-                                            "triple (X_dev, y_dev, sample_weight_dev)")
-            Xv, yv = self._check_xy(validation_data[0], validation_data[1], "validation_data[0]",
-                                     "validation_data[1]")
-            if len(validation_data) == 3 and validation_data[2] is not None:
-                swv = self._sample_weight(validation_data[2], None, yv, "validation_data[2]")
+            Xv, yv, swv = self._fit_validation_arrays(validation_data)
         elif validation_split > 0:
             labels = y if (self._compile_config.loss == "cross_entropy"
                            and y.ndim == 1) else None
@@ -313,31 +367,76 @@ class Trainer:
             Xv = yv = None
         return X, y, sw, Xv, yv, swv
 
-    def _augment_epoch(self, X, y, sw, batch_size, shuffle, epoch, augment):
-        """The slower per-batch path: ``augment(X_batch, rng)`` then one ``train_batch``, whose
-        Totals add up as fit_epoch's do in C++. Returns ``(totals, nonfinite)``; on divergence
-        the network is rolled back to the start of the epoch (the engine's checkpoint, the
-        rollback fit_epoch uses)."""
-        net = self._net
+    def _fit_validation_arrays(self, validation_data):
+        """``(Xv, yv, swv)`` of an array dev set (None, None, None without one)."""
+        if validation_data is None:
+            return None, None, None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise InvalidParameterError("validation_data must be a pair (X_dev, y_dev), a "
+                                        "triple (X_dev, y_dev, sample_weight_dev) or batches "
+                                        "(a generator, a dataset)")
+        Xv, yv = self._check_xy(validation_data[0], validation_data[1], "validation_data[0]",
+                                 "validation_data[1]")
+        swv = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            swv = self._sample_weight(validation_data[2], None, yv, "validation_data[2]")
+        return Xv, yv, swv
+
+    def _array_batches(self, X, y, sw, batch_size, shuffle, epoch, augment):
+        """The batches of one epoch over arrays, for the per-batch path (``augment``, per-step
+        schedules): shuffled from the seed and epoch, ``augment(X_batch, rng)`` applied."""
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(2**31 - 1,
                                                                                     epoch)))
         n = len(X)
         order = rng.permutation(n) if shuffle else np.arange(n)
-        totals = _core.Totals()
-        net.checkpoint()
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            Xb = augment(X[idx], rng)
-            Xb = check_X(Xb, self.dtype, self.input_dim, name="augment(X_batch, rng)")
-            if len(Xb) != len(idx):
-                raise ValueError(f"augment returned {len(Xb)} rows for a batch of {len(idx)}")
-            yb = np.ascontiguousarray(y[idx])
-            wb = None if sw is None else np.ascontiguousarray(sw[idx])
+            Xb = X[idx]
+            if augment is not None:
+                Xb = check_X(augment(Xb, rng), self.dtype, self.input_dim,
+                             name="augment(X_batch, rng)")
+                if len(Xb) != len(idx):
+                    raise ValueError(f"augment returned {len(Xb)} rows for a batch of "
+                                     f"{len(idx)}")
+            yield (Xb, np.ascontiguousarray(y[idx]),
+                   None if sw is None else np.ascontiguousarray(sw[idx]))
+
+    def _source_batches(self, source, class_weight=None):
+        """The converted ``(X, y, sample_weight)`` batches of one epoch of ``source`` (the
+        first one builds the model and fits a Standardize layer); ``class_weight`` (a dict)
+        multiplies each row's weight as in :meth:`fit`."""
+        for k, batch in enumerate(source.epoch()):
+            xb, yb, wb = split_batch(batch, source.name)
+            where = f"{source.name} batch {k}"
+            Xb, yb = self._check_xy(xb, yb, f"{where} x", f"{where} y")
+            wb = self._sample_weight(wb, class_weight, yb, f"{where} sample_weight")
+            self._fit_standardize(Xb)
+            yield Xb, yb, wb
+
+    def _batch_epoch(self, batches, per_step, on_progress=None):
+        """The per-batch path: one ``train_batch`` a batch, whose Totals add up as fit_epoch's
+        do in C++; with ``per_step`` the schedule sets the rate before each step (Keras' rule:
+        ``lr(step)``, steps counted from 0). Returns ``(totals, nonfinite)``; on divergence the
+        network is rolled back to the start of the epoch (the engine's checkpoint, the
+        rollback fit_epoch uses)."""
+        totals = _core.Totals()
+        schedule = self._compile_config.optimizer.lr
+        net = None
+        last_report = time.perf_counter()
+        for Xb, yb, wb in batches:
+            if net is None:         # built by the first batch when the source sets the size
+                net = self._net
+                net.checkpoint()
+            if per_step:
+                self._set_lr(schedule(int(net.step)), "the learning-rate schedule")
             step = net.train_batch(Xb, yb, wb, details=True)
             if not math.isfinite(step.loss):
                 net.rollback()
                 return totals, True
             totals.add(step)
+            if on_progress is not None and time.perf_counter() - last_report > 0.02:
+                on_progress(totals)
+                last_report = time.perf_counter()
         return totals, False
 
     def train_on_batch(self, X, y, sample_weight=None, class_weight=None) -> float:
@@ -350,7 +449,8 @@ class Trainer:
         with self._lock:
             return float(self._net.train_batch(X, y, sw))
 
-    def evaluate(self, X, y, batch_size=None, verbose=0, sample_weight=None, return_dict=True):
+    def evaluate(self, X=None, y=None, batch_size=None, verbose=0, sample_weight=None,
+                 return_dict=True, *, x=None, steps=None):
         """``{"loss": mean loss incl. penalty, "accuracy": ...}`` (accuracy for classification
         losses only, else the metrics compiled), in inference mode; weighted by
         ``sample_weight`` as in :meth:`fit`. ``batch_size``: rows per pass through the network
@@ -360,7 +460,17 @@ class Trainer:
         ``return_dict=False`` returns Keras' form instead: the loss alone when the dict holds
         nothing else, else the list of the dict's values in its order (``[loss, accuracy]``,
         ``[loss, mae, ...]``).
+
+        ``X`` (or Keras' ``x``) may be batches as :meth:`fit` takes them (``y`` None), at most
+        ``steps`` of them.
         """
+        X = _x_or_X("evaluate", X, x)
+        if is_batch_source(X):
+            self._require_compiled("evaluate")
+            validate_params("evaluate", {"return_dict": return_dict},
+                            {"return_dict": ["boolean"]})
+            _refuse_with_batches("evaluate", y=y, sample_weight=sample_weight)
+            return _keras_form(self._evaluate_source(BatchSource(X, steps, "x")), return_dict)
         return self._evaluate_checked("evaluate", X, y, batch_size, sample_weight, return_dict)
 
     def test_on_batch(self, X, y, sample_weight=None, return_dict=True):
@@ -377,11 +487,7 @@ class Trainer:
         X, y = self._check_xy(X, y)
         sw = self._sample_weight(sample_weight, None, y)
         logs = self._evaluate_arrays(X, y, len(X) if one_block else batch_size, sw)
-        if return_dict:
-            return logs
-        # Keras' _flatten_metrics_in_order: loss first, then the metrics; one value unwrapped.
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _keras_form(logs, return_dict)
 
     def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
         # Like Keras' batch_size, the rows of one pass bound its memory; the numbers agree with
@@ -400,19 +506,34 @@ class Trainer:
     def _evaluate_in_batches(self, X, y, rows, sample_weight):
         """``net.evaluate`` over ``rows``-row slices, their Totals added up in order; returns
         ``(totals, mean loss)``."""
+        parts = ((X[s:s + rows], y[s:s + rows],
+                  None if sample_weight is None else sample_weight[s:s + rows])
+                 for s in range(0, len(X), rows))
+        return self._evaluate_parts(parts)
+
+    def _evaluate_parts(self, parts):
+        """``net.evaluate`` on each ``(X, y, sample_weight)`` part, their Totals added up in
+        order; returns ``(totals, mean loss)``."""
         # The engine's mean loss is data_sum / (n * per_row) + penalty: the penalty is read off
-        # the first slice, the data sums add up over all of them.
+        # the first part, the data sums add up over all of them.
         per_row = 1 if self._compile_config.loss == "cross_entropy" else self.output_dim
         totals = _core.Totals()
         penalty = None
-        for start in range(0, len(X), rows):
-            part = slice(start, start + rows)
-            w = None if sample_weight is None else sample_weight[part]
-            t = self._net.evaluate(X[part], y[part], rows, w)
+        for Xb, yb, wb in parts:
+            t = self._net.evaluate(Xb, yb, len(Xb), wb)
             if penalty is None:
                 penalty = t.loss - t.data_sum / (t.count * per_row)
             totals.add(t)
+        if penalty is None:
+            raise ValueError("the batches to evaluate are empty: nothing was yielded")
         return totals, totals.data_sum / (totals.count * per_row) + penalty
+
+    def _evaluate_source(self, source) -> dict:
+        """The evaluate dict over the batches of ``source`` (inference mode)."""
+        totals, loss = self._evaluate_parts(self._source_batches(source))
+        out = {"loss": float(loss)}
+        out.update(self._metric_logs(totals))
+        return out
 
     def _metric_logs(self, totals) -> dict:
         """The compiled metrics from the engine's weighted sums (``_core.Totals``; see
@@ -431,3 +552,31 @@ class Trainer:
 
     def _gradients(self, X, y, dropout=True, sample_weight=None):
         return [np.array(g) for g in self._net.gradients(X, y, dropout, sample_weight)]
+
+
+def _x_or_X(what, X, x):
+    """``X`` or Keras' ``x`` (not both)."""
+    if x is None:
+        return X
+    if X is not None:
+        raise InvalidParameterError(f"{what} got X and x: give one (x is Keras' name for X)")
+    return x
+
+
+def _refuse_with_batches(what, **given):
+    """With batches as x, the arguments that belong in the batches (or make no sense) must be
+    left out: a ValueError naming them."""
+    bad = [k for k, v in given.items() if v is not None]
+    if bad:
+        raise ValueError(f"{what}: x yields batches (x, y[, sample_weight]), so "
+                         f"{', '.join(bad)} must not be given (put targets and weights in the "
+                         f"batches)")
+
+
+def _keras_form(logs: dict, return_dict: bool):
+    """evaluate's dict, or Keras' form: loss first, then the metrics; one value unwrapped
+    (Keras' _flatten_metrics_in_order)."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
