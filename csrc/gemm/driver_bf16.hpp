@@ -10,6 +10,10 @@
 // computes an MR x (16 nv) tile. Per-ISA include only.
 #include <cstdint>
 
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
+
 #include "common/parallel.hpp"
 #include "common/types.hpp"
 #include "gemm/driver.hpp"
@@ -26,38 +30,87 @@ inline std::uint32_t bf16_pair(float lo, float hi) {
          (static_cast<std::uint32_t>(f32_to_bf16(hi)) << 16);
 }
 
+#if defined(__AVX512BF16__)
+// Vector rounding (vcvtne2ps2bf16: nearest even, like f32_to_bf16; it also reads denormal
+// inputs as zero, which vdpbf16ps does anyway). 16 pairs {lo[t], hi[t]}, t < n <= 16; lanes
+// past n are zero.
+inline __m512i bf16_pairs16(const float* lo, const float* hi, int n) {
+  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+  const __m512i v =
+      (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m, hi), _mm512_maskz_loadu_ps(m, lo));
+  // v holds lo's 16 bf16 then hi's: interleave them into (lo[t], hi[t]) words.
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                       23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(idx, v);
+}
+// The pairs {s[2t], s[2t + 1]} of the first n <= 32 floats of s (an odd n pairs the last with
+// zero), t < 16; pairs past (n + 1) / 2 are zero.
+inline __m512i bf16_consecutive16(const float* s, int n) {
+  const __mmask16 m0 = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+  const __mmask16 m1 = static_cast<__mmask16>(n >= 32  ? 0xFFFFu
+                                              : n > 16 ? (1u << (n - 16)) - 1u
+                                                       : 0u);
+  return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, s + 16),
+                                      _mm512_maskz_loadu_ps(m0, s));
+}
+#endif
+
+// dst[t * stride] = {s[2t], s[2t + 1]} for the ceil(k / 2) pairs of k floats (the last paired
+// with zero when k is odd): a row of op(A) or a column of op(B) into its micro-panel.
+inline void pack_pairs_strided(const float* s, index_t k, std::uint32_t* d, index_t stride) {
+  index_t p = 0;
+#if defined(__AVX512BF16__)
+  alignas(64) std::uint32_t tmp[16];
+  for (; p + 32 <= k; p += 32, d += 16 * stride) {
+    _mm512_store_si512(tmp, bf16_consecutive16(s + p, 32));
+    for (int t = 0; t < 16; ++t) d[t * stride] = tmp[t];
+  }
+#endif
+  for (; p + 1 < k; p += 2, d += stride) *d = bf16_pair(s[p], s[p + 1]);
+  if (p < k) *d = bf16_pair(s[p], 0.0f);
+}
+
+// d[j] = {s0[j], s1[j]} for j < n (s1 null: the odd last step, paired with zero), then zeros
+// up to `width`: one k-pair of op(B)'s rows (or of op(A)'s columns when A is transposed).
+inline void pack_pairs_rows(const float* s0, const float* s1, index_t n, index_t width,
+                            std::uint32_t* __restrict d) {
+  index_t j = 0;
+#if defined(__AVX512BF16__)
+  alignas(64) static const float zeros[16] = {};
+  for (; j < n; j += 16) {
+    const int w = static_cast<int>(n - j < 16 ? n - j : 16);
+    const __m512i v = bf16_pairs16(s0 + j, s1 ? s1 + j : zeros, w);
+    if (j + 16 <= width)
+      _mm512_storeu_si512(d + j, v);
+    else
+      _mm512_mask_storeu_epi32(d + j, static_cast<__mmask16>((1u << (width - j)) - 1u), v);
+  }
+  if (j > n) j = j < width ? j : width;  // the vectors wrote zeros up to j
+#else
+  for (; j < n; ++j) d[j] = bf16_pair(s0[j], s1 ? s1[j] : 0.0f);
+#endif
+  for (; j < width; ++j) d[j] = 0;
+}
+
 // op(A)[rows r0.., steps p0..] (m x k) -> ceil(m/MR) micro-panels of ceil(k/2) x MR pairs.
 template <int MR>
 inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, index_t p0, index_t m,
                         index_t k, std::uint32_t* __restrict dst) {
-  const index_t kp = (k + 1) / 2, k2 = k / 2 * 2;
+  const index_t kp = (k + 1) / 2;
   for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
     const index_t mr = m - i0 < MR ? m - i0 : MR;
     if (trans) {  // op(A)(i, p) = A[p * lda + i]: a step is a contiguous row segment
       const float* src = A + p0 * lda + (r0 + i0);
-      for (index_t p = 0; p < k2; p += 2) {
-        const float* s0 = src + p * lda;
-        const float* s1 = s0 + lda;
-        std::uint32_t* d = dst + (p / 2) * MR;
-        for (index_t i = 0; i < mr; ++i) d[i] = bf16_pair(s0[i], s1[i]);
-        for (index_t i = mr; i < MR; ++i) d[i] = 0;
-      }
-      if (k2 < k) {
-        const float* s0 = src + k2 * lda;
-        std::uint32_t* d = dst + (kp - 1) * MR;
-        for (index_t i = 0; i < mr; ++i) d[i] = bf16_pair(s0[i], 0.0f);
-        for (index_t i = mr; i < MR; ++i) d[i] = 0;
-      }
+      for (index_t p = 0; p < k; p += 2)
+        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, mr, MR,
+                        dst + (p / 2) * MR);
     } else {  // a row of op(A) is contiguous
       for (index_t i = 0; i < MR; ++i) {
-        std::uint32_t* d = dst + i;
-        if (i >= mr) {
-          for (index_t q = 0; q < kp; ++q) d[q * MR] = 0;
-          continue;
+        if (i < mr) {
+          pack_pairs_strided(A + (r0 + i0 + i) * lda + p0, k, dst + i, MR);
+        } else {
+          for (index_t q = 0; q < kp; ++q) dst[q * MR + i] = 0;
         }
-        const float* s = A + (r0 + i0 + i) * lda + p0;
-        for (index_t p = 0; p < k2; p += 2) d[(p / 2) * MR] = bf16_pair(s[p], s[p + 1]);
-        if (k2 < k) d[(kp - 1) * MR] = bf16_pair(s[k2], 0.0f);
       }
     }
   }
@@ -67,32 +120,21 @@ inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, ind
 template <int NR>
 inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, index_t c0, index_t k,
                         index_t n, std::uint32_t* __restrict dst) {
-  const index_t kp = (k + 1) / 2, k2 = k / 2 * 2;
+  const index_t kp = (k + 1) / 2;
   for (index_t j0 = 0; j0 < n; j0 += NR, dst += kp * NR) {
     const index_t nr = n - j0 < NR ? n - j0 : NR;
     if (!trans) {  // op(B)(p, j) = B[p * ldb + j]: a step is a contiguous row segment
       const float* src = B + p0 * ldb + (c0 + j0);
-      for (index_t p = 0; p < k; p += 2) {
-        const float* s0 = src + p * ldb;
-        std::uint32_t* d = dst + (p / 2) * NR;
-        if (p + 1 < k) {
-          const float* s1 = s0 + ldb;
-          for (index_t j = 0; j < nr; ++j) d[j] = bf16_pair(s0[j], s1[j]);
-        } else {
-          for (index_t j = 0; j < nr; ++j) d[j] = bf16_pair(s0[j], 0.0f);
-        }
-        for (index_t j = nr; j < NR; ++j) d[j] = 0;
-      }
+      for (index_t p = 0; p < k; p += 2)
+        pack_pairs_rows(src + p * ldb, p + 1 < k ? src + (p + 1) * ldb : nullptr, nr, NR,
+                        dst + (p / 2) * NR);
     } else {  // op(B)(p, j) = B[j * ldb + p]: a column of op(B) is a contiguous row of B
       for (index_t j = 0; j < NR; ++j) {
-        std::uint32_t* d = dst + j;
-        if (j >= nr) {
-          for (index_t q = 0; q < kp; ++q) d[q * NR] = 0;
-          continue;
+        if (j < nr) {
+          pack_pairs_strided(B + (c0 + j0 + j) * ldb + p0, k, dst + j, NR);
+        } else {
+          for (index_t q = 0; q < kp; ++q) dst[q * NR + j] = 0;
         }
-        const float* s = B + (c0 + j0 + j) * ldb + p0;
-        for (index_t p = 0; p < k2; p += 2) d[(p / 2) * NR] = bf16_pair(s[p], s[p + 1]);
-        if (k2 < k) d[(kp - 1) * NR] = bf16_pair(s[k2], 0.0f);
       }
     }
   }
