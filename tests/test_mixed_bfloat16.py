@@ -168,3 +168,24 @@ def test_bad_policy_in_a_config_is_refused():
     cfg = mlp("mixed_bfloat16").get_config()
     with pytest.raises(ValueError, match="'dtype'"):
         fm.Sequential.from_config({**cfg, "dtype_policy": "mixed_bfloat17"})
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sklearn_estimators_take_the_policy():
+    from fastmlp.sklearn import MLPClassifier, MLPRegressor
+
+    Xtr, ytr, Xte, yte = digits_split()
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=15, random_state=0,
+                        dtype_policy="mixed_bfloat16").fit(Xtr, ytr)
+    assert clf._model.dtype_policy == "mixed_bfloat16"
+    assert clf.coefs_[0].dtype == np.float32
+    ref = MLPClassifier(hidden_layer_sizes=(64,), max_iter=15, random_state=0).fit(Xtr, ytr)
+    assert clf.score(Xte, yte) >= ref.score(Xte, yte) - 0.02
+    clf.set_params(dtype_policy=None, warm_start=True, max_iter=1)
+    clf.fit(Xtr, ytr)
+    assert clf._model.dtype_policy == "float32"
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0,
+                       dtype_policy="mixed_bfloat16").fit(Xtr[:100], Xtr[:100, 0])
+    assert reg._model.dtype_policy == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="dtype_policy"):
+        MLPClassifier(dtype_policy="bfloat16").fit(Xtr[:20], ytr[:20])
