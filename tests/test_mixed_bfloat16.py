@@ -9,6 +9,8 @@ import pytest
 import fastmlp as fm
 from fastmlp.datasets import load_digits
 
+NOISE_MNIST_SHAPED = 7.0
+
 
 def mlp(policy, seed=0, d=64, k=10, hidden=(64,), batchnorm=False):
     layers = []
@@ -70,6 +72,24 @@ def test_digits_accuracy_within_half_a_point_of_float32():
     print(acc)
     assert acc["mixed_bfloat16"] >= acc["float32"] - 0.005
     assert acc["float32"] > 0.93
+
+
+def test_mnist_shaped_accuracy_within_half_a_point_of_float32():
+    from fastmlp.datasets import make_classification
+
+    # 784 features, 10 overlapping classes: hard enough that float32 stays below 100%.
+    X, y = make_classification(5000, 784, 10, noise=NOISE_MNIST_SHAPED, seed=0)
+    acc = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        runs = []
+        for seed in range(3):
+            m = mlp(policy, seed=seed, d=784, hidden=(128,))
+            m.fit(X[:4000], y[:4000], epochs=3, batch_size=64, verbose=0)
+            runs.append(m.evaluate(X[4000:], y[4000:])["accuracy"])
+        acc[policy] = float(np.mean(runs))
+    print(acc)
+    assert acc["mixed_bfloat16"] >= acc["float32"] - 0.005
+    assert 0.6 < acc["float32"] < 0.995
 
 
 @pytest.mark.parametrize("batch", [64, 1024])
@@ -189,3 +209,12 @@ def test_sklearn_estimators_take_the_policy():
     assert reg._model.dtype_policy == "mixed_bfloat16"
     with pytest.raises(ValueError, match="dtype_policy"):
         MLPClassifier(dtype_policy="bfloat16").fit(Xtr[:20], ytr[:20])
+
+
+def test_bf16_predict_rows_do_not_depend_on_the_batch():
+    Xtr, ytr, Xte, _ = digits_split()
+    m = mlp("mixed_bfloat16", hidden=(64, 32))
+    m.fit(Xtr[:300], ytr[:300], epochs=1, batch_size=64, verbose=0)
+    full = m.predict(Xte)
+    for i, k in [(0, 1), (3, 2), (10, 7), (17, 9), (40, 300)]:
+        np.testing.assert_array_equal(m.predict(Xte[i:i + k]), full[i:i + k])
