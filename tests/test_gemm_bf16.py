@@ -176,3 +176,18 @@ def test_bf16_emulated_on_lower_isa_tables(isa):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("n,k", [(5, 7), (70, 385), (256, 784), (129, 2)])
+def test_bf16_few_rows_equal_rows_of_the_batched_product_bitwise(n, k, ta):
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((k, 30) if ta else (30, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    full = _core.gemm(a, b, ta, False, bias, 7, 0.0, precision=1)  # gelu epilogue
+    for m in range(1, 10):
+        part = a[:, 2:2 + m] if ta else a[2:2 + m]
+        got = _core.gemm(part, b, ta, False, bias, 7, 0.0, threads=1, precision=1)
+        np.testing.assert_array_equal(got, full[2:2 + m])
+        assert_close_to_reference(_core.gemm(part, b, ta, False, precision=1), part, b, ta, False)
