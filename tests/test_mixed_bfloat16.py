@@ -218,3 +218,40 @@ def test_bf16_predict_rows_do_not_depend_on_the_batch():
     full = m.predict(Xte)
     for i, k in [(0, 1), (3, 2), (10, 7), (17, 9), (40, 300)]:
         np.testing.assert_array_equal(m.predict(Xte[i:i + k]), full[i:i + k])
+
+
+_EMULATED_SCRIPT = """
+import numpy as np, fastmlp as fm
+assert fm.build_info()["bf16"] == "emulated", fm.build_info()
+from test_mixed_bfloat16 import digits_split, mlp
+Xtr, ytr, Xte, yte = digits_split()
+out = []
+for threads in (1, 2):
+    fm.set_num_threads(threads)
+    m = mlp("mixed_bfloat16", batchnorm=True)
+    m.fit(Xtr, ytr, epochs=3, batch_size=64, verbose=0)
+    out.append((m.get_weights(), m.predict(Xte)))
+for a, b in zip(out[0][0], out[1][0]):
+    np.testing.assert_array_equal(a, b)
+np.testing.assert_array_equal(out[0][1], out[1][1])
+print("accuracy", m.evaluate(Xte, yte)["accuracy"])
+"""
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_policy_trains_through_the_emulated_path(isa):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import lower_isas
+
+    if isa not in lower_isas():
+        pytest.skip(f"{isa} is not below this host's best ISA")
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, FASTMLP_ISA=isa)
+    env["PYTHONPATH"] = os.pathsep.join([here, env.get("PYTHONPATH", "")])
+    res = subprocess.run([sys.executable, "-c", _EMULATED_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert float(res.stdout.split()[-1]) > 0.8
