@@ -160,6 +160,27 @@ def test_builtin_data_for_predict_and_evaluate(tmp_path):
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1798
 
 
+def test_dtype_policy_for_train_predict_and_evaluate(tmp_path):
+    import fastmlp as fm
+
+    model = tmp_path / "digits.fmlp"
+    assert run_cli("train", "--layers", "32", "--epochs", "3", "--out", model,
+                   "--dtype", "mixed_bfloat16", "-q").returncode == 0
+    assert fm.load(model).dtype_policy == "mixed_bfloat16"
+    bf16 = json.loads(run_cli("evaluate", model, "digits", "--json").stdout)
+    f32 = json.loads(run_cli("evaluate", model, "digits", "--json", "--dtype", "float32").stdout)
+    assert bf16["loss"] != f32["loss"] and abs(bf16["loss"] - f32["loss"]) < 0.05
+    proc = run_cli("predict", model, "digits", "--dtype", "float32")
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1798
+    model64 = tmp_path / "digits64.fmlp"
+    assert run_cli("train", "--layers", "8", "--epochs", "1", "--out", model64,
+                   "--dtype", "float64", "-q").returncode == 0
+    proc = run_cli("predict", model64, "digits", "--dtype", "mixed_bfloat16")
+    assert proc.returncode != 0 and "dtype" in proc.stderr
+    proc = run_cli("train", "--dtype", "bfloat16")
+    assert proc.returncode != 0 and "--dtype" in proc.stderr
+
+
 @pytest.mark.parametrize("opt", ["adam", "sgd", "rmsprop", "adamw"])
 def test_each_optimizer_trains(opt, class_csv):
     proc = run_cli("train", class_csv, "--target", "colour", "--layers", "8", "--epochs", "1",
@@ -282,3 +303,7 @@ def test_benchmark_report_on_tiny_config():
     assert "Skipped: sklearn (not requested), torch (not requested)" in text
     row = runner.rows[0]
     assert isinstance(row.values["fastmlp"], float) and row.values["fastmlp"] > 0
+    bf16 = [r for r in runner.rows if r.case.endswith(", bf16")]
+    assert [r.case.split(", ")[1] for r in bf16] == ["batch 64", "batch 1024", "784-256-128-10"]
+    assert all(isinstance(r.values["fastmlp"], float) and "x fastmlp float32" in r.note
+               for r in bf16)

@@ -175,3 +175,19 @@ def test_missing_onnx_gives_install_hint(monkeypatch, tmp_path):
     model = fm.Sequential([fm.Dense(3)], input_dim=2)
     with pytest.raises(ImportError, match="pip install"):
         model.to_onnx(tmp_path / "m.onnx")
+
+
+def test_mixed_bfloat16_exports_a_float32_graph_recording_the_policy(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 6)).astype(np.float32)
+    model = fm.Sequential([fm.Dense(16, activation="relu"), fm.Dense(3)], input_dim=6,
+                          dtype="mixed_bfloat16", seed=0)
+    model.build()
+    got = _run(model, X, tmp_path)
+    model.dtype_policy = "float32"  # the graph is the float32 model
+    np.testing.assert_allclose(got, model.predict(X), rtol=1e-5, atol=1e-6)
+    model.dtype_policy = "mixed_bfloat16"
+    path = tmp_path / "bf16.onnx"
+    model.to_onnx(path)
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert props["fastmlp.dtype_policy"] == "mixed_bfloat16"

@@ -418,6 +418,18 @@ void register_model(py::module_& m) {
             s.visit([on](auto& n) { n.track_abs_error = on; });
           },
           "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae metric).")
+      .def_property(
+          "bf16", [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16; }); },
+          [](PyNetwork& s, bool on) {
+            FM_CHECK(!on || s.dtype() == "float32",
+                     "dtype_policy 'mixed_bfloat16' needs a float32 network, this one is ",
+                     s.dtype());
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
+            s.visit([on](auto& n) { n.bf16 = on; });
+          },
+          "mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 "
+          "operands with float32 accumulation.")
       .def_property_readonly("loss",
                              [](PyNetwork& s) { return std::string(s.visit([](auto& n) { return nn::loss_name(n.loss()); })); })
       .def(

@@ -3,11 +3,14 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <type_traits>
 
 #include "bindings/numpy_args.hpp"
 #include "common/check.hpp"
+#include "common/parallel.hpp"
 #include "common/types.hpp"
 #include "gemm/gemm.hpp"
+#include "gemm/gemm_bf16.hpp"
 #include "gemm/gemm_dispatch.hpp"
 
 namespace py = pybind11;
@@ -79,10 +82,15 @@ T* as_output(const py::array& o, index_t M, index_t N, const char* name, index_t
   return static_cast<T*>(const_cast<void*>(o.data()));
 }
 
+// Product precision codes of the binding's gemm: float32 (the operands' own), bf16 (the
+// best bf16 path), bf16 forced through the emulated path (for tests).
+constexpr int kPrecisionF32 = 0, kPrecisionBf16 = 1, kPrecisionBf16Emulated = 2;
+
 template <class T>
 py::array gemm_typed(const py::array& a, const py::array& b, bool trans_a, bool trans_b,
                      const py::object& bias, int activation, double alpha, const py::object& out,
-                     double beta, const py::object& z_out, int threads, bool reference) {
+                     double beta, const py::object& z_out, int threads, bool reference,
+                     int precision) {
   Operand<T> A = as_operand<T>(a, "a"), B = as_operand<T>(b, "b");
   const index_t M = trans_a ? a.shape(1) : a.shape(0), Ka = trans_a ? a.shape(0) : a.shape(1);
   const index_t Kb = trans_b ? b.shape(1) : b.shape(0), N = trans_b ? b.shape(0) : b.shape(1);
@@ -123,6 +131,14 @@ py::array gemm_typed(const py::array& a, const py::array& b, bool trans_a, bool 
   const bool ta = trans_a != A.flipped, tb = trans_b != B.flipped;
   {
     py::gil_scoped_release nogil;
+    if constexpr (std::is_same_v<T, float>) {
+      if (precision != kPrecisionF32) {
+        const auto path = precision == kPrecisionBf16 ? fm::Bf16Path::best : fm::Bf16Path::emulated;
+        fm::gemm_bf16_threads(threads > 0 ? threads : fm::get_num_threads(), ta, tb, M, N, Ka,
+                              A.data, A.ld, B.data, B.ld, T(beta), C, ldc, ep, path);
+        return c_arr;
+      }
+    }
     if (reference)
       fm::gemm_ref<T>(ta, tb, M, N, Ka, A.data, A.ld, B.data, B.ld, T(beta), C, ldc, ep);
     else if (threads > 0)
@@ -136,11 +152,16 @@ py::array gemm_typed(const py::array& a, const py::array& b, bool trans_a, bool 
 
 py::array gemm_any(const py::array& a, const py::array& b, bool trans_a, bool trans_b,
                    const py::object& bias, int activation, double alpha, const py::object& out,
-                   double beta, const py::object& z_out, int threads, bool reference) {
+                   double beta, const py::object& z_out, int threads, bool reference,
+                   int precision = kPrecisionF32) {
   FM_CHECK(a.dtype().is(b.dtype()), "a and b must have the same dtype");
+  FM_CHECK(precision >= kPrecisionF32 && precision <= kPrecisionBf16Emulated,
+           "unknown precision code ", precision);
+  FM_CHECK(precision == kPrecisionF32 || a.dtype().is(py::dtype::of<float>()),
+           "precision='bf16' needs float32 operands");
   return dispatch_float(a, "a", [&](auto t) {
     return gemm_typed<decltype(t)>(a, b, trans_a, trans_b, bias, activation, alpha, out, beta,
-                                   z_out, threads, reference);
+                                   z_out, threads, reference, precision);
   });
 }
 
@@ -166,16 +187,25 @@ void register_ops(py::module_& m) {
       "gemm",
       [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, const py::object& bias,
          int activation, double alpha, const py::object& out, double beta, const py::object& z_out,
-         int threads) {
+         int threads, int precision) {
         return gemm_any(a, b, trans_a, trans_b, bias, activation, alpha, out, beta, z_out, threads,
-                        false);
+                        false, precision);
       },
       py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
       py::arg("bias") = py::none(), py::arg("activation") = 0, py::arg("alpha") = 0.0,
       py::arg("out") = py::none(), py::arg("beta") = 0.0, py::arg("z_out") = py::none(),
-      py::arg("threads") = 0,
+      py::arg("threads") = 0, py::arg("precision") = kPrecisionF32,
       "out = act(beta*out + op(a) @ op(b) + bias) with the core's GEMM (activation is an Act "
-      "code; threads=0 uses get_num_threads()). z_out receives the pre-activation.");
+      "code; threads=0 uses get_num_threads()). z_out receives the pre-activation. precision: "
+      "0 float32/float64, 1 bf16 operands (float32 only), 2 bf16 through the emulated path.");
+  m.def(
+      "bf16_peak_gflops",
+      [](int threads, double seconds) {
+        py::gil_scoped_release nogil;
+        return fm::bf16_peak_gflops(threads, seconds);
+      },
+      py::arg("threads"), py::arg("seconds") = 0.5,
+      "GFLOP/s of a vdpbf16ps loop on `threads` threads (0.0 without AVX512_BF16).");
   m.def(
       "gemm_ref",
       [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, const py::object& bias,

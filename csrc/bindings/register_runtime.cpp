@@ -9,6 +9,7 @@
 #include "common/check.hpp"
 #include "common/cpu_features.hpp"
 #include "common/parallel.hpp"
+#include "gemm/gemm_bf16.hpp"
 
 namespace py = pybind11;
 
@@ -59,6 +60,7 @@ void register_runtime(py::module_& m) {
     d["isa_compiled"] = py::make_tuple("generic");
 #endif
     d["index_bits"] = 64;
+    d["bf16"] = fm::gemm_bf16_path();  // the path precision="bf16" GEMMs take
     return d;
   });
   // Test hook for the pool: runs parallel_for(n, grain, threads) and returns how often each

@@ -40,6 +40,20 @@ Isa detect() {
   return Isa::generic;
 }
 
+// CPUID.(EAX=7, ECX=1):EAX bit 5 = AVX512_BF16. Only asked once AVX-512 (and the OS's
+// zmm state) is known to be there.
+bool detect_avx512_bf16() {
+#ifdef FM_X86
+  if (detect() != Isa::avx512) return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return false;  // a: max subleaf
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return a & (1u << 5);
+#else
+  return false;
+#endif
+}
+
 // The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
 // ignored, and reported by unknown_isa_request()).
 bool requested_isa(const char* s, Isa* isa) {
@@ -69,6 +83,11 @@ Isa detect_isa() {
 Isa active_isa() {
   static const Isa isa = lowered_by_env(detect_isa());
   return isa;
+}
+
+bool bf16_native() {
+  static const bool on = active_isa() == Isa::avx512 && detect_avx512_bf16();
+  return on;
 }
 
 const char* unknown_isa_request() {

@@ -9,6 +9,9 @@ namespace fm {
 Isa detect_isa();  // best ISA the CPU and OS support
 Isa active_isa();  // detect_isa() lowered by FASTMLP_ISA; fixed after the first call
 const char* isa_name(Isa isa);
+// AVX512_BF16 (vdpbf16ps) usable: the CPU has it and the AVX-512 table is the active one
+// (so FASTMLP_ISA=avx2|generic also turns it off).
+bool bf16_native();
 // The value of FASTMLP_ISA when it names no ISA (a typo: ignored, the best ISA stays on),
 // else nullptr. The module warns about it at import.
 const char* unknown_isa_request();

@@ -34,31 +34,6 @@ const GemmTable<double>& table<double>() {
   return t;
 }
 
-template <class T>
-GemmArgs<T> checked_args(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const T* A,
-                         index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc,
-                         const Epilogue<T>& ep) {
-  FM_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: sizes must be >= 0, got M=", M, " N=", N, " K=", K);
-  // op(A) is M x K: A is stored K x M when transposed; the same for B (K x N).
-  const index_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
-  const index_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
-  FM_CHECK(lda >= 0 && (a_rows <= 1 || lda >= a_cols), "gemm: lda=", lda, " is less than the ",
-           a_cols, " columns of A");
-  FM_CHECK(ldb >= 0 && (b_rows <= 1 || ldb >= b_cols), "gemm: ldb=", ldb, " is less than the ",
-           b_cols, " columns of B");
-  FM_CHECK(ldc >= 0 && (M <= 1 || ldc >= N), "gemm: ldc=", ldc, " is less than N=", N);
-  FM_CHECK(beta == T(0) || beta == T(1), "gemm: beta must be 0 or 1");
-  FM_CHECK(M * K == 0 || A != nullptr, "gemm: A is null");
-  FM_CHECK(K * N == 0 || B != nullptr, "gemm: B is null");
-  FM_CHECK(M * N == 0 || C != nullptr, "gemm: C is null");
-  const int act = static_cast<int>(ep.act);
-  FM_CHECK(act >= static_cast<int>(Act::linear) && act <= static_cast<int>(Act::softmax),
-           "gemm: unknown activation code ", act);
-  FM_CHECK(ep.act != Act::softmax, "gemm: softmax cannot be fused into a GEMM epilogue");
-  if (ep.z_out) FM_CHECK(M <= 1 || ep.ldz >= N, "gemm: ldz=", ep.ldz, " is less than N=", N);
-  return GemmArgs<T>{trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, &ep};
-}
-
 // Few rows times a large B (predict on a few samples): the one-row and few-row paths stream B
 // once, unpacked, so its columns are split over the threads, each streaming its part from
 // its own cache (1 x 784 x 256 f32 on 2 threads: ~7.4 us against ~10 us on one). Parts start
@@ -107,11 +82,36 @@ void run_small_path_split(const GemmTable<T>& t, const GemmArgs<T>& g, int threa
 }  // namespace
 
 template <class T>
+GemmArgs<T> gemm_checked_args(bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                              const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C,
+                              index_t ldc, const Epilogue<T>& ep) {
+  FM_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: sizes must be >= 0, got M=", M, " N=", N, " K=", K);
+  // op(A) is M x K: A is stored K x M when transposed; the same for B (K x N).
+  const index_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
+  const index_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
+  FM_CHECK(lda >= 0 && (a_rows <= 1 || lda >= a_cols), "gemm: lda=", lda, " is less than the ",
+           a_cols, " columns of A");
+  FM_CHECK(ldb >= 0 && (b_rows <= 1 || ldb >= b_cols), "gemm: ldb=", ldb, " is less than the ",
+           b_cols, " columns of B");
+  FM_CHECK(ldc >= 0 && (M <= 1 || ldc >= N), "gemm: ldc=", ldc, " is less than N=", N);
+  FM_CHECK(beta == T(0) || beta == T(1), "gemm: beta must be 0 or 1");
+  FM_CHECK(M * K == 0 || A != nullptr, "gemm: A is null");
+  FM_CHECK(K * N == 0 || B != nullptr, "gemm: B is null");
+  FM_CHECK(M * N == 0 || C != nullptr, "gemm: C is null");
+  const int act = static_cast<int>(ep.act);
+  FM_CHECK(act >= static_cast<int>(Act::linear) && act <= static_cast<int>(Act::softmax),
+           "gemm: unknown activation code ", act);
+  FM_CHECK(ep.act != Act::softmax, "gemm: softmax cannot be fused into a GEMM epilogue");
+  if (ep.z_out) FM_CHECK(M <= 1 || ep.ldz >= N, "gemm: ldz=", ep.ldz, " is less than N=", N);
+  return GemmArgs<T>{trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, &ep};
+}
+
+template <class T>
 void gemm_threads(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
                   const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc,
                   const Epilogue<T>& ep) {
   FM_CHECK(threads >= 1, "gemm: threads must be >= 1, got ", threads);
-  GemmArgs<T> g = checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
+  GemmArgs<T> g = gemm_checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
   const GemmTable<T>& t = table<T>();
   if (split_small_path(t, g, threads)) {
     run_small_path_split(t, g, threads);
@@ -129,7 +129,7 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const T* 
 template <class T>
 void gemm_ref(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const T* A, index_t lda,
               const T* B, index_t ldb, T beta, T* C, index_t ldc, const Epilogue<T>& ep) {
-  GemmArgs<T> g = checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
+  GemmArgs<T> g = gemm_checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
   generic::gemm_ref_run(g);
 }
 
@@ -152,6 +152,9 @@ int gemm_threads_for(index_t M, index_t N, index_t K, int cap) {
                                 const T*, index_t, T, T*, index_t, const Epilogue<T>&);         \
   template void gemm_ref<T>(bool, bool, index_t, index_t, index_t, const T*, index_t, const T*, \
                             index_t, T, T*, index_t, const Epilogue<T>&);                       \
+  template GemmArgs<T> gemm_checked_args<T>(bool, bool, index_t, index_t, index_t, const T*,    \
+                                            index_t, const T*, index_t, T, T*, index_t,         \
+                                            const Epilogue<T>&);                                \
   template GemmInfo gemm_info<T>();                                                             \
   template int gemm_threads_for<T>(index_t, index_t, index_t, int);
 FM_GEMM_INSTANTIATE(float)

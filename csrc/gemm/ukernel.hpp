@@ -35,6 +35,13 @@ struct GemmArgs {
   const Epilogue<T>* ep;
 };
 
+// Checks every size and pointer of a GEMM call (std::invalid_argument, before any memory is
+// touched) and bundles them (dispatch.cpp; shared by the float and bf16 entry points).
+template <class T>
+GemmArgs<T> gemm_checked_args(bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                              const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C,
+                              index_t ldc, const Epilogue<T>& ep);
+
 // Per-ISA block sizes and driver (BLIS's cntx): MR x NR register tile, MC x KC block of A
 // (L2), KC x NC panel of B (L3), KC x NR micro-panel of B (L1); and the small-matrix ("sup")
 // thresholds: op(B) not transposed and M == 1 (one_row) or M <= sup_max_m runs without

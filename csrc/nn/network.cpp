@@ -167,7 +167,7 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
   ws.stochastic = mode.stochastic;
   for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
     const Op& op = plan_.ops[i];
-    op_fns<T>(op.kind).forward(op, {x, n, ws.ops[i], arenas, mode, seed_, step_salt, i == 0});
+    op_fns<T>(op.kind).forward(op, {x, n, ws.ops[i], arenas, mode, seed_, step_salt, i == 0, bf16});
     x = ws.ops[i].y;
   }
   return x;
@@ -184,7 +184,8 @@ void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
   for (int i = static_cast<int>(plan_.ops.size()) - 1; i >= first; --i) {
     const Op& op = plan_.ops[i];
     const T* x = i == 0 ? x0 : ws.ops[i - 1].y;  // (n, op.in) input the forward read
-    op_fns<T>(op.kind).backward(op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic});
+    op_fns<T>(op.kind).backward(
+        op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic, bf16});
   }
 }
 
@@ -348,7 +349,7 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) cons
   for (int i = 0; i < static_cast<int>(plan_.ops.size()); ++i) {
     const Op& op = plan_.ops[i];
     T* dst = i == last_writer ? out : bufs[next];
-    const T* y = op_fns<T>(op.kind).infer(op, {cur, cur_owned, rows, dst, arenas, threads});
+    const T* y = op_fns<T>(op.kind).infer(op, {cur, cur_owned, rows, dst, arenas, threads, bf16});
     if (y == dst) {  // a new block: the next free scratch buffer is the other one
       cur_owned = true;
       if (dst != out) next ^= 1;

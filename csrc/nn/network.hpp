@@ -71,6 +71,10 @@ class Network {
   // loss_of also sums |error| (regression losses; Totals::abs_sum): set when the mae metric is
   // asked for, so no other model pays the extra pass.
   bool track_abs_error = false;
+  // The mixed_bfloat16 policy (float networks only): every Dense GEMM -- forward, dW = xᵀ·dZ,
+  // dX = dZ·Wᵀ and inference -- rounds its operands to bf16 and accumulates in float32, as
+  // torch.autocast does; weights, gradients, optimizer state, BatchNorm and losses stay T.
+  bool bf16 = false;
 
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------
   // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,

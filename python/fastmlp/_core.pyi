@@ -5,7 +5,7 @@ fastmlp compute core (C++): GEMM, kernels, network and training engine
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['EpochResult', 'Network', 'Totals', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
+__all__: list[str] = ['EpochResult', 'Network', 'Totals', 'bf16_peak_gflops', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
 class EpochResult:
     """
     fit_epoch's result: the epoch's Totals and how it ended.
@@ -129,11 +129,23 @@ class Network:
     @track_abs_error.setter
     def track_abs_error(self, arg1: bool) -> None:
         ...
+    @property
+    def bf16(self) -> bool:
+        """
+        mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 operands with float32 accumulation.
+        """
+    @bf16.setter
+    def bf16(self, arg1: bool) -> None:
+        ...
+def bf16_peak_gflops(threads: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> float:
+    """
+    GFLOP/s of a vdpbf16ps loop on `threads` threads (0.0 without AVX512_BF16).
+    """
 def build_info() -> dict:
     ...
-def gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False, bias: typing.Any = None, activation: typing.SupportsInt | typing.SupportsIndex = 0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, out: typing.Any = None, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, z_out: typing.Any = None, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
+def gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False, bias: typing.Any = None, activation: typing.SupportsInt | typing.SupportsIndex = 0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, out: typing.Any = None, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, z_out: typing.Any = None, threads: typing.SupportsInt | typing.SupportsIndex = 0, precision: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
-    out = act(beta*out + op(a) @ op(b) + bias) with the core's GEMM (activation is an Act code; threads=0 uses get_num_threads()). z_out receives the pre-activation.
+    out = act(beta*out + op(a) @ op(b) + bias) with the core's GEMM (activation is an Act code; threads=0 uses get_num_threads()). z_out receives the pre-activation. precision: 0 float32/float64, 1 bf16 operands (float32 only), 2 bf16 through the emulated path.
     """
 def gemm_info(dtype: str = 'float32') -> dict:
     """

@@ -15,7 +15,8 @@ from fastmlp import _core
 from fastmlp.errors import InvalidParameterError
 
 __all__ = [
-    "Interval", "Options", "validate_params", "check_dtype", "check_X", "check_finite",
+    "Interval", "Options", "validate_params", "check_dtype", "check_dtype_policy",
+    "DTYPE_POLICIES", "check_X", "check_finite",
     "as_float_array",
 ]
 
@@ -126,6 +127,27 @@ def check_dtype(dtype) -> str:
         raise InvalidParameterError(
             f"The 'dtype' parameter must be 'float32' or 'float64'. Got {dtype!r} instead.")
     return name
+
+
+# A model's dtype policy (Keras 3's names) -> the dtype its weights, optimizer state, losses
+# and outputs are kept in. "mixed_bfloat16" runs the Dense GEMMs on bf16 operands.
+DTYPE_POLICIES = {"float32": "float32", "float64": "float64", "mixed_bfloat16": "float32"}
+
+
+def check_dtype_policy(dtype, name: str = "dtype") -> tuple[str, str]:
+    """``(variable dtype, policy name)`` of a model ``dtype=``: "float32", "float64" (or a
+    NumPy float dtype naming one) or "mixed_bfloat16"."""
+    if isinstance(dtype, str) and dtype in DTYPE_POLICIES:
+        return DTYPE_POLICIES[dtype], dtype
+    try:
+        dt = np.dtype(dtype).name if not isinstance(dtype, bool) else None
+    except TypeError:
+        dt = None
+    if dt not in ("float32", "float64"):
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be 'float32', 'float64' or 'mixed_bfloat16'. Got "
+            f"{dtype!r} instead.")
+    return dt, dt
 
 
 def as_float_array(a, name: str, dtype, ndim=(1, 2)) -> np.ndarray:

@@ -10,6 +10,7 @@ short warm-up; a ratio above 1 means fastmlp is faster.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import statistics
 import sys
@@ -124,10 +125,11 @@ def make_data(n: int, inputs: int, classes: int, seed: int = 0):
 class FastMLP:
     name = "fastmlp"
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, dtype: str = "float32"):
         import fastmlp as fm
 
         self.fm = fm
+        self.dtype = dtype  # "mixed_bfloat16" for the bf16 rows
         fm.set_num_threads(threads)
 
     def build(self, net: Net):
@@ -140,7 +142,7 @@ class FastMLP:
             else:
                 layers.append(fm.Dense(h, activation="relu", init="he_uniform"))
         layers.append(fm.Dense(net.outputs))
-        model = fm.Sequential(layers, input_dim=net.inputs, seed=0)
+        model = fm.Sequential(layers, input_dim=net.inputs, dtype=self.dtype, seed=0)
         loss = "binary_cross_entropy" if net.outputs == 1 else "cross_entropy"
         model.compile(loss=loss, optimizer=fm.Adam(lr=1e-3))
         return model
@@ -155,12 +157,18 @@ class FastMLP:
 class Torch:
     name = "torch"
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, autocast: bool = False):
         import torch
 
         self.torch = torch
+        self.autocast = autocast  # torch.autocast("cpu", dtype=torch.bfloat16) for the bf16 rows
         torch.set_num_threads(threads)
         torch.manual_seed(0)
+
+    def _autocast(self):
+        if not self.autocast:
+            return contextlib.nullcontext()
+        return self.torch.autocast("cpu", dtype=self.torch.bfloat16)
 
     def build(self, net: Net):
         nn = self.torch.nn
@@ -188,7 +196,8 @@ class Torch:
             for start in range(0, n, batch):
                 idx = perm[start:start + batch]
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(net(Xt[idx]), yt[idx])
+                with self._autocast():  # forward and loss; backward outside, as documented
+                    loss = loss_fn(net(Xt[idx]), yt[idx])
                 loss.backward()
                 opt.step()
 
@@ -198,8 +207,8 @@ class Torch:
         squash = torch.sigmoid if model.binary else (lambda z: torch.softmax(z, dim=1))
 
         def predict(X):
-            with torch.inference_mode():
-                return squash(net(torch.from_numpy(X))).numpy()
+            with torch.inference_mode(), self._autocast():
+                return squash(net(torch.from_numpy(X))).float().numpy()
 
         return predict
 
@@ -418,6 +427,8 @@ class Runner:
         self.rows += [latency, throughput]
         self.log("  done: predict")
 
+        self._bf16_cases(big, X, y, f32_rows=self.rows[:2] + [throughput])
+
         Xs, ys = make_data(cfg.n_tiny, 20, 1, seed=1)
         self.train_case(" (binary)", Net(20, (64, 64), 1), Xs, ys, 64)
         self.thread_rows = self._threads_scaling(big, X, y)
@@ -428,6 +439,44 @@ class Runner:
                 self.errors.append(f"keras: {_short_error(exc)}")
             if self.keras_rows is not None:
                 self.log("  done: keras")
+
+    def _bf16_cases(self, net: Net, X, y, f32_rows) -> None:
+        """fastmlp's mixed_bfloat16 policy against torch.autocast(bfloat16): training at batch
+        64 and 1024, and predicting every row with the batch-1024 model; each row's note
+        compares fastmlp bf16 with fastmlp float32 (f32_rows: the same cases in float32)."""
+        makers = {"fastmlp": lambda: FastMLP(self.cfg.threads, dtype="mixed_bfloat16"),
+                  "torch": lambda: Torch(self.cfg.threads, autocast=True)}
+        peers = {name: make() for name, make in makers.items() if name in self.peers}
+        fitted = {}
+        cases = [(f"train {net.name()}, batch {b}, bf16", b) for b in (64, 1024)]
+        cases.append((f"predict {len(X):,} rows, {net.name()}, bf16", None))
+        for (case, batch), base in zip(cases, f32_rows):
+            row = Row(case, "samples/s")
+            for name in PEERS:
+                peer = peers.get(name)
+                if peer is None or (batch is None and name not in fitted):
+                    row.values[name] = "n/a" if name in self.peers else self._absent(name)
+                    continue
+                try:
+                    if batch is None:
+                        row.values[name] = _throughput(peer.predict_fn(fitted[name]), X,
+                                                       self.cfg.throughput_repeats)
+                    else:
+                        model, sps, _ = _time_fit(peer, net, X, y, batch, self.cfg.epochs,
+                                                  self.cfg.fit_repeats)
+                        row.values[name] = sps
+                        if batch == 1024:
+                            fitted[name] = model
+                except Exception as exc:  # one peer failing must not hide the others
+                    row.values[name] = "error"
+                    self.errors.append(f"{case} [{name}]: {_short_error(exc)}")
+            a, b = row.values.get("fastmlp"), base.values.get("fastmlp")
+            if isinstance(a, float) and isinstance(b, float) and b > 0:
+                row.note = f"{a / b:.2f}x fastmlp float32"
+            self.rows.append(row)
+            self.log(f"  done: {case}")
+        if "fastmlp" in self.peers:
+            self.peers["fastmlp"].fm.set_num_threads(self.cfg.threads)
 
     def _threads_scaling(self, net: Net, X, y):
         """fastmlp alone at 1 and at cfg.threads threads."""

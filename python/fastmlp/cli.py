@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "(e.g. model.fmlp)")
     train.add_argument("--plot", metavar="PNG", help="save learning curves here "
                                                      "(needs matplotlib)")
+    train.add_argument("--dtype", choices=("float32", "float64", "mixed_bfloat16"),
+                       default="float32", help="dtype policy (default: float32; "
+                       "mixed_bfloat16: float32 weights, bf16 matrix products)")
     train.add_argument("-q", "--quiet", action="store_true", help="print only the result")
 
     predict = sub.add_parser("predict", parents=[common], help="predict with a saved model",
@@ -137,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--target", help="CSV column to leave out (when the file has labels)")
     predict.add_argument("--out", metavar="FILE", help="write here (.csv or .npz) instead of "
                                                        "standard output")
+    predict.add_argument("--dtype", choices=("float32", "mixed_bfloat16"),
+                         help="run a float32 model's matrix products in this policy (default: "
+                              "the one it was saved with)")
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score a saved model",
                               description="Print the loss and accuracy (or RMSE and R^2) of a "
@@ -146,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", help="label column of a CSV file (default: the one the "
                                            "model was trained on)")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate.add_argument("--dtype", choices=("float32", "mixed_bfloat16"),
+                          help="run a float32 model's matrix products in this policy (default: "
+                               "the one it was saved with)")
 
     bench = sub.add_parser("bench", help="time fastmlp against the installed peers",
                            description="Compare training and inference speed with PyTorch and "
@@ -264,7 +273,7 @@ def _build_model(fm, args, n_features: int, n_outputs: int):
         if args.dropout > 0:
             layers.append(fm.Dropout(args.dropout))
     layers.append(fm.Dense(n_outputs))
-    return fm.Sequential(layers, input_dim=n_features, seed=args.seed)
+    return fm.Sequential(layers, input_dim=n_features, dtype=args.dtype, seed=args.seed)
 
 
 def _optimizer(fm, name: str, lr: float | None):
@@ -496,14 +505,20 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _load_model(path: str):
+def _load_model(path: str, policy: str | None = None):
     _check_exists(path, "model file")
     import fastmlp as fm
 
     try:
-        return fm.load(path)
+        model = fm.load(path)
     except (ValueError, OSError) as exc:
         raise UsageError(f"cannot load model {path}: {exc}") from exc
+    if policy is not None:
+        try:
+            model.dtype_policy = policy
+        except ValueError as exc:
+            raise UsageError(f"--dtype {policy}: {exc}") from exc
+    return model
 
 
 def _expected_features(model) -> int | None:
@@ -545,7 +560,7 @@ def _task_of(model, meta: dict) -> str:
 
 
 def cmd_predict(args) -> int:
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.dtype)
     if args.out:
         _check_writable(args.out, "predictions")
     _apply_threads(args)
@@ -599,7 +614,7 @@ def _write_csv(columns: dict, path: str | None) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.dtype)
     _apply_threads(args)
     meta = _read_meta(args.model)
     builtin = args.data in BUILTIN_DATASETS and not os.path.exists(args.data)

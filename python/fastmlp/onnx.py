@@ -1,6 +1,8 @@
 """Export a Sequential to ONNX for inference (``model.to_onnx(path)``).
 
-The graph takes ``input`` of shape (N, input_dim) in the model's dtype and returns ``output``:
+The graph takes ``input`` of shape (N, input_dim) in the model's dtype (float32 for the
+"mixed_bfloat16" policy, which the metadata property ``fastmlp.dtype_policy`` records) and
+returns ``output``:
 what ``model.predict`` returns (probabilities after the loss's link for a compiled
 classification model, raw values otherwise).
 
@@ -216,6 +218,10 @@ def build_model_proto(model):
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fastmlp"
     )
     proto.ir_version = min(proto.ir_version, 8)  # readable by ONNX Runtime >= 1.14
+    # The graph computes in the model's dtype (float32 for mixed_bfloat16); the policy is
+    # recorded so that a reader knows what the model was trained or run with.
+    helper.set_model_props(proto, {"fastmlp.dtype_policy": config.get("dtype_policy",
+                                                                       config["dtype"])})
     onnx.checker.check_model(proto, full_check=True)
     return proto
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from fastmlp import _core
 
-__all__ = ["gemm", "GEMM_ACTIVATIONS"]
+__all__ = ["gemm", "GEMM_ACTIVATIONS", "GEMM_PRECISIONS"]
 
 # Activation name -> (core Act code, default alpha). The codes are fm::Act's values.
 GEMM_ACTIVATIONS = {
@@ -22,6 +22,9 @@ GEMM_ACTIVATIONS = {
     "silu": (8, 0.0),
     "swish": (8, 0.0),
 }
+# precision= name -> the binding's code: None computes in the operands' dtype; "bf16" rounds
+# float32 operands to bfloat16 (nearest even) and accumulates in float32.
+GEMM_PRECISIONS = {None: 0, "bf16": 1}
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -34,7 +37,8 @@ def _as_matrix(x, name: str) -> np.ndarray:
     return arr
 
 
-def gemm(a, b, *, trans_a=False, trans_b=False, bias=None, activation=None, alpha=None):
+def gemm(a, b, *, trans_a=False, trans_b=False, bias=None, activation=None, alpha=None,
+         precision=None):
     """Return ``activation(op(a) @ op(b) + bias)`` computed by fastmlp's own GEMM.
 
     Parameters
@@ -52,6 +56,12 @@ def gemm(a, b, *, trans_a=False, trans_b=False, bias=None, activation=None, alph
         (``None`` means linear). Softmax is row-wise and not available here.
     alpha : float, optional
         Negative slope of ``leaky_relu`` (default 0.01) or ``elu``'s alpha (default 1.0).
+    precision : {None, "bf16"}
+        ``None`` (default) multiplies in the operands' dtype. ``"bf16"`` (float32 operands only)
+        rounds ``op(a)`` and ``op(b)`` to bfloat16 (round to nearest even) and accumulates in
+        float32; bias and activation stay float32. ``fastmlp.build_info()["bf16"]`` says which
+        path runs: ``"avx512_bf16"`` (``vdpbf16ps``) or ``"emulated"`` (the same numbers up to
+        the float32 summation order).
 
     Returns
     -------
@@ -100,4 +110,9 @@ def gemm(a, b, *, trans_a=False, trans_b=False, bias=None, activation=None, alph
         raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
     elif not np.isfinite(alpha):
         raise ValueError(f"alpha must be finite, got {alpha}")
-    return _core.gemm(a, b, bool(trans_a), bool(trans_b), bias, code, float(alpha))
+    if not isinstance(precision, (str, type(None))) or precision not in GEMM_PRECISIONS:
+        raise ValueError(f"precision must be None or 'bf16', got {precision!r}")
+    if precision == "bf16" and a.dtype != np.float32:
+        raise TypeError(f"precision='bf16' needs float32 operands, got {a.dtype}")
+    return _core.gemm(a, b, bool(trans_a), bool(trans_b), bias, code, float(alpha),
+                      precision=GEMM_PRECISIONS[precision])

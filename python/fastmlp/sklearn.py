@@ -23,7 +23,9 @@ Constructor parameters, defaults, fitted attributes and stopping rules are those
   expectation over mini-batches.
 * Extras: ``dropout`` (after each hidden activation), ``batch_norm`` (between each hidden
   Dense and its activation), ``n_threads`` (threads used by fit/predict; None: fastmlp's
-  current setting). Sparse input is accepted and densified.
+  current setting), ``dtype_policy`` (None: the model's dtype follows X, as today;
+  ``"mixed_bfloat16"``: float32 weights with every Dense GEMM on bf16 operands, see
+  ``fastmlp.Sequential``). Sparse input is accepted and densified.
 """
 from __future__ import annotations
 
@@ -163,6 +165,7 @@ class _BaseMLP(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "dtype_policy": [None, StrOptions({"mixed_bfloat16"})],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -171,7 +174,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, n_threads=None):
+                 dropout=0.0, batch_norm=False, n_threads=None, dtype_policy=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -198,6 +201,7 @@ class _BaseMLP(BaseEstimator):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.n_threads = n_threads
+        self.dtype_policy = dtype_policy
 
     # -- subclass hooks -------------------------------------------------------------------
 
@@ -264,7 +268,9 @@ class _BaseMLP(BaseEstimator):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if first_pass:
+        if first_pass and self.dtype_policy == "mixed_bfloat16":
+            dtype = np.dtype(np.float32)  # bf16 GEMMs, float32 weights
+        elif first_pass:
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         else:
             dtype = self._dtype
@@ -286,6 +292,8 @@ class _BaseMLP(BaseEstimator):
             self._initialize(y, [X.shape[1]] + hidden + [self.n_outputs_])
         elif not incremental:
             self._lr = float(self.learning_rate_init)  # a new fit starts a new schedule
+        if not first_pass and self._dtype == np.float32:  # warm start may switch the policy
+            self._model.dtype_policy = self.dtype_policy or "float32"
 
         with _threads(self.n_threads):
             self._fit_stochastic(X, y, sample_weight, incremental)
@@ -317,8 +325,8 @@ class _BaseMLP(BaseEstimator):
             b = self._random_state.uniform(-bound, bound, fan_out)
             inits.append((W, b))
         seed = int(self._random_state.randint(0, np.iinfo(np.int32).max))
-        model = fm.Sequential(layers, input_dim=layer_units[0], dtype=self._dtype.name,
-                              seed=seed)
+        model = fm.Sequential(layers, input_dim=layer_units[0],
+                              dtype=self.dtype_policy or self._dtype.name, seed=seed)
         weights = model.get_weights()
         for k, (W, b) in zip(self._dense_indices(), inits):
             weights[k], weights[k + 1] = W.astype(self._dtype), b.astype(self._dtype)
@@ -535,9 +543,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier: ``sklearn.neural_network.MLPClassifier`` on fastmlp.
 
     Parameters are scikit-learn's (see the module docstring for how they map), plus
-    ``dropout``, ``batch_norm`` and ``n_threads``. Multiclass targets train a softmax with
-    cross entropy; binary and multi-label (2-D 0/1) targets train sigmoids with binary cross
-    entropy.
+    ``dropout``, ``batch_norm``, ``n_threads`` and ``dtype_policy``. Multiclass targets train a
+    softmax with cross entropy; binary and multi-label (2-D 0/1) targets train sigmoids with
+    binary cross entropy.
     """
 
     def _validate_input(self, X, y, incremental, reset):
@@ -649,7 +657,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, n_threads=None):
+                 dropout=0.0, batch_norm=False, n_threads=None, dtype_policy=None):
         self.loss = loss
         # The other parameters are _BaseMLP's: every one of them, by name.
         params = {k: v for k, v in locals().items() if k not in ("self", "loss", "__class__")}

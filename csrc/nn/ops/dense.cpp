@@ -1,16 +1,34 @@
 // Dense: y = act(x · W + b), one GEMM with the bias and activation fused into its epilogue.
 #include <cmath>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "common/check.hpp"
+#include "common/parallel.hpp"
 #include "gemm/gemm.hpp"
+#include "gemm/gemm_bf16.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/reduce.hpp"
 #include "nn/ops/op.hpp"
 
 namespace fm::nn {
 namespace {
+
+// C = op(A) · op(B) (+ epilogue) in the network's precision: bf16 operands with float32
+// accumulation under mixed_bfloat16 (float networks only), else T throughout.
+template <class T>
+void dense_gemm(bool bf16, int threads, bool ta, bool tb, index_t M, index_t N, index_t K,
+                const T* A, index_t lda, const T* B, index_t ldb, T* C, index_t ldc,
+                const Epilogue<T>& ep = {}) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) {
+      gemm_bf16_threads(threads, ta, tb, M, N, K, A, lda, B, ldb, 0.0f, C, ldc, ep);
+      return;
+    }
+  }
+  gemm_threads<T>(threads, ta, tb, M, N, K, A, lda, B, ldb, T(0), C, ldc, ep);
+}
 
 // W (in, out) in the trainable arena, then b (out) unless use_bias is false. A following
 // activation layer is fused into the epilogue when this layer's own activation is linear;
@@ -60,8 +78,8 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
   ep.alpha = static_cast<T>(op.alpha);
   ep.z_out = op.keep_z ? a.b.z : nullptr;
   ep.ldz = op.out;
-  gemm<T>(false, false, a.n, op.out, op.in, a.x, op.in, a.arenas.params + op.w, op.out, T(0), a.b.y,
-          op.out, ep);
+  dense_gemm<T>(a.bf16, get_num_threads(), false, false, a.n, op.out, op.in, a.x, op.in,
+                a.arenas.params + op.w, op.out, a.b.y, op.out, ep);
 }
 
 // dZ (n, out) = dY * act'(z), in place in g; dW (in, out) = xᵀ · dZ; db (out) = colsum(dZ);
@@ -72,12 +90,12 @@ void backward(const Op& op, const BackwardArgs<T>& a) {
   T* g = a.g;
   if (op.act != Act::linear)
     act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, n * op.out);
-  gemm<T>(true, false, op.in, op.out, n, a.x, op.in, g, op.out, T(0), a.arenas.grads + op.w,
-          op.out);
+  dense_gemm<T>(a.bf16, get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g, op.out,
+                a.arenas.grads + op.w, op.out);
   if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
   if (a.need_dx) {
-    gemm<T>(false, true, n, op.in, op.out, g, op.out, a.arenas.params + op.w, op.out, T(0), a.spare,
-            op.in);
+    dense_gemm<T>(a.bf16, get_num_threads(), false, true, n, op.in, op.out, g, op.out,
+                  a.arenas.params + op.w, op.out, a.spare, op.in);
     std::swap(a.g, a.spare);
   }
 }
@@ -89,8 +107,8 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
   ep.bias = op.b >= 0 ? a.arenas.params + op.b : nullptr;
   ep.act = op.act;
   ep.alpha = static_cast<T>(op.alpha);
-  gemm_threads<T>(a.threads, false, false, a.rows, op.out, op.in, a.x, op.in,
-                  a.arenas.params + op.w, op.out, T(0), a.dst, op.out, ep);
+  dense_gemm<T>(a.bf16, a.threads, false, false, a.rows, op.out, op.in, a.x, op.in,
+                a.arenas.params + op.w, op.out, a.dst, op.out, ep);
   return a.dst;
 }
 

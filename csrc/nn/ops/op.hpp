@@ -101,6 +101,7 @@ struct ForwardArgs {
   std::uint64_t seed;       // network seed (dropout / noise streams)
   std::uint64_t step_salt;  // step ^ mix64(draw): the RNG counter of this pass
   bool first;               // op 0 (a leading standardize ran in gather_input)
+  bool bf16;                // Dense GEMMs on bf16 operands (Network::bf16)
 };
 
 template <class T>
@@ -113,6 +114,7 @@ struct BackwardArgs {
   T*& spare;        // a second (n, max_width) buffer an op may write dx into and swap
   bool need_dx;     // false for the first trainable op (nothing upstream needs dx)
   bool stochastic;  // whether the forward applied dropout
+  bool bf16;        // Dense GEMMs on bf16 operands (Network::bf16)
 };
 
 template <class T>
@@ -123,6 +125,7 @@ struct InferArgs {
   T* dst;            // (rows, op.out) a free block (or the caller's output)
   Arenas<T> arenas;  // grads unused
   int threads;       // thread cap for the GEMM
+  bool bf16;         // Dense GEMMs on bf16 operands (Network::bf16)
 };
 
 template <class T>

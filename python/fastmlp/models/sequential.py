@@ -20,7 +20,7 @@ from fastmlp._validation import (
     Interval,
     as_float_array,
     batch_rows,
-    check_dtype,
+    check_dtype_policy,
     check_finite,
     check_X,
     validate_params,
@@ -61,7 +61,12 @@ class Sequential(Trainer):
         More may be added with :meth:`add` until the model is built.
     input_dim : int, optional
         Number of input features; if omitted, fixed by the first ``fit`` (or ``predict``).
-    dtype : "float32" or "float64"
+    dtype : "float32", "float64" or "mixed_bfloat16"
+        The dtype policy (Keras 3's names). "mixed_bfloat16" keeps weights, optimizer state,
+        BatchNorm statistics, losses and outputs in float32 and runs every Dense GEMM
+        (forward, both backward GEMMs, inference) on operands rounded to bfloat16 with
+        float32 accumulation; ``model.dtype`` is then "float32" and ``model.dtype_policy``
+        "mixed_bfloat16" (settable, e.g. to run a float32-trained model in bf16).
     seed : int, optional
         Same seed and data give bit-identical weights, whatever the thread count. ``None``
         draws one (kept in ``model.seed``).
@@ -75,7 +80,7 @@ class Sequential(Trainer):
     """
 
     def __init__(self, layers=None, input_dim=None, dtype="float32", seed=None):
-        self._dtype = check_dtype(dtype)
+        self._dtype, self._dtype_policy = check_dtype_policy(dtype)
         validate_params("Sequential", {"input_dim": input_dim, "seed": seed},
                         {"input_dim": [None, Interval(Integral, 1, None)],
                          "seed": [None, Interval(Integral, 0, 2**63 - 1)]})
@@ -241,7 +246,29 @@ class Sequential(Trainer):
 
     @property
     def dtype(self) -> str:
+        """The dtype of weights, optimizer state, losses and outputs."""
         return self._dtype
+
+    @property
+    def dtype_policy(self) -> str:
+        """"float32", "float64" or "mixed_bfloat16" (Dense GEMMs on bf16 operands).
+
+        Settable between "float32" and "mixed_bfloat16" on a float32 model at any time
+        (between training steps): the weights stay as they are, only the GEMMs change.
+        """
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, policy) -> None:
+        dtype, policy = check_dtype_policy(policy, "dtype_policy")
+        if dtype != self._dtype:
+            raise InvalidParameterError(
+                f"The 'dtype_policy' parameter cannot change the model's dtype {self._dtype!r} "
+                f"(policy {policy!r} keeps {dtype}); build a new model for that")
+        with self._lock:
+            self._dtype_policy = policy
+            if self._net is not None:
+                self._net.bf16 = policy == "mixed_bfloat16"
 
     @property
     def seed(self) -> int:
@@ -305,6 +332,7 @@ class Sequential(Trainer):
                 raise RuntimeError(f"engine exposes {len(params)} arrays, expected {len(init)}")
             for view, value in zip(params, init):
                 view[...] = value.astype(self._dtype, copy=False)
+            net.bf16 = self._dtype_policy == "mixed_bfloat16"
             if self._compile_config is not None:
                 self._compile_engine(net)
             self._net = net
@@ -502,7 +530,7 @@ class Sequential(Trainer):
                          str(n) if self._input_dim else "?"))
         w0 = max([len(r[0]) for r in rows] + [20])
         line = "-" * (w0 + 32)
-        out = [f"Sequential (input_dim={self._input_dim}, dtype={self._dtype})", line,
+        out = [f"Sequential (input_dim={self._input_dim}, dtype={self._dtype_policy})", line,
                f"{'Layer':<{w0}}  {'Output':>16}  {'Params':>10}", line]
         out += [f"{a:<{w0}}  {b:>16}  {c:>10}" for a, b, c in rows]
         out.append(line)
@@ -516,7 +544,7 @@ class Sequential(Trainer):
 
     def __repr__(self):
         return (f"Sequential({self._layers!r}, input_dim={self._input_dim}, "
-                f"dtype={self._dtype!r}, seed={self._seed})")
+                f"dtype={self._dtype_policy!r}, seed={self._seed})")
 
     def get_config(self) -> dict:
         """A JSON-able description: ``Sequential.from_config(model.get_config())`` rebuilds
@@ -525,6 +553,8 @@ class Sequential(Trainer):
                           for layer in self._layers],
                "input_dim": self._input_dim, "dtype": self._dtype, "seed": self._seed,
                "compile": None}
+        if self._dtype_policy != self._dtype:  # "dtype" stays the weights' dtype (file format)
+            cfg["dtype_policy"] = self._dtype_policy
         comp = self._compile_config
         if comp is not None:
             opt = comp.optimizer
@@ -546,7 +576,8 @@ class Sequential(Trainer):
                 raise ValueError(f"config['layers'][{k}] has unknown layer class {name!r}")
             layers.append(LAYERS[name].from_config(entry.get("config", {})))
         model = cls(layers, input_dim=config.get("input_dim"),
-                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
+                    dtype=config.get("dtype_policy", config.get("dtype", "float32")),
+                    seed=config.get("seed"))
         comp = config.get("compile")
         if comp:
             opt = comp["optimizer"]

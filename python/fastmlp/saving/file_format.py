@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from fastmlp._validation import DTYPE_POLICIES
 from fastmlp.layers import LAYERS, param_specs
 
 MAGIC = b"FASTMLP\x00"
@@ -306,6 +307,9 @@ def _check_config(cfg) -> None:
 
     need(isinstance(cfg, dict), "config is not an object")
     need(cfg.get("dtype") in _FLOAT_DTYPES, f"dtype {cfg.get('dtype')!r}")
+    policy = cfg.get("dtype_policy", cfg.get("dtype"))
+    need(isinstance(policy, str) and DTYPE_POLICIES.get(policy) == cfg.get("dtype"),
+         f"dtype_policy {policy!r}")
     dim = cfg.get("input_dim")
     need(dim is None or _is_count(dim), f"input_dim {dim!r}")
     layers = cfg.get("layers")

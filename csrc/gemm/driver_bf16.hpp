@@ -1,0 +1,240 @@
+#pragma once
+// The bf16 GEMM driver: the five loops of driver.hpp around a bf16 micro-kernel, with packing
+// routines that round op(A) and op(B) to bfloat16 while they pack. The packed layout pairs
+// consecutive k steps in one 32-bit word (low half: even step), the operand order of
+// vdpbf16ps:
+//   A micro-panel (MR rows):  a[q * MR + i] = {op(A)(i, 2q), op(A)(i, 2q + 1)}
+//   B micro-panel (NR cols):  b[q * NR + j] = {op(B)(2q, j), op(B)(2q + 1, j)}
+// An odd K is padded with a zero step; edge panels are zero padded to MR rows / NR columns,
+// so the kernel needs no bound check. Cfg { MR, NR, MC, KC, NC, ukr(nv) } where ukr(nv)
+// computes an MR x (16 nv) tile. Per-ISA include only.
+#include <cstdint>
+
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
+
+#include "common/parallel.hpp"
+#include "common/types.hpp"
+#include "gemm/driver.hpp"
+#include "gemm/epilogue.hpp"
+#include "gemm/gemm_bf16.hpp"
+#include "gemm/ukernel.hpp"
+
+namespace fm {
+namespace FM_ISA_NS {
+
+// Two float32 values rounded to bf16 and paired: lo in the low half.
+inline std::uint32_t bf16_pair(float lo, float hi) {
+  return static_cast<std::uint32_t>(f32_to_bf16(lo)) |
+         (static_cast<std::uint32_t>(f32_to_bf16(hi)) << 16);
+}
+
+#if defined(__AVX512BF16__)
+// Vector rounding (vcvtne2ps2bf16: nearest even, like f32_to_bf16; it also reads denormal
+// inputs as zero, which vdpbf16ps does anyway). 16 pairs {lo[t], hi[t]}, t < n <= 16; lanes
+// past n are zero.
+inline __m512i bf16_pairs16(const float* lo, const float* hi, int n) {
+  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+  const __m512i v =
+      (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m, hi), _mm512_maskz_loadu_ps(m, lo));
+  // v holds lo's 16 bf16 then hi's: interleave them into (lo[t], hi[t]) words.
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                       23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(idx, v);
+}
+// The pairs {s[2t], s[2t + 1]} of the first n <= 32 floats of s (an odd n pairs the last with
+// zero), t < 16; pairs past (n + 1) / 2 are zero.
+inline __m512i bf16_consecutive16(const float* s, int n) {
+  const __mmask16 m0 = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+  const __mmask16 m1 = static_cast<__mmask16>(n >= 32  ? 0xFFFFu
+                                              : n > 16 ? (1u << (n - 16)) - 1u
+                                                       : 0u);
+  return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, s + 16),
+                                      _mm512_maskz_loadu_ps(m0, s));
+}
+#endif
+
+// dst[t * stride] = {s[2t], s[2t + 1]} for the ceil(k / 2) pairs of k floats (the last paired
+// with zero when k is odd): a row of op(A) or a column of op(B) into its micro-panel.
+inline void pack_pairs_strided(const float* s, index_t k, std::uint32_t* d, index_t stride) {
+  index_t p = 0;
+#if defined(__AVX512BF16__)
+  alignas(64) std::uint32_t tmp[16];
+  for (; p + 32 <= k; p += 32, d += 16 * stride) {
+    _mm512_store_si512(tmp, bf16_consecutive16(s + p, 32));
+    for (int t = 0; t < 16; ++t) d[t * stride] = tmp[t];
+  }
+#endif
+  for (; p + 1 < k; p += 2, d += stride) *d = bf16_pair(s[p], s[p + 1]);
+  if (p < k) *d = bf16_pair(s[p], 0.0f);
+}
+
+// d[j] = {s0[j], s1[j]} for j < n (s1 null: the odd last step, paired with zero), then zeros
+// up to `width`: one k-pair of op(B)'s rows (or of op(A)'s columns when A is transposed).
+inline void pack_pairs_rows(const float* s0, const float* s1, index_t n, index_t width,
+                            std::uint32_t* __restrict d) {
+  index_t j = 0;
+#if defined(__AVX512BF16__)
+  alignas(64) static const float zeros[16] = {};
+  for (; j < n; j += 16) {
+    const int w = static_cast<int>(n - j < 16 ? n - j : 16);
+    const __m512i v = bf16_pairs16(s0 + j, s1 ? s1 + j : zeros, w);
+    if (j + 16 <= width)
+      _mm512_storeu_si512(d + j, v);
+    else
+      _mm512_mask_storeu_epi32(d + j, static_cast<__mmask16>((1u << (width - j)) - 1u), v);
+  }
+  if (j > n) j = j < width ? j : width;  // the vectors wrote zeros up to j
+#else
+  for (; j < n; ++j) d[j] = bf16_pair(s0[j], s1 ? s1[j] : 0.0f);
+#endif
+  for (; j < width; ++j) d[j] = 0;
+}
+
+// op(A)[rows r0.., steps p0..] (m x k) -> ceil(m/MR) micro-panels of ceil(k/2) x MR pairs.
+template <int MR>
+inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, index_t p0, index_t m,
+                        index_t k, std::uint32_t* __restrict dst) {
+  const index_t kp = (k + 1) / 2;
+  for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
+    const index_t mr = m - i0 < MR ? m - i0 : MR;
+    if (trans) {  // op(A)(i, p) = A[p * lda + i]: a step is a contiguous row segment
+      const float* src = A + p0 * lda + (r0 + i0);
+      for (index_t p = 0; p < k; p += 2)
+        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, mr, MR,
+                        dst + (p / 2) * MR);
+    } else {  // a row of op(A) is contiguous
+      for (index_t i = 0; i < MR; ++i) {
+        if (i < mr) {
+          pack_pairs_strided(A + (r0 + i0 + i) * lda + p0, k, dst + i, MR);
+        } else {
+          for (index_t q = 0; q < kp; ++q) dst[q * MR + i] = 0;
+        }
+      }
+    }
+  }
+}
+
+// op(B)[steps p0.., cols c0..] (k x n) -> ceil(n/NR) micro-panels of ceil(k/2) x NR pairs.
+template <int NR>
+inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, index_t c0, index_t k,
+                        index_t n, std::uint32_t* __restrict dst) {
+  const index_t kp = (k + 1) / 2;
+  for (index_t j0 = 0; j0 < n; j0 += NR, dst += kp * NR) {
+    const index_t nr = n - j0 < NR ? n - j0 : NR;
+    if (!trans) {  // op(B)(p, j) = B[p * ldb + j]: a step is a contiguous row segment
+      const float* src = B + p0 * ldb + (c0 + j0);
+      for (index_t p = 0; p < k; p += 2)
+        pack_pairs_rows(src + p * ldb, p + 1 < k ? src + (p + 1) * ldb : nullptr, nr, NR,
+                        dst + (p / 2) * NR);
+    } else {  // op(B)(p, j) = B[j * ldb + p]: a column of op(B) is a contiguous row of B
+      for (index_t j = 0; j < NR; ++j) {
+        if (j < nr) {
+          pack_pairs_strided(B + (c0 + j0 + j) * ldb + p0, k, dst + j, NR);
+        } else {
+          for (index_t q = 0; q < kp; ++q) dst[q * NR + j] = 0;
+        }
+      }
+    }
+  }
+}
+
+// Pack-buffer words one thread needs for a sub-problem of m x n.
+template <class Cfg>
+inline index_t pack_words_bf16(index_t m, index_t n, index_t K) {
+  const index_t kp = (imin(K, Cfg::KC) + 1) / 2;
+  return round_up(round_up(imin(m, Cfg::MC), Cfg::MR) * kp, 16) +
+         round_up(round_up(imin(n, Cfg::NC), Cfg::NR) * kp, 16);
+}
+
+// C[m0:m1, n0:n1] of the problem g, single-threaded; `buf` holds pack_words_bf16(m, n, K).
+template <class Cfg>
+void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n0, index_t n1,
+                     std::uint32_t* buf) {
+  constexpr int MR = Cfg::MR, NR = Cfg::NR, W = 16;  // W: floats per zmm
+  const index_t K = g.K;
+  std::uint32_t* const apack = buf;
+  std::uint32_t* const bpack =
+      buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * ((imin(K, Cfg::KC) + 1) / 2), 16);
+  const Epilogue<float>& ep = *g.ep;
+  const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
+  alignas(64) float edge[MR * NR];
+
+  // jc: NC-wide panel of C and op(B).
+  for (index_t jc = n0; jc < n1; jc += Cfg::NC) {
+    const index_t nc = imin(Cfg::NC, n1 - jc);
+    // pc: KC-deep slab; op(B)[pc:pc+kc, jc:jc+nc] rounded and packed once, reused for all ic.
+    for (index_t pc = 0; pc < K; pc += Cfg::KC) {
+      const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
+      const bool accumulate = pc > 0 || g.beta != 0.0f;
+      const bool last_k = pc + kc == K;
+      pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bpack);
+      // ic: MC-tall block of op(A), rounded and packed.
+      for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
+        const index_t mc = imin(Cfg::MC, m1 - ic);
+        pack_a_bf16<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
+        // jr: NR-wide micro-panel of B.
+        for (index_t jr = 0; jr < nc; jr += NR) {
+          const index_t nr = imin(NR, nc - jr);
+          const int nv = static_cast<int>(ceil_div(nr, W));
+          const std::uint32_t* bp = bpack + jr * kp;
+          // ir: MR x NR micro-tile, accumulated in registers over kc.
+          for (index_t ir = 0; ir < mc; ir += MR) {
+            const index_t mr = imin(MR, mc - ir);
+            const std::uint32_t* ap = apack + ir * kp;
+            float* c = g.C + (ic + ir) * g.ldc + (jc + jr);
+            if (mr == MR && nr == NR) {
+              Cfg::ukr(NR / W)(kp, ap, bp, c, g.ldc, accumulate);
+            } else {  // edge tile: nv vectors into a stack tile, then merge the valid part
+              Cfg::ukr(nv)(kp, ap, bp, edge, NR, false);
+              for (index_t i = 0; i < mr; ++i) {
+                float* __restrict ci = c + i * g.ldc;
+                const float* __restrict ei = edge + i * NR;
+                if (accumulate)
+                  for (index_t j = 0; j < nr; ++j) ci[j] += ei[j];
+                else
+                  for (index_t j = 0; j < nr; ++j) ci[j] = ei[j];
+              }
+            }
+            if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Whole problem, split over threads along N or M on micro-tile boundaries exactly as
+// gemm_run splits the float32 one: every C element is computed by the same kernel and K
+// order whatever the split.
+template <class Cfg>
+void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
+  if (g.M == 0 || g.N == 0) return;
+  if (g.K == 0) {
+    gemm_k0(g);
+    return;
+  }
+  const index_t mt = ceil_div(g.M, Cfg::MR), ntl = ceil_div(g.N, Cfg::NR);
+  int nt = threads < 1 ? 1 : threads;
+  const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
+  const index_t parts = split_n ? ntl : mt;
+  if (parts < nt) nt = static_cast<int>(parts);
+  const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K);
+  // Allocated here, on the calling thread (may throw), never inside the parallel region.
+  std::uint32_t* buf = workspace<std::uint32_t>().get(per_thread * nt);
+  parallel_for(index_t(nt), 1, nt, [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t b = parts * t / nt, e = parts * (t + 1) / nt;
+      if (b >= e) continue;
+      std::uint32_t* my = buf + per_thread * t;
+      if (split_n)
+        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my);
+      else
+        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my);
+    }
+  });
+}
+
+}  // namespace FM_ISA_NS
+}  // namespace fm

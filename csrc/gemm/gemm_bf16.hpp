@@ -1,0 +1,55 @@
+#pragma once
+// bfloat16 GEMM ("mixed_bfloat16"): float32 in and out, with the product computed from
+// operands rounded to bfloat16 (round to nearest even) and accumulated in float32.
+//
+//   C (M, N) = act( beta * C + bf16(op(A)) · bf16(op(B)) + bias )
+//
+// Same arguments, checks, epilogue and thread rules as gemm<float> (gemm.hpp). Two paths give
+// the same numbers up to the float32 summation order:
+//   avx512_bf16: the operands are rounded while they are packed, k-pairs interleaved, and an
+//                AVX512_BF16 micro-kernel (vdpbf16ps) multiplies them;
+//   emulated:    on any other CPU (or a lower FASTMLP_ISA) op(A) and op(B) are rounded into
+//                float32 copies and gemm<float> of the active table multiplies those.
+#include <cstdint>
+
+#include "common/types.hpp"
+#include "gemm/gemm.hpp"
+
+namespace fm {
+
+// float32 -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN.
+inline std::uint16_t f32_to_bf16(float x) {
+  std::uint32_t u;
+  __builtin_memcpy(&u, &x, 4);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+inline float bf16_to_f32(std::uint16_t h) {
+  const std::uint32_t u = static_cast<std::uint32_t>(h) << 16;
+  float x;
+  __builtin_memcpy(&x, &u, 4);
+  return x;
+}
+
+enum class Bf16Path : int { best = 0, emulated = 1 };
+
+void gemm_bf16_threads(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                       const float* A, index_t lda, const float* B, index_t ldb, float beta,
+                       float* C, index_t ldc, const Epilogue<float>& ep = {},
+                       Bf16Path path = Bf16Path::best);
+
+void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const float* A,
+               index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+               const Epilogue<float>& ep = {});
+
+// "avx512_bf16" or "emulated": the path Bf16Path::best takes on this CPU.
+const char* gemm_bf16_path();
+
+// GFLOP/s of a loop of independent vdpbf16ps (24 zmm accumulators; 64 FLOP each) on `threads`
+// threads for about `seconds`: the bf16 peak the GEMM is measured against. 0 without
+// AVX512_BF16.
+double bf16_peak_gflops(int threads, double seconds);
+
+}  // namespace fm

@@ -1,0 +1,136 @@
+// The AVX512_BF16 GEMM (compiled once, with -mavx512bf16, in namespace fm::avx512_bf16; run only
+// after CPUID reported AVX512_BF16, see bf16_native()). Its micro-kernel, the block sizes, and
+// the vdpbf16ps peak loop the GEMM is measured against.
+#include <immintrin.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include "common/parallel.hpp"
+#include "gemm/driver_bf16.hpp"
+
+namespace fm {
+namespace FM_ISA_NS {
+namespace {
+
+// MR x (16 NV) tile over kp k-pairs: per pair NV loads of B, MR 32-bit broadcasts of A's pair
+// and MR * NV vdpbf16ps (each: 16 lanes += a_even * b_even + a_odd * b_odd in float32).
+// NR: the B micro-panel's width (pairs per step).
+template <int MR, int NV, int NR>
+void ukr_bf16_avx512(index_t kp, const std::uint32_t* __restrict a,
+                     const std::uint32_t* __restrict b, float* __restrict c, index_t ldc,
+                     bool accumulate) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (index_t q = 0; q < kp; ++q) {
+    __m512bh bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = (__m512bh)_mm512_loadu_si512(b + j * 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av, bv[j]);
+    }
+    a += MR;
+    b += NR;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      float* p = c + i * ldc + j * 16;
+      _mm512_storeu_ps(p, accumulate ? _mm512_add_ps(_mm512_loadu_ps(p), acc[i][j]) : acc[i][j]);
+    }
+}
+
+using UkrBf16 = void (*)(index_t, const std::uint32_t*, const std::uint32_t*, float*, index_t,
+                         bool);
+
+// 6 x 64: 24 zmm accumulators, as the float32 AVX-512 kernel. KC = 384 steps (192 pairs):
+// the B micro-panel is 48 KiB, the A block 96 x 384 bf16 = 72 KiB.
+struct CfgBf16 {
+  static constexpr int MR = 6, NR = 64;
+  static constexpr index_t MC = 96, KC = 384, NC = 4096;
+  static UkrBf16 ukr(int nv) {
+    switch (nv) {
+      case 1:
+        return &ukr_bf16_avx512<MR, 1, NR>;
+      case 2:
+        return &ukr_bf16_avx512<MR, 2, NR>;
+      case 3:
+        return &ukr_bf16_avx512<MR, 3, NR>;
+      default:
+        return &ukr_bf16_avx512<MR, 4, NR>;
+    }
+  }
+};
+
+// FLOPs of `iters` rounds of 24 independent vdpbf16ps (64 FLOP each: 16 lanes x 2 products
+// x multiply + add), the dependency chains long enough to hide the latency.
+double peak_loop(long long iters) {
+  // Named registers, not an array: GCC keeps an array of __m512 in memory across the loop.
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3F803F80);  // {1.0, 1.0}
+  const __m512bh y = (__m512bh)_mm512_set1_epi32(0x2F802F80);  // 2^-32: normal, no growth
+  // Distinct start values: identical chains would be merged into one by the compiler.
+#define FM_R(i) r##i = _mm512_set1_ps(float(i + 1))
+  __m512 FM_R(0), FM_R(1), FM_R(2), FM_R(3), FM_R(4), FM_R(5), FM_R(6), FM_R(7), FM_R(8), FM_R(9),
+      FM_R(10), FM_R(11), FM_R(12), FM_R(13), FM_R(14), FM_R(15), FM_R(16), FM_R(17), FM_R(18),
+      FM_R(19), FM_R(20), FM_R(21), FM_R(22), FM_R(23);
+#undef FM_R
+#define FM_DP4(a, b, c, d)       \
+  a = _mm512_dpbf16_ps(a, x, y); \
+  b = _mm512_dpbf16_ps(b, x, y); \
+  c = _mm512_dpbf16_ps(c, x, y); \
+  d = _mm512_dpbf16_ps(d, x, y);
+  for (long long it = 0; it < iters; ++it) {
+    FM_DP4(r0, r1, r2, r3)
+    FM_DP4(r4, r5, r6, r7)
+    FM_DP4(r8, r9, r10, r11)
+    FM_DP4(r12, r13, r14, r15)
+    FM_DP4(r16, r17, r18, r19)
+    FM_DP4(r20, r21, r22, r23)
+  }
+#undef FM_DP4
+  __m512 s =
+      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r0, r1), _mm512_add_ps(r2, r3)),
+                                  _mm512_add_ps(_mm512_add_ps(r4, r5), _mm512_add_ps(r6, r7))),
+                    _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r8, r9), _mm512_add_ps(r10, r11)),
+                                  _mm512_add_ps(_mm512_add_ps(r12, r13), _mm512_add_ps(r14, r15))));
+  s = _mm512_add_ps(s,
+                    _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r16, r17), _mm512_add_ps(r18, r19)),
+                                  _mm512_add_ps(_mm512_add_ps(r20, r21), _mm512_add_ps(r22, r23))));
+  volatile float sink = _mm512_reduce_add_ps(s);
+  (void)sink;
+  return 64.0 * 24.0 * double(iters);
+}
+
+}  // namespace
+
+void gemm_bf16_run(const GemmArgs<float>& g, int threads) { gemm_run_bf16<CfgBf16>(g, threads); }
+
+int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap) {
+  return gemm_threads_for<CfgBf16>(M, N, K, cap);
+}
+
+double bf16_peak_gflops_native(int threads, double seconds) {
+  constexpr long long kIters = 1 << 20;  // ~0.01 s a round at ~100 GFLOP/s/core
+  double flops = 0.0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double elapsed = 0.0;
+  do {
+    double round[64] = {};
+    parallel_for(index_t(threads), 1, threads, [&](index_t b, index_t e) {
+      for (index_t t = b; t < e; ++t) round[t % 64] += peak_loop(kIters);
+    });
+    for (double r : round) flops += r;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (elapsed < seconds);
+  return flops / elapsed / 1e9;
+}
+
+}  // namespace FM_ISA_NS
+}  // namespace fm
