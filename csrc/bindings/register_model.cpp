@@ -23,8 +23,8 @@ namespace py = pybind11;
 namespace fm::bind {
 namespace {
 
-using nn::OpKind;
 using nn::LayerSpec;
+using nn::OpKind;
 
 // ---- layer dicts --------------------------------------------------------------------------
 
@@ -33,17 +33,19 @@ bool has(const py::dict& d, const char* key) { return d.contains(key) && !d[key]
 double get_float(const py::dict& d, const char* key, double def, const char* where) {
   if (!has(d, key)) return def;
   py::handle v = d[key];
-  FM_CHECK(!py::isinstance<py::bool_>(v) && (py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v) ||
-                                               py::hasattr(v, "__float__")),
-           where, ": '", key, "' must be a number");
+  FM_CHECK(
+      !py::isinstance<py::bool_>(v) && (py::isinstance<py::float_>(v) ||
+                                        py::isinstance<py::int_>(v) || py::hasattr(v, "__float__")),
+      where, ": '", key, "' must be a number");
   return v.cast<double>();
 }
 
 long long get_int(const py::dict& d, const char* key, long long def, const char* where) {
   if (!has(d, key)) return def;
   py::handle v = d[key];
-  FM_CHECK(!py::isinstance<py::bool_>(v) && (py::isinstance<py::int_>(v) || py::hasattr(v, "__index__")),
-           where, ": '", key, "' must be an integer");
+  FM_CHECK(
+      !py::isinstance<py::bool_>(v) && (py::isinstance<py::int_>(v) || py::hasattr(v, "__index__")),
+      where, ": '", key, "' must be an integer");
   return v.attr("__index__")().cast<long long>();
 }
 
@@ -192,8 +194,10 @@ class InterruptPoll {
 
 class PyNetwork {
  public:
-  PyNetwork(const py::list& layers, long long input_dim, const std::string& dtype, unsigned long long seed) {
-    FM_CHECK(dtype == "float32" || dtype == "float64", "dtype must be 'float32' or 'float64', got '", dtype, "'");
+  PyNetwork(const py::list& layers, long long input_dim, const std::string& dtype,
+            unsigned long long seed) {
+    FM_CHECK(dtype == "float32" || dtype == "float64",
+             "dtype must be 'float32' or 'float64', got '", dtype, "'");
     FM_CHECK(input_dim >= 1, "input_dim must be >= 1, got ", input_dim);
     std::vector<LayerSpec> specs;
     for (std::size_t i = 0; i < layers.size(); ++i) specs.push_back(parse_layer(layers[i], i));
@@ -248,23 +252,24 @@ template <class T>
 const T* sample_weights(const py::handle& h, index_t n) {
   if (h.is_none()) return nullptr;
   py::array a = as_array(h, "sample_weight");
-  FM_CHECK(has_dtype<T>(a), "'sample_weight' must have dtype ", dtype_name<T>(), " (the network's dtype), got ",
-           std::string(py::str(a.dtype())));
+  FM_CHECK(has_dtype<T>(a), "'sample_weight' must have dtype ", dtype_name<T>(),
+           " (the network's dtype), got ", std::string(py::str(a.dtype())));
   FM_CHECK(a.ndim() == 1, "'sample_weight' must be 1-D, got shape ", shape_str(a));
   check_layout(a, "sample_weight");
-  FM_CHECK(static_cast<index_t>(a.shape(0)) == n, "'sample_weight' has ", a.shape(0), " values but X has ", n,
-           " rows");
+  FM_CHECK(static_cast<index_t>(a.shape(0)) == n, "'sample_weight' has ", a.shape(0),
+           " values but X has ", n, " rows");
   const T* w = static_cast<const T*>(a.data());
   for (index_t i = 0; i < n; ++i)
-    FM_CHECK(std::isfinite(w[i]) && w[i] >= T(0), "'sample_weight' must be finite and >= 0, got ", w[i],
-             " at row ", i);
+    FM_CHECK(std::isfinite(w[i]) && w[i] >= T(0), "'sample_weight' must be finite and >= 0, got ",
+             w[i], " at row ", i);
   return w;
 }
 
 // y as the compiled loss wants it (see docs/core_network.md "y conventions"), with the
 // optional sample weights.
 template <class T>
-nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n, const py::handle& swh) {
+nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n,
+                             const py::handle& swh) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   py::array y = as_array(yh, "y");
   const index_t k = net.output_dim();
@@ -274,9 +279,10 @@ nn::Targets<T> parse_targets(const Net<T>& net, const py::handle& yh, index_t n,
     t.labels = label_vector(y, "y", n, k);
     return t;
   }
-  FM_CHECK(has_dtype<T>(y), "'y' must have dtype ", dtype_name<T>(),
-           net.loss() == nn::LossKind::cross_entropy ? " (class probabilities) or int32 (labels)" : "",
-           ", got ", std::string(py::str(y.dtype())));
+  FM_CHECK(
+      has_dtype<T>(y), "'y' must have dtype ", dtype_name<T>(),
+      net.loss() == nn::LossKind::cross_entropy ? " (class probabilities) or int32 (labels)" : "",
+      ", got ", std::string(py::str(y.dtype())));
   check_layout(y, "y");
   bool ok = (y.ndim() == 2 && y.shape(1) == k) || (y.ndim() == 1 && k == 1);
   FM_CHECK(ok, "'y' must have shape (", n, ", ", k, "), got ", shape_str(y));
@@ -295,7 +301,8 @@ struct Batch {
 };
 
 template <class T>
-Batch<T> parse_batch(const Net<T>& net, const py::handle& Xh, const py::handle& yh, const py::handle& swh) {
+Batch<T> parse_batch(const Net<T>& net, const py::handle& Xh, const py::handle& yh,
+                     const py::handle& swh) {
   index_t rows = 0;
   const T* x = float_matrix<T>(as_array(Xh, "X"), "X", net.input_dim(), &rows);
   FM_CHECK(rows >= 1, "'X' must have at least one row");
@@ -344,29 +351,35 @@ void register_model(py::module_& m) {
       .def_readonly("loss", &nn::Totals::loss, "mean loss incl. the L1/L2 penalty (NaN: diverged)")
       .def_readonly("loss_sum", &nn::Totals::loss_sum, "sum of batch mean losses times their rows")
       .def_readonly("data_sum", &nn::Totals::data_sum, "weighted loss sum without the penalty")
-      .def_readonly("correct", &nn::Totals::correct, "weighted correct samples/elements; -1 for mse")
+      .def_readonly("correct", &nn::Totals::correct,
+                    "weighted correct samples/elements; -1 for mse")
       .def_readonly("weight", &nn::Totals::weight, "sum of the sample weights")
-      .def_readonly("abs_sum", &nn::Totals::abs_sum, "weighted sum of |error| (mse, track_abs_error)")
+      .def_readonly("abs_sum", &nn::Totals::abs_sum,
+                    "weighted sum of |error| (mse, track_abs_error)")
       .def("add", &nn::Totals::add, py::arg("other"), "Adds another part (a batch to an epoch).")
       .def("as_dict",
            [](const nn::Totals& t) {
              using py::literals::operator""_a;
              return py::dict("count"_a = t.count, "loss"_a = t.loss, "loss_sum"_a = t.loss_sum,
-                             "data_sum"_a = t.data_sum, "correct"_a = t.correct, "weight"_a = t.weight,
-                             "abs_sum"_a = t.abs_sum);
+                             "data_sum"_a = t.data_sum, "correct"_a = t.correct,
+                             "weight"_a = t.weight, "abs_sum"_a = t.abs_sum);
            })
       .def("__repr__", [](const nn::Totals& t) {
         return "Totals(count=" + std::to_string(t.count) + ", loss=" + std::to_string(t.loss) +
-               ", correct=" + std::to_string(t.correct) + ", weight=" + std::to_string(t.weight) + ")";
+               ", correct=" + std::to_string(t.correct) + ", weight=" + std::to_string(t.weight) +
+               ")";
       });
-  py::class_<train::EpochResult>(m, "EpochResult", "fit_epoch's result: the epoch's Totals and how it ended.")
+  py::class_<train::EpochResult>(m, "EpochResult",
+                                 "fit_epoch's result: the epoch's Totals and how it ended.")
       .def_readonly("totals", &train::EpochResult::totals)
-      .def_readonly("interrupted", &train::EpochResult::interrupted, "Ctrl-C or a progress error: stopped early")
+      .def_readonly("interrupted", &train::EpochResult::interrupted,
+                    "Ctrl-C or a progress error: stopped early")
       .def_readonly("nonfinite", &train::EpochResult::nonfinite,
                     "diverged: the network was rolled back to the start of the epoch");
   py::class_<PyNetwork>(m, "Network", "The C++ network engine (docs/core_network.md).")
-      .def(py::init<const py::list&, long long, const std::string&, unsigned long long>(), py::arg("layers"),
-           py::arg("input_dim"), py::arg("dtype") = "float32", py::arg("seed") = 0)
+      .def(py::init<const py::list&, long long, const std::string&, unsigned long long>(),
+           py::arg("layers"), py::arg("input_dim"), py::arg("dtype") = "float32",
+           py::arg("seed") = 0)
       .def_property_readonly("output_dim", [](PyNetwork& s) { return s.plan().output_dim; })
       .def_property_readonly("input_dim", [](PyNetwork& s) { return s.plan().input_dim; })
       .def_property_readonly("dtype", [](PyNetwork& s) { return s.dtype(); })
@@ -376,22 +389,23 @@ void register_model(py::module_& m) {
             FM_CHECK(v >= 0, "step must be >= 0, got ", v);
             s.visit([v](auto& n) { n.step = v; });
           })
-      .def("params",
-           [](py::object self) {
-             PyNetwork& s = self.cast<PyNetwork&>();
-             py::list out;
-             s.visit([&](auto& n) {
-               using T = std::remove_reference_t<decltype(*n.params())>;
-               for (const nn::ParamInfo& p : n.plan().params) {
-                 std::vector<py::ssize_t> shape = p.cols ? std::vector<py::ssize_t>{p.rows, p.cols}
-                                                          : std::vector<py::ssize_t>{p.rows};
-                 // The view's base is the Network object: the arrays keep it alive.
-                 out.append(py::array(py::dtype::of<T>(), shape, {}, n.param_data(p), self));
-               }
-             });
-             return out;
-           },
-           "Writable views of the parameters, in get_weights() order.")
+      .def(
+          "params",
+          [](py::object self) {
+            PyNetwork& s = self.cast<PyNetwork&>();
+            py::list out;
+            s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              for (const nn::ParamInfo& p : n.plan().params) {
+                std::vector<py::ssize_t> shape = p.cols ? std::vector<py::ssize_t>{p.rows, p.cols}
+                                                        : std::vector<py::ssize_t>{p.rows};
+                // The view's base is the Network object: the arrays keep it alive.
+                out.append(py::array(py::dtype::of<T>(), shape, {}, n.param_data(p), self));
+              }
+            });
+            return out;
+          },
+          "Writable views of the parameters, in get_weights() order.")
       .def("trainable",
            [](PyNetwork& s) {
              py::list out;
@@ -411,13 +425,15 @@ void register_model(py::module_& m) {
           py::arg("loss"), py::arg("optimizer"), py::arg("l1") = 0.0, py::arg("l2") = 0.0,
           py::arg("huber_delta") = 1.0)
       .def_property(
-          "track_abs_error", [](PyNetwork& s) { return s.visit([](auto& n) { return n.track_abs_error; }); },
+          "track_abs_error",
+          [](PyNetwork& s) { return s.visit([](auto& n) { return n.track_abs_error; }); },
           [](PyNetwork& s, bool on) {
             py::gil_scoped_release nogil;
             std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
             s.visit([on](auto& n) { n.track_abs_error = on; });
           },
-          "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae metric).")
+          "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae "
+          "metric).")
       .def_property(
           "bf16", [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16; }); },
           [](PyNetwork& s, bool on) {
@@ -430,8 +446,11 @@ void register_model(py::module_& m) {
           },
           "mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 "
           "operands with float32 accumulation.")
-      .def_property_readonly("loss",
-                             [](PyNetwork& s) { return std::string(s.visit([](auto& n) { return nn::loss_name(n.loss()); })); })
+      .def_property_readonly(
+          "loss",
+          [](PyNetwork& s) {
+            return std::string(s.visit([](auto& n) { return nn::loss_name(n.loss()); }));
+          })
       .def(
           "set_lr",
           [](PyNetwork& s, double lr) {
@@ -442,13 +461,15 @@ void register_model(py::module_& m) {
             });
           },
           py::arg("lr"))
-      .def_property_readonly("lr", [](PyNetwork& s) { return s.visit([](auto& n) { return n.optimizer().lr; }); })
+      .def_property_readonly(
+          "lr", [](PyNetwork& s) { return s.visit([](auto& n) { return n.optimizer().lr; }); })
       .def(
           "fit_epoch",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, bool shuffle,
-             long long epoch, const py::object& progress, const py::object& sw) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size,
+             bool shuffle, long long epoch, const py::object& progress, const py::object& sw) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
-            FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()), "'progress' must be callable or None");
+            FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()),
+                     "'progress' must be callable or None");
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
@@ -463,11 +484,13 @@ void register_model(py::module_& m) {
               return r;
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true, py::arg("epoch") = 0,
-          py::arg("progress") = py::none(), py::arg("sample_weight") = py::none())
+          py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true,
+          py::arg("epoch") = 0, py::arg("progress") = py::none(),
+          py::arg("sample_weight") = py::none())
       .def(
           "train_batch",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw, bool details) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw,
+             bool details) {
             return s.visit([&](auto& n) -> py::object {
               using T = std::remove_reference_t<decltype(*n.params())>;
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
@@ -482,14 +505,16 @@ void register_model(py::module_& m) {
               return py::float_(r.totals.loss);
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("details") = false,
+          py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(),
+          py::arg("details") = false,
           "The batch loss (incl. penalty; NaN: not finite, nothing changed); details=True: the "
           "batch's Totals.")
       .def("checkpoint", fb::checkpoint_call(false),
            "Copies parameters, running statistics, optimizer state and step (an epoch run batch by "
            "batch starts here; fit_epoch does this itself).")
       .def("rollback", fb::checkpoint_call(true),
-           "Restores the state checkpoint() copied (a diverged epoch), as fit_epoch does on divergence.")
+           "Restores the state checkpoint() copied (a diverged epoch), as fit_epoch does on "
+           "divergence.")
       .def(
           "predict",
           [](PyNetwork& s, const py::handle& Xh, bool training, bool link, bool check_finite) {
@@ -512,11 +537,14 @@ void register_model(py::module_& m) {
               return out;
             });
           },
-          py::arg("X"), py::arg("training") = false, py::arg("link") = true, py::arg("check_finite") = false,
-          "check_finite: NaN/inf in X is a ValueError (the Python API checks before calling otherwise).")
+          py::arg("X"), py::arg("training") = false, py::arg("link") = true,
+          py::arg("check_finite") = false,
+          "check_finite: NaN/inf in X is a ValueError (the Python API checks before calling "
+          "otherwise).")
       .def(
           "evaluate",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size, const py::object& sw) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size,
+             const py::object& sw) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             return s.visit([&](auto& n) {
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
@@ -524,11 +552,13 @@ void register_model(py::module_& m) {
               return n.evaluate(x, t, rows);
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("batch_size") = 256, py::arg("sample_weight") = py::none(),
+          py::arg("X"), py::arg("y"), py::arg("batch_size") = 256,
+          py::arg("sample_weight") = py::none(),
           "Totals of the set in inference mode (loss: the mean incl. penalty).")
       .def(
           "gradients",
-          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout, const py::object& sw) {
+          [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout,
+             const py::object& sw) {
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
@@ -536,7 +566,8 @@ void register_model(py::module_& m) {
               std::vector<std::pair<T*, const nn::ParamInfo*>> dst;
               for (const nn::ParamInfo& p : n.plan().params) {
                 if (!p.trainable) continue;
-                py::array a = p.cols ? fb::new_array<T>({p.rows, p.cols}) : fb::new_array<T>({p.rows});
+                py::array a =
+                    p.cols ? fb::new_array<T>({p.rows, p.cols}) : fb::new_array<T>({p.rows});
                 dst.emplace_back(static_cast<T*>(a.mutable_data()), &p);
                 out.append(a);
               }
@@ -545,28 +576,32 @@ void register_model(py::module_& m) {
                 py::gil_scoped_release nogil;
                 std::lock_guard<std::mutex> lock(s.mutex());
                 train::compute_gradients<T>(n, x, t, rows, dropout);
-                for (auto& d : dst) std::memcpy(d.first, n.grads() + d.second->offset, sizeof(T) * d.second->size());
+                for (auto& d : dst)
+                  std::memcpy(d.first, n.grads() + d.second->offset, sizeof(T) * d.second->size());
               }
               return out;
             });
           },
-          py::arg("X"), py::arg("y"), py::arg("dropout") = true, py::arg("sample_weight") = py::none())
-      .def("optimizer_state",
-           [](PyNetwork& s) {
-             py::list out;
-             s.visit([&](auto& n) {
-               using T = std::remove_reference_t<decltype(*n.params())>;
-               if (!n.compiled()) return;
-               const int slots = n.optimizer().state_slots();
-               for (const nn::ParamInfo& p : n.plan().params) {
-                 if (!p.trainable) continue;
-                 for (int k = 0; k < slots; ++k)
-                   out.append(fb::param_copy<T>(p, n.opt_state() + k * n.trainable_size() + p.offset));
-               }
-             });
-             return out;
-           },
-           "Optimizer state: for each trainable array (params() order), its state_slots arrays.")
+          py::arg("X"), py::arg("y"), py::arg("dropout") = true,
+          py::arg("sample_weight") = py::none())
+      .def(
+          "optimizer_state",
+          [](PyNetwork& s) {
+            py::list out;
+            s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              if (!n.compiled()) return;
+              const int slots = n.optimizer().state_slots();
+              for (const nn::ParamInfo& p : n.plan().params) {
+                if (!p.trainable) continue;
+                for (int k = 0; k < slots; ++k)
+                  out.append(
+                      fb::param_copy<T>(p, n.opt_state() + k * n.trainable_size() + p.offset));
+              }
+            });
+            return out;
+          },
+          "Optimizer state: for each trainable array (params() order), its state_slots arrays.")
       .def(
           "set_optimizer_state",
           [](PyNetwork& s, const py::list& arrays, long long step) {
@@ -577,30 +612,33 @@ void register_model(py::module_& m) {
               const int slots = n.optimizer().state_slots();
               std::size_t expect = 0;
               for (const nn::ParamInfo& p : n.plan().params) expect += p.trainable ? slots : 0;
-              FM_CHECK(arrays.size() == expect, "optimizer state must hold ", expect, " arrays, got ",
-                       arrays.size());
+              FM_CHECK(arrays.size() == expect, "optimizer state must hold ", expect,
+                       " arrays, got ", arrays.size());
               // Check everything before writing anything.
               std::size_t i = 0;
               for (const nn::ParamInfo& p : n.plan().params) {
                 if (!p.trainable) continue;
                 for (int k = 0; k < slots; ++k, ++i) {
                   py::array a = fb::as_array(arrays[i], "state");
-                  FM_CHECK(fb::has_dtype<T>(a), "optimizer state array ", i, " must have dtype ", fb::dtype_name<T>());
+                  FM_CHECK(fb::has_dtype<T>(a), "optimizer state array ", i, " must have dtype ",
+                           fb::dtype_name<T>());
                   fb::check_layout(a, "state");
-                  FM_CHECK(static_cast<index_t>(a.size()) == p.size(), "optimizer state array ", i, " must have ",
-                           p.size(), " elements, got ", a.size());
+                  FM_CHECK(static_cast<index_t>(a.size()) == p.size(), "optimizer state array ", i,
+                           " must have ", p.size(), " elements, got ", a.size());
                 }
               }
               std::vector<const T*> src;
               for (i = 0; i < arrays.size(); ++i)
-                src.push_back(static_cast<const T*>(py::reinterpret_borrow<py::array>(arrays[i]).data()));
+                src.push_back(
+                    static_cast<const T*>(py::reinterpret_borrow<py::array>(arrays[i]).data()));
               py::gil_scoped_release nogil;
               std::lock_guard<std::mutex> lock(s.mutex());
               i = 0;
               for (const nn::ParamInfo& p : n.plan().params) {
                 if (!p.trainable) continue;
                 for (int k = 0; k < slots; ++k, ++i)
-                  std::memcpy(n.opt_state() + k * n.trainable_size() + p.offset, src[i], sizeof(T) * p.size());
+                  std::memcpy(n.opt_state() + k * n.trainable_size() + p.offset, src[i],
+                              sizeof(T) * p.size());
               }
               n.step = step;
             });

@@ -9,7 +9,8 @@
 //   softplus(x) = x > 20 ? x : max(x,0) + log1p(exp(-|x|))         (torch threshold 20)
 //   gelu(x)     = 0.5 x erfc(-x/sqrt2)   (= 0.5 x (1 + erf(x/sqrt2)) without the cancellation;
 //                 simd_math's vnorm_cdf2, exact exponent in the far tail)
-//   silu(x)     = x sigmoid(x);  elu(x) = x > 0 ? x : alpha expm1(x);  leaky(x) = x > 0 ? x : alpha x
+//   silu(x)     = x sigmoid(x);  elu(x) = x > 0 ? x : alpha expm1(x);  leaky(x) = x > 0 ? x : alpha
+//   x
 // NaN inputs give NaN outputs.
 //
 // Only for per-ISA sources (fm::FM_ISA_NS).
@@ -73,15 +74,24 @@ inline V op_silu(V x) {
 template <class V>
 inline V act_fwd_vec(Act act, V x, V alpha) {
   switch (act) {
-    case Act::sigmoid: return op_sigmoid(x);
-    case Act::tanh: return op_tanh(x);
-    case Act::relu: return op_relu(x);
-    case Act::leaky_relu: return op_leaky_relu(x, alpha);
-    case Act::softplus: return op_softplus(x);
-    case Act::elu: return op_elu(x, alpha);
-    case Act::gelu: return op_gelu(x);
-    case Act::silu: return op_silu(x);
-    default: return x;
+    case Act::sigmoid:
+      return op_sigmoid(x);
+    case Act::tanh:
+      return op_tanh(x);
+    case Act::relu:
+      return op_relu(x);
+    case Act::leaky_relu:
+      return op_leaky_relu(x, alpha);
+    case Act::softplus:
+      return op_softplus(x);
+    case Act::elu:
+      return op_elu(x, alpha);
+    case Act::gelu:
+      return op_gelu(x);
+    case Act::silu:
+      return op_silu(x);
+    default:
+      return x;
   }
 }
 
@@ -135,19 +145,30 @@ inline V op_silu_bwd(V z, V dy) {
 template <class V>
 inline V act_bwd_vec(Act act, V z, V y, V dy, V alpha) {
   switch (act) {
-    case Act::sigmoid: return op_sigmoid_bwd(y, dy);
-    case Act::tanh: return op_tanh_bwd(y, dy);
-    case Act::relu: return op_relu_bwd(y, dy);
-    case Act::leaky_relu: return op_leaky_relu_bwd(y, dy, alpha);
-    case Act::softplus: return op_softplus_bwd(z, dy);
-    case Act::elu: return op_elu_bwd(y, dy, alpha);
-    case Act::gelu: return op_gelu_bwd(z, dy);
-    case Act::silu: return op_silu_bwd(z, dy);
-    default: return dy;
+    case Act::sigmoid:
+      return op_sigmoid_bwd(y, dy);
+    case Act::tanh:
+      return op_tanh_bwd(y, dy);
+    case Act::relu:
+      return op_relu_bwd(y, dy);
+    case Act::leaky_relu:
+      return op_leaky_relu_bwd(y, dy, alpha);
+    case Act::softplus:
+      return op_softplus_bwd(z, dy);
+    case Act::elu:
+      return op_elu_bwd(y, dy, alpha);
+    case Act::gelu:
+      return op_gelu_bwd(z, dy);
+    case Act::silu:
+      return op_silu_bwd(z, dy);
+    default:
+      return dy;
   }
 }
 
-inline bool act_reads_z(Act act) { return act == Act::softplus || act == Act::gelu || act == Act::silu; }
+inline bool act_reads_z(Act act) {
+  return act == Act::softplus || act == Act::gelu || act == Act::silu;
+}
 
 // ---- loops --------------------------------------------------------------------------------------
 
@@ -166,14 +187,30 @@ inline void act_fwd_loop(Act act, T alpha, const T* x, T* y, index_t n) {
   using V = vec_t<T>;
   const V va = vset1(alpha);
   switch (act) {
-    case Act::sigmoid: map_unary(x, y, n, [](V v) { return op_sigmoid(v); }); break;
-    case Act::tanh: map_unary(x, y, n, [](V v) { return op_tanh(v); }); break;
-    case Act::relu: map_unary(x, y, n, [](V v) { return op_relu(v); }); break;
-    case Act::leaky_relu: map_unary(x, y, n, [va](V v) { return op_leaky_relu(v, va); }); break;
-    case Act::softplus: map_unary(x, y, n, [](V v) { return op_softplus(v); }); break;
-    case Act::elu: map_unary(x, y, n, [va](V v) { return op_elu(v, va); }); break;
-    case Act::gelu: map_unary(x, y, n, [](V v) { return op_gelu(v); }); break;
-    case Act::silu: map_unary(x, y, n, [](V v) { return op_silu(v); }); break;
+    case Act::sigmoid:
+      map_unary(x, y, n, [](V v) { return op_sigmoid(v); });
+      break;
+    case Act::tanh:
+      map_unary(x, y, n, [](V v) { return op_tanh(v); });
+      break;
+    case Act::relu:
+      map_unary(x, y, n, [](V v) { return op_relu(v); });
+      break;
+    case Act::leaky_relu:
+      map_unary(x, y, n, [va](V v) { return op_leaky_relu(v, va); });
+      break;
+    case Act::softplus:
+      map_unary(x, y, n, [](V v) { return op_softplus(v); });
+      break;
+    case Act::elu:
+      map_unary(x, y, n, [va](V v) { return op_elu(v, va); });
+      break;
+    case Act::gelu:
+      map_unary(x, y, n, [](V v) { return op_gelu(v); });
+      break;
+    case Act::silu:
+      map_unary(x, y, n, [](V v) { return op_silu(v); });
+      break;
     default:
       if (y != x)
         for (index_t i = 0; i < n; ++i) y[i] = x[i];
@@ -203,14 +240,30 @@ inline void act_bwd_loop(Act act, T alpha, const T* z, const T* y, const T* dy, 
     }
   };
   switch (act) {
-    case Act::sigmoid: run([](V v, V g) { return op_sigmoid_bwd(v, g); }); break;
-    case Act::tanh: run([](V v, V g) { return op_tanh_bwd(v, g); }); break;
-    case Act::relu: run([](V v, V g) { return op_relu_bwd(v, g); }); break;
-    case Act::leaky_relu: run([va](V v, V g) { return op_leaky_relu_bwd(v, g, va); }); break;
-    case Act::softplus: run([](V v, V g) { return op_softplus_bwd(v, g); }); break;
-    case Act::elu: run([va](V v, V g) { return op_elu_bwd(v, g, va); }); break;
-    case Act::gelu: run([](V v, V g) { return op_gelu_bwd(v, g); }); break;
-    case Act::silu: run([](V v, V g) { return op_silu_bwd(v, g); }); break;
+    case Act::sigmoid:
+      run([](V v, V g) { return op_sigmoid_bwd(v, g); });
+      break;
+    case Act::tanh:
+      run([](V v, V g) { return op_tanh_bwd(v, g); });
+      break;
+    case Act::relu:
+      run([](V v, V g) { return op_relu_bwd(v, g); });
+      break;
+    case Act::leaky_relu:
+      run([va](V v, V g) { return op_leaky_relu_bwd(v, g, va); });
+      break;
+    case Act::softplus:
+      run([](V v, V g) { return op_softplus_bwd(v, g); });
+      break;
+    case Act::elu:
+      run([va](V v, V g) { return op_elu_bwd(v, g, va); });
+      break;
+    case Act::gelu:
+      run([](V v, V g) { return op_gelu_bwd(v, g); });
+      break;
+    case Act::silu:
+      run([](V v, V g) { return op_silu_bwd(v, g); });
+      break;
     default:
       if (dz != dy)
         for (index_t i = 0; i < n; ++i) dz[i] = dy[i];

@@ -19,7 +19,8 @@ class AlignedBuffer {
   explicit AlignedBuffer(index_t n) { resize(n); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
       release();
@@ -33,7 +34,8 @@ class AlignedBuffer {
   // Grows (never shrinks) to at least n elements; contents are not preserved.
   void resize(index_t n) {
     if (n <= n_) return;
-    if (n < 0 || static_cast<std::size_t>(n) > (SIZE_MAX - kAlign) / sizeof(T)) throw std::bad_alloc();
+    if (n < 0 || static_cast<std::size_t>(n) > (SIZE_MAX - kAlign) / sizeof(T))
+      throw std::bad_alloc();
     std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(T) + kAlign - 1) / kAlign * kAlign;
     void* p = std::aligned_alloc(kAlign, bytes);
     if (!p) throw std::bad_alloc();

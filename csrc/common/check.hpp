@@ -17,7 +17,7 @@ template <class... Args>
 }
 }  // namespace fm::detail
 
-#define FM_CHECK(cond, ...)                                              \
-  do {                                                                   \
+#define FM_CHECK(cond, ...)                                                    \
+  do {                                                                         \
     if (!(cond)) ::fm::detail::throw_invalid(__FILE__, __LINE__, __VA_ARGS__); \
   } while (0)

@@ -12,19 +12,19 @@
 #include "common/cpu_features.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
-#define FM_DECLARE_PER_ISA(...)  \
-  namespace generic {            \
-  __VA_ARGS__;                   \
-  }                              \
-  namespace avx2 {               \
-  __VA_ARGS__;                   \
-  }                              \
-  namespace avx512 {             \
-  __VA_ARGS__;                   \
+#define FM_DECLARE_PER_ISA(...) \
+  namespace generic {           \
+  __VA_ARGS__;                  \
+  }                             \
+  namespace avx2 {              \
+  __VA_ARGS__;                  \
+  }                             \
+  namespace avx512 {            \
+  __VA_ARGS__;                  \
   }
-#define FM_SELECT_ISA(fn)                                           \
-  (::fm::active_isa() == ::fm::Isa::avx512 ? &::fm::avx512::fn      \
-   : ::fm::active_isa() == ::fm::Isa::avx2 ? &::fm::avx2::fn        \
+#define FM_SELECT_ISA(fn)                                      \
+  (::fm::active_isa() == ::fm::Isa::avx512 ? &::fm::avx512::fn \
+   : ::fm::active_isa() == ::fm::Isa::avx2 ? &::fm::avx2::fn   \
                                            : &::fm::generic::fn)
 #else
 #define FM_DECLARE_PER_ISA(...) \

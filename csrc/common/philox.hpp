@@ -21,8 +21,9 @@ struct Philox4x32 {
   // Four 32-bit random words for counter (stream, index) under key seed.
   static inline void generate(std::uint64_t seed, std::uint64_t stream, std::uint64_t index,
                               std::uint32_t out[4]) {
-    std::uint32_t c[4] = {static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32),
-                          static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)};
+    std::uint32_t c[4] = {
+        static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32),
+        static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)};
     std::uint32_t k[2] = {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
     for (int r = 0; r < 10; ++r) {
       round(c, k);
@@ -37,7 +38,9 @@ struct Philox4x32 {
 };
 
 // Uniform in [0, 1) from the top 24 bits (exact in float).
-inline float u32_to_unit_float(std::uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
+inline float u32_to_unit_float(std::uint32_t x) {
+  return static_cast<float>(x >> 8) * (1.0f / 16777216.0f);
+}
 inline double u64_to_unit_double(std::uint32_t hi, std::uint32_t lo) {
   std::uint64_t v = (static_cast<std::uint64_t>(hi) << 21) ^ (lo >> 11);
   return static_cast<double>(v & ((1ULL << 53) - 1)) * (1.0 / 9007199254740992.0);

@@ -114,15 +114,25 @@ inline void vstoreu(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
 inline void vstoreu(double* p, __m512d v) { _mm512_storeu_pd(p, v); }
 inline __mmask16 tail_mask16(index_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
 inline __mmask8 tail_mask8(index_t n) { return static_cast<__mmask8>((1u << n) - 1u); }
-inline __m512 vload_tail(const float* p, index_t n) { return _mm512_maskz_loadu_ps(tail_mask16(n), p); }
-inline __m512d vload_tail(const double* p, index_t n) { return _mm512_maskz_loadu_pd(tail_mask8(n), p); }
-inline void vstore_tail(float* p, __m512 v, index_t n) { _mm512_mask_storeu_ps(p, tail_mask16(n), v); }
-inline void vstore_tail(double* p, __m512d v, index_t n) { _mm512_mask_storeu_pd(p, tail_mask8(n), v); }
+inline __m512 vload_tail(const float* p, index_t n) {
+  return _mm512_maskz_loadu_ps(tail_mask16(n), p);
+}
+inline __m512d vload_tail(const double* p, index_t n) {
+  return _mm512_maskz_loadu_pd(tail_mask8(n), p);
+}
+inline void vstore_tail(float* p, __m512 v, index_t n) {
+  _mm512_mask_storeu_ps(p, tail_mask16(n), v);
+}
+inline void vstore_tail(double* p, __m512d v, index_t n) {
+  _mm512_mask_storeu_pd(p, tail_mask8(n), v);
+}
 // Mask of the first n lanes (0 <= n <= width), for reductions over a tail.
 template <class T>
 inline vmask_t<T> vlanes_lt(index_t n) {
-  if constexpr (sizeof(T) == 4) return n >= 16 ? __mmask16(0xFFFF) : tail_mask16(n);
-  else return n >= 8 ? __mmask8(0xFF) : tail_mask8(n);
+  if constexpr (sizeof(T) == 4)
+    return n >= 16 ? __mmask16(0xFFFF) : tail_mask16(n);
+  else
+    return n >= 8 ? __mmask8(0xFF) : tail_mask8(n);
 }
 
 inline __m512 vset1(float x) { return _mm512_set1_ps(x); }
@@ -147,7 +157,8 @@ inline __m512d vmin(__m512d a, __m512d b) { return _mm512_min_pd(a, b); }
 inline __m512 vsqrt(__m512 a) { return _mm512_sqrt_ps(a); }
 inline __m512d vsqrt(__m512d a) { return _mm512_sqrt_pd(a); }
 inline __m512 vabs(__m512 a) {
-  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
+  return _mm512_castsi512_ps(
+      _mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
 }
 inline __m512d vabs(__m512d a) {
   return _mm512_castsi512_pd(
@@ -218,8 +229,12 @@ inline double vreduce_max(__m512d v) {
 }
 
 // Exponent helpers used by the math below.
-inline __m512 vround(__m512 x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-inline __m512d vround(__m512d x) { return _mm512_roundscale_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline __m512 vround(__m512 x) {
+  return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+inline __m512d vround(__m512d x) {
+  return _mm512_roundscale_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
 // x * 2^n for integral n (any range: overflow -> inf, underflow -> denormal/0).
 inline __m512 vldexp(__m512 x, __m512 n) { return _mm512_scalef_ps(x, n); }
 inline __m512d vldexp(__m512d x, __m512d n) { return _mm512_scalef_pd(x, n); }
@@ -244,19 +259,30 @@ inline void vstore(double* p, __m256d v) { _mm256_store_pd(p, v); }
 inline void vstoreu(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
 inline void vstoreu(double* p, __m256d v) { _mm256_storeu_pd(p, v); }
 inline __m256i tail_mask32(index_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 inline __m256i tail_mask64(index_t n) {
   return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
 }
-inline __m256 vload_tail(const float* p, index_t n) { return _mm256_maskload_ps(p, tail_mask32(n)); }
-inline __m256d vload_tail(const double* p, index_t n) { return _mm256_maskload_pd(p, tail_mask64(n)); }
-inline void vstore_tail(float* p, __m256 v, index_t n) { _mm256_maskstore_ps(p, tail_mask32(n), v); }
-inline void vstore_tail(double* p, __m256d v, index_t n) { _mm256_maskstore_pd(p, tail_mask64(n), v); }
+inline __m256 vload_tail(const float* p, index_t n) {
+  return _mm256_maskload_ps(p, tail_mask32(n));
+}
+inline __m256d vload_tail(const double* p, index_t n) {
+  return _mm256_maskload_pd(p, tail_mask64(n));
+}
+inline void vstore_tail(float* p, __m256 v, index_t n) {
+  _mm256_maskstore_ps(p, tail_mask32(n), v);
+}
+inline void vstore_tail(double* p, __m256d v, index_t n) {
+  _mm256_maskstore_pd(p, tail_mask64(n), v);
+}
 template <class T>
 inline vmask_t<T> vlanes_lt(index_t n) {
-  if constexpr (sizeof(T) == 4) return _mm256_castsi256_ps(tail_mask32(n));
-  else return _mm256_castsi256_pd(tail_mask64(n));
+  if constexpr (sizeof(T) == 4)
+    return _mm256_castsi256_ps(tail_mask32(n));
+  else
+    return _mm256_castsi256_pd(tail_mask64(n));
 }
 
 inline __m256 vset1(float x) { return _mm256_set1_ps(x); }
@@ -335,8 +361,12 @@ inline double vreduce_max(__m256d v) {
   return _mm_cvtsd_f64(q);
 }
 
-inline __m256 vround(__m256 x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-inline __m256d vround(__m256d x) { return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline __m256 vround(__m256 x) {
+  return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+inline __m256d vround(__m256d x) {
+  return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
 // 2^n for integral n in [-126, 127] (float) / [-1022, 1023] (double), built in the exponent bits.
 inline __m256 pow2i(__m256 n) {
   __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
@@ -377,7 +407,8 @@ inline __m256d vfrexp1(__m256d x, __m256d* e) {
   const __m256d two52 = _mm256_set1_pd(4503599627370496.0);
   __m256i eb = _mm256_or_si256(_mm256_srli_epi64(bits, 52), _mm256_castpd_si256(two52));
   __m256d ed = _mm256_sub_pd(_mm256_castsi256_pd(eb), two52);
-  *e = _mm256_sub_pd(_mm256_sub_pd(ed, _mm256_set1_pd(1023.0)), _mm256_and_pd(tiny, _mm256_set1_pd(54.0)));
+  *e = _mm256_sub_pd(_mm256_sub_pd(ed, _mm256_set1_pd(1023.0)),
+                     _mm256_and_pd(tiny, _mm256_set1_pd(54.0)));
   __m256i m = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffffLL)),
                               _mm256_set1_epi64x(0x3ff0000000000000LL));
   return _mm256_castsi256_pd(m);
@@ -395,37 +426,103 @@ inline void vstoreu(float* p, float v) { *p = v; }
 inline void vstoreu(double* p, double v) { *p = v; }
 inline float vload_tail(const float* p, index_t n) { return n > 0 ? *p : 0.0f; }
 inline double vload_tail(const double* p, index_t n) { return n > 0 ? *p : 0.0; }
-inline void vstore_tail(float* p, float v, index_t n) { if (n > 0) *p = v; }
-inline void vstore_tail(double* p, double v, index_t n) { if (n > 0) *p = v; }
+inline void vstore_tail(float* p, float v, index_t n) {
+  if (n > 0) *p = v;
+}
+inline void vstore_tail(double* p, double v, index_t n) {
+  if (n > 0) *p = v;
+}
 template <class T>
-inline bool vlanes_lt(index_t n) { return n > 0; }
+inline bool vlanes_lt(index_t n) {
+  return n > 0;
+}
 
 inline float vset1(float x) { return x; }
 inline double vset1(double x) { return x; }
-template <class T> inline T vadd(T a, T b) { return a + b; }
-template <class T> inline T vsub(T a, T b) { return a - b; }
-template <class T> inline T vmul(T a, T b) { return a * b; }
-template <class T> inline T vdiv(T a, T b) { return a / b; }
+template <class T>
+inline T vadd(T a, T b) {
+  return a + b;
+}
+template <class T>
+inline T vsub(T a, T b) {
+  return a - b;
+}
+template <class T>
+inline T vmul(T a, T b) {
+  return a * b;
+}
+template <class T>
+inline T vdiv(T a, T b) {
+  return a / b;
+}
 // No FMA instruction in the generic build: a separate multiply and add (never a libm fma call).
-template <class T> inline T vfma(T a, T b, T c) { return a * b + c; }
-template <class T> inline T vfnma(T a, T b, T c) { return c - a * b; }
-template <class T> inline T vmax(T a, T b) { return a > b ? a : b; }
-template <class T> inline T vmin(T a, T b) { return a < b ? a : b; }
-template <class T> inline T vsqrt(T a) { return std::sqrt(a); }
-template <class T> inline T vabs(T a) { return std::fabs(a); }
-template <class T> inline T vcopysign(T m, T s) { return std::copysign(m, s); }
-template <class T> inline bool vlt(T a, T b) { return a < b; }
-template <class T> inline bool vle(T a, T b) { return a <= b; }
-template <class T> inline bool vgt(T a, T b) { return a > b; }
-template <class T> inline bool vge(T a, T b) { return a >= b; }
-template <class T> inline bool veq(T a, T b) { return a == b; }
-template <class T> inline bool visnan(T a) { return a != a; }
-template <class T> inline T vselect(bool m, T a, T b) { return m ? a : b; }
+template <class T>
+inline T vfma(T a, T b, T c) {
+  return a * b + c;
+}
+template <class T>
+inline T vfnma(T a, T b, T c) {
+  return c - a * b;
+}
+template <class T>
+inline T vmax(T a, T b) {
+  return a > b ? a : b;
+}
+template <class T>
+inline T vmin(T a, T b) {
+  return a < b ? a : b;
+}
+template <class T>
+inline T vsqrt(T a) {
+  return std::sqrt(a);
+}
+template <class T>
+inline T vabs(T a) {
+  return std::fabs(a);
+}
+template <class T>
+inline T vcopysign(T m, T s) {
+  return std::copysign(m, s);
+}
+template <class T>
+inline bool vlt(T a, T b) {
+  return a < b;
+}
+template <class T>
+inline bool vle(T a, T b) {
+  return a <= b;
+}
+template <class T>
+inline bool vgt(T a, T b) {
+  return a > b;
+}
+template <class T>
+inline bool vge(T a, T b) {
+  return a >= b;
+}
+template <class T>
+inline bool veq(T a, T b) {
+  return a == b;
+}
+template <class T>
+inline bool visnan(T a) {
+  return a != a;
+}
+template <class T>
+inline T vselect(bool m, T a, T b) {
+  return m ? a : b;
+}
 inline bool vmask_and(bool a, bool b) { return a && b; }
 inline bool vmask_or(bool a, bool b) { return a || b; }
 inline unsigned vmask_bits(bool m) { return m ? 1u : 0u; }
-template <class T> inline T vreduce_add(T v) { return v; }
-template <class T> inline T vreduce_max(T v) { return v; }
+template <class T>
+inline T vreduce_add(T v) {
+  return v;
+}
+template <class T>
+inline T vreduce_max(T v) {
+  return v;
+}
 
 #endif
 
@@ -448,8 +545,8 @@ inline __m512i vu32_add(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
 inline __m512i vu32_xor(__m512i a, __m512i b) { return _mm512_xor_si512(a, b); }
 inline __m512i vu32_mulhilo(__m512i a, std::uint32_t m, __m512i* hi) {
   const __m512i vm = _mm512_set1_epi32(static_cast<int>(m));
-  __m512i even = _mm512_mul_epu32(a, vm);                         // lanes 0, 2, ...: 64-bit products
-  __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), vm);   // lanes 1, 3, ...
+  __m512i even = _mm512_mul_epu32(a, vm);                        // lanes 0, 2, ...: 64-bit products
+  __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), vm);  // lanes 1, 3, ...
   *hi = _mm512_mask_blend_epi32(__mmask16(0xAAAA), _mm512_srli_epi64(even, 32), odd);
   return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));
 }
@@ -457,8 +554,12 @@ inline __m512i vu32_mulhilo(__m512i a, std::uint32_t m, __m512i* hi) {
 using vu32_t = __m256i;
 inline constexpr int kU32Width = 8;
 inline __m256i vu32_set1(std::uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
-inline __m256i vu32_loadu(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-inline void vu32_storeu(std::uint32_t* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+inline __m256i vu32_loadu(const std::uint32_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+inline void vu32_storeu(std::uint32_t* p, __m256i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+}
 inline __m256i vu32_add(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
 inline __m256i vu32_xor(__m256i a, __m256i b) { return _mm256_xor_si256(a, b); }
 inline __m256i vu32_mulhilo(__m256i a, std::uint32_t m, __m256i* hi) {

@@ -15,10 +15,10 @@ enum class Act : int {
   relu,
   leaky_relu,  // alpha: negative slope
   softplus,
-  elu,         // alpha
-  gelu,        // exact erf form
+  elu,   // alpha
+  gelu,  // exact erf form
   silu,
-  softmax,     // row-wise; only valid where a row length is known (never in a GEMM epilogue)
+  softmax,  // row-wise; only valid where a row length is known (never in a GEMM epilogue)
 };
 
 enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };

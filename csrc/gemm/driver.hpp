@@ -66,14 +66,14 @@ inline index_t pack_elems(index_t m, index_t n, index_t K) {
 template <class Cfg>
 inline bool b_in_place(const GemmArgs<typename Cfg::T>& g) {
   using T = typename Cfg::T;
-  return !g.trans_b && (g.M <= Cfg::B_IN_PLACE_MAX_M ||
-                        g.ldb * static_cast<index_t>(sizeof(T)) <= 1024);
+  return !g.trans_b &&
+         (g.M <= Cfg::B_IN_PLACE_MAX_M || g.ldb * static_cast<index_t>(sizeof(T)) <= 1024);
 }
 
 // C[m0:m1, n0:n1] of the problem g, single-threaded. `buf` holds pack_elems(m, n, K).
 template <class Cfg>
-void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, index_t n0,
-                index_t n1, typename Cfg::T* buf) {
+void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, index_t n0, index_t n1,
+                typename Cfg::T* buf) {
   using T = typename Cfg::T;
   constexpr int MR = Cfg::MR, NR = Cfg::NR;
   const index_t K = g.K;
@@ -174,7 +174,8 @@ void gemm_row(const GemmArgs<typename Cfg::T>& g) {
       for (index_t p = 0; p < kc; ++p)
         for (index_t j = 0; j < W; ++j) tail[p * W + j] = j < r ? b[p * g.ldb + n_vec + j] : T(0);
       Cfg::row(1)(kc, a + pc, tail, W, edge, 0, false);
-      for (index_t j = 0; j < r; ++j) g.C[n_vec + j] = accumulate ? g.C[n_vec + j] + edge[j] : edge[j];
+      for (index_t j = 0; j < r; ++j)
+        g.C[n_vec + j] = accumulate ? g.C[n_vec + j] + edge[j] : edge[j];
     }
   }
   const Epilogue<T>& ep = *g.ep;
@@ -213,11 +214,13 @@ void gemm_sup(const GemmArgs<typename Cfg::T>& g) {
       if (n_vec < N) {  // last partial vector through a zero-padded copy
         const index_t rem = N - n_vec;
         for (index_t p = 0; p < kc; ++p)
-          for (index_t j = 0; j < W; ++j) tail[p * W + j] = j < rem ? b[p * g.ldb + n_vec + j] : T(0);
+          for (index_t j = 0; j < W; ++j)
+            tail[p * W + j] = j < rem ? b[p * g.ldb + n_vec + j] : T(0);
         Cfg::sup(mr, 1)(kc, a, rs, ps, tail, W, edge, W, false);
         for (int r = 0; r < mr; ++r) {
           T* cr = c + r * g.ldc + n_vec;
-          for (index_t j = 0; j < rem; ++j) cr[j] = accumulate ? cr[j] + edge[r * W + j] : edge[r * W + j];
+          for (index_t j = 0; j < rem; ++j)
+            cr[j] = accumulate ? cr[j] + edge[r * W + j] : edge[r * W + j];
         }
       }
     }
@@ -256,8 +259,8 @@ void gemm_narrow(const GemmArgs<typename Cfg::T>& g, int threads) {
     for (index_t i = 0; i < M; ++i)
       for (index_t j = 0; j < N; ++j) ct[j * M + i] = g.C[i * g.ldc + j];
   const Epilogue<T> none{};
-  const GemmArgs<T> gt{!g.trans_b, !g.trans_a, N, M, g.K, g.B, g.ldb, g.A, g.lda,
-                       g.beta,     ct,         M, &none};
+  const GemmArgs<T> gt{!g.trans_b, !g.trans_a, N,      M,  g.K, g.B,  g.ldb,
+                       g.A,        g.lda,      g.beta, ct, M,   &none};
   gemm_run<Cfg>(gt, threads);
   for (index_t i = 0; i < M; ++i)
     for (index_t j = 0; j < N; ++j) g.C[i * g.ldc + j] = ct[j * M + i];

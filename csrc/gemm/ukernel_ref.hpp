@@ -20,7 +20,8 @@ inline void ukr_ref(index_t k, const T* __restrict a, const T* __restrict b, ind
     b += ldb;
   }
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+    for (int j = 0; j < NR; ++j)
+      c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
 }  // namespace FM_ISA_NS

@@ -9,8 +9,10 @@ namespace FM_ISA_NS {
 
 template <class T>
 void act_fwd(Act act, T alpha, const T* x, T* y, index_t n) {  // x, y: (n,)
-  index_t grain = (act == Act::relu || act == Act::linear || act == Act::leaky_relu) ? kGrainCheap : kGrainMath;
-  parallel_for(n, grain, [&](index_t b, index_t e) { act_fwd_loop(act, alpha, x + b, y + b, e - b); });
+  index_t grain =
+      (act == Act::relu || act == Act::linear || act == Act::leaky_relu) ? kGrainCheap : kGrainMath;
+  parallel_for(n, grain,
+               [&](index_t b, index_t e) { act_fwd_loop(act, alpha, x + b, y + b, e - b); });
 }
 
 template <class T>
@@ -47,7 +49,8 @@ void softmax_bwd(const T* y, const T* dy, T* dx, index_t rows, index_t cols) {  
       T* dr = dx + r * cols;
       const V dot = vset1(row_dot(yr, gr, cols));
       index_t j = 0;
-      for (; j + W <= cols; j += W) vstoreu(dr + j, vmul(vloadu(yr + j), vsub(vloadu(gr + j), dot)));
+      for (; j + W <= cols; j += W)
+        vstoreu(dr + j, vmul(vloadu(yr + j), vsub(vloadu(gr + j), dot)));
       if (j < cols) {
         index_t t = cols - j;
         vstore_tail(dr + j, vmul(vload_tail(yr + j, t), vsub(vload_tail(gr + j, t), dot)), t);

@@ -30,8 +30,8 @@ void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, c
                              T* save_mean, T* save_invstd, Act act, T alpha, T* z_out);
 template <class T>
 void batchnorm_act_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
-                             const T* running_mean, const T* running_var, T eps, T* y, Act act, T alpha,
-                             T* z_out);
+                             const T* running_mean, const T* running_var, T eps, T* y, Act act,
+                             T alpha, T* z_out);
 
 // Given dy, computes dx, and dgamma/dbeta (overwritten). dx may alias dy.
 template <class T>

@@ -38,7 +38,8 @@ inline void affine_rows(const T* x, T* y, index_t n, index_t c, index_t c0, inde
     T* yr = y + i * c + c0;
     T* out = z ? z + i * c + c0 : yr;
     for (index_t j = 0; j < nc; ++j) out[j] = xr[j] * a[j] + s[j];
-    if (act != Act::linear) act_fwd_loop(act, alpha, out, yr, nc);
+    if (act != Act::linear)
+      act_fwd_loop(act, alpha, out, yr, nc);
     else if (z)
       for (index_t j = 0; j < nc; ++j) yr[j] = out[j];
   }
@@ -79,10 +80,12 @@ void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, c
       a[j] = static_cast<T>(g * invstd);
       s[j] = static_cast<T>(b - mean[j] * g * invstd);
       if (update_running) {
-        running_mean[col] = static_cast<T>(mom * mean[j] + (1.0 - mom) * static_cast<double>(running_mean[col]));
+        running_mean[col] =
+            static_cast<T>(mom * mean[j] + (1.0 - mom) * static_cast<double>(running_mean[col]));
         if (n > 1) {
           double unbiased = sq[j] / static_cast<double>(n - 1);
-          running_var[col] = static_cast<T>(mom * unbiased + (1.0 - mom) * static_cast<double>(running_var[col]));
+          running_var[col] =
+              static_cast<T>(mom * unbiased + (1.0 - mom) * static_cast<double>(running_var[col]));
         }
       }
     }
@@ -92,14 +95,15 @@ void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, c
 
 template <class T>
 void batchnorm_act_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
-                             const T* running_mean, const T* running_var, T eps, T* y, Act act, T alpha,
-                             T* z_out) {
+                             const T* running_mean, const T* running_var, T eps, T* y, Act act,
+                             T alpha, T* z_out) {
   // x, y: (n, c); the rest (c,)
   for_column_blocks(n, c, [&](index_t c0, index_t nc) {
     T a[kColBlock], s[kColBlock];
     for (index_t j = 0; j < nc; ++j) {
       index_t col = c0 + j;
-      double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[col]) + static_cast<double>(eps));
+      double invstd =
+          1.0 / std::sqrt(static_cast<double>(running_var[col]) + static_cast<double>(eps));
       double g = gamma ? static_cast<double>(gamma[col]) : 1.0;
       double b = beta ? static_cast<double>(beta[col]) : 0.0;
       a[j] = static_cast<T>(g * invstd);
@@ -143,7 +147,9 @@ void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma
       const T* gr = dy + i * c + c0;
       T* dr = dx + i * c + c0;
       for (index_t j = 0; j < nc; ++j) {
-        double v = (static_cast<double>(gr[j]) - gm[j] - (static_cast<double>(xr[j]) - mean[j]) * k[j]) * scale[j];
+        double v =
+            (static_cast<double>(gr[j]) - gm[j] - (static_cast<double>(xr[j]) - mean[j]) * k[j]) *
+            scale[j];
         dr[j] = static_cast<T>(v);
       }
     }

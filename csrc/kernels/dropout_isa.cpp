@@ -22,7 +22,8 @@ constexpr index_t kBlock = 64;
 // Philox4x32-10 words for the 64 counters (stream, 16 blk0 + q), q in [0, 64), i.e. four
 // blocks: out[64 (q / 16) + 16 w + q % 16] = word w of counter q. The counters run as four
 // independent register chains (latency-bound otherwise), kU32Width lanes each.
-inline void philox_blocks4(std::uint64_t seed, std::uint64_t stream, std::uint64_t blk0, std::uint32_t* out) {
+inline void philox_blocks4(std::uint64_t seed, std::uint64_t stream, std::uint64_t blk0,
+                           std::uint32_t* out) {
   constexpr int kChains = 4, kGroup = kChains * kU32Width;
   alignas(64) std::uint32_t idx_lo[64], idx_hi[64];
   for (int q = 0; q < 64; ++q) {
@@ -38,7 +39,8 @@ inline void philox_blocks4(std::uint64_t seed, std::uint64_t stream, std::uint64
       c2[v] = vu32_set1(static_cast<std::uint32_t>(stream));
       c3[v] = vu32_set1(static_cast<std::uint32_t>(stream >> 32));
     }
-    std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+    std::uint32_t k0 = static_cast<std::uint32_t>(seed),
+                  k1 = static_cast<std::uint32_t>(seed >> 32);
     for (int r = 0; r < 10; ++r) {
       const vu32_t vk0 = vu32_set1(k0), vk1 = vu32_set1(k1);
       for (int v = 0; v < kChains; ++v) {
@@ -80,7 +82,8 @@ template <class T>
 void dropout_mask_fwd(std::uint64_t seed, std::uint64_t stream, T rate, const T* x, T* y,
                       std::uint8_t* mask, index_t n) {  // x, y, mask: (n,)
   // keep <=> u >= rate with u = (word >> 8) / 2^24, i.e. (word >> 8) >= ceil(rate * 2^24)
-  const std::uint32_t thr = static_cast<std::uint32_t>(std::ceil(static_cast<double>(rate) * 16777216.0));
+  const std::uint32_t thr =
+      static_cast<std::uint32_t>(std::ceil(static_cast<double>(rate) * 16777216.0));
   const T scale = T(1) / (T(1) - rate);
   index_t nblocks = (n + kBlock - 1) / kBlock;
   parallel_for((nblocks + 3) / 4, kGrainMath / (4 * kBlock), [&](index_t s0, index_t s1) {

@@ -12,15 +12,16 @@ namespace FM_ISA_NS {
 
 // Minimum items a thread takes: below this, a parallel region (fork/join, and on a busy
 // machine the wait for a descheduled thread) costs more than it saves. ~10-30 us of work.
-inline constexpr index_t kGrainCheap = 65536;    // memory-bound element-wise ops
-inline constexpr index_t kGrainMath = 16384;     // exp/erf-heavy element-wise ops
+inline constexpr index_t kGrainCheap = 65536;  // memory-bound element-wise ops
+inline constexpr index_t kGrainMath = 16384;   // exp/erf-heavy element-wise ops
 
 // Sums f(b, e, &count) -> double over the fixed blocks [b, e) of `block` items of [0, n).
 // Blocks run in parallel; their partial sums (and counts) are added in block order, so the
 // result depends only on (n, block), never on the thread count. item_cost: elements an item
 // stands for (a row of k values: k), only to size the thread grain.
 template <class F>
-inline double blocked_sum(index_t n, index_t block, F&& f, index_t* count = nullptr, index_t item_cost = 1) {
+inline double blocked_sum(index_t n, index_t block, F&& f, index_t* count = nullptr,
+                          index_t item_cost = 1) {
   constexpr index_t kGroup = 256;  // partials kept on the stack, one group at a time
   double part[kGroup];
   index_t cnt[kGroup];

@@ -11,8 +11,8 @@ namespace fm {
 namespace FM_ISA_NS {
 
 namespace {
-constexpr index_t kRowBlock = 64;       // rows per partial sum (row-wise losses)
-constexpr index_t kElemBlock = 4096;    // elements per partial sum (element-wise losses)
+constexpr index_t kRowBlock = 64;     // rows per partial sum (row-wise losses)
+constexpr index_t kElemBlock = 4096;  // elements per partial sum (element-wise losses)
 
 inline int popcount(unsigned v) { return __builtin_popcount(v); }
 
@@ -73,7 +73,8 @@ double softmax_xent_probs(const T* logits, const T* target, index_t n, index_t k
           const T* t = target + r * k;
           T* g = grad ? grad + r * k : nullptr;
           T m = row_max(x, k);
-          if (correct && row_argmax(x, k) == row_argmax(t, k)) ++*cnt;  // before x may be overwritten
+          if (correct && row_argmax(x, k) == row_argmax(t, k))
+            ++*cnt;  // before x may be overwritten
           // One pass: e = exp(x - m) (stored to g, which may alias x), s = sum e,
           // tx = sum t (x - m) <= 0, ts = sum t. Then loss = -sum t log_softmax = ts log(s) - tx,
           // a sum of non-negative terms (no cancellation) for t >= 0.
@@ -96,7 +97,8 @@ double softmax_xent_probs(const T* logits, const T* target, index_t n, index_t k
             tsum = vadd(tsum, tv);
           }
           T s = vreduce_add(es), ts = vreduce_add(tsum);
-          sum += static_cast<double>(ts) * std::log(static_cast<double>(s)) - static_cast<double>(vreduce_add(tx));
+          sum += static_cast<double>(ts) * std::log(static_cast<double>(s)) -
+                 static_cast<double>(vreduce_add(tx));
           if (g) {
             // d/dx_j = softmax_j * sum(t) - t_j
             scale_sub(g, t, grad_scale * ts / s, grad_scale, k);
@@ -134,7 +136,9 @@ double sigmoid_bce(const T* logits, const T* target, index_t n, index_t k, T gra
           V x = vloadu(logits + i), t = vloadu(target + i), g;
           acc = vadd(acc, lanes(x, t, grad ? &g : nullptr));
           if (grad) vstoreu(grad + i, g);
-          if (correct) c += popcount(~(vmask_bits(vge(x, zero)) ^ vmask_bits(vge(t, half))) & ((1u << W) - 1u));
+          if (correct)
+            c +=
+                popcount(~(vmask_bits(vge(x, zero)) ^ vmask_bits(vge(t, half))) & ((1u << W) - 1u));
         }
         if (i < e) {
           index_t r = e - i;
@@ -142,7 +146,9 @@ double sigmoid_bce(const T* logits, const T* target, index_t n, index_t k, T gra
           V x = vload_tail(logits + i, r), t = vload_tail(target + i, r), g;
           acc = vadd(acc, vselect(live, lanes(x, t, grad ? &g : nullptr), zero));
           if (grad) vstore_tail(grad + i, g, r);
-          if (correct) c += popcount(~(vmask_bits(vge(x, zero)) ^ vmask_bits(vge(t, half))) & ((1u << r) - 1u));
+          if (correct)
+            c +=
+                popcount(~(vmask_bits(vge(x, zero)) ^ vmask_bits(vge(t, half))) & ((1u << r) - 1u));
         }
         *cnt = c;
         return static_cast<double>(vreduce_add(acc));

@@ -16,7 +16,6 @@
 namespace fm {
 namespace FM_ISA_NS {
 
-
 // Loads/stores r lanes (r == width: a full register, else a masked tail).
 template <class T>
 inline vec_t<T> ld(const T* p, index_t r) {
@@ -24,8 +23,10 @@ inline vec_t<T> ld(const T* p, index_t r) {
 }
 template <class T>
 inline void st(T* p, vec_t<T> v, index_t r) {
-  if (r == kVecWidth<T>) vstoreu(p, v);
-  else vstore_tail(p, v, r);
+  if (r == kVecWidth<T>)
+    vstoreu(p, v);
+  else
+    vstore_tail(p, v, r);
 }
 
 // Runs f(i, r) over [b, e) in registers of r = width lanes, then one tail.
@@ -45,21 +46,25 @@ inline V vlerp(V a, V b, V w, V one_minus_w, bool small_w) {
 }
 
 template <class T>
-void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp, bool first) {  // all (n,)
+void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp,
+                bool first) {  // all (n,)
   using V = vec_t<T>;
   const V lr_neg = vset1(-hp.lr), wd = vset1(hp.weight_decay), mom = vset1(hp.momentum),
           one_minus_damp = vset1(static_cast<T>(1.0 - static_cast<double>(hp.dampening)));
-  const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0), nesterov = hp.nesterov;
+  const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0),
+             nesterov = hp.nesterov;
   parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
-      if (use_wd) d = vfma(wd, pi, d);                                 // grad + wd * p
+      if (use_wd) d = vfma(wd, pi, d);  // grad + wd * p
       if (use_mom) {
-        V m = first ? d : vfma(one_minus_damp, d, vmul(ld(buf + i, r), mom));  // buf*mom + (1-damp)*grad
+        V m = first
+                  ? d
+                  : vfma(one_minus_damp, d, vmul(ld(buf + i, r), mom));  // buf*mom + (1-damp)*grad
         st(buf + i, m, r);
-        d = nesterov ? vfma(mom, m, d) : m;                            // grad + mom * buf
+        d = nesterov ? vfma(mom, m, d) : m;  // grad + mom * buf
       }
-      st(p + i, vfma(lr_neg, d, pi), r);                               // p + (-lr) * d
+      st(p + i, vfma(lr_neg, d, pi), r);  // p + (-lr) * d
     });
   });
 }
@@ -68,22 +73,24 @@ template <class T>
 void rmsprop_update(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, index_t n,
                     const RmspropParams<T>& hp) {  // all (n,)
   using V = vec_t<T>;
-  const T w = static_cast<T>(1.0 - static_cast<double>(hp.alpha));  // lerp / addcmul weight 1 - alpha
-  const V lr_neg = vset1(-hp.lr), alpha = vset1(hp.alpha), eps = vset1(hp.eps), wd = vset1(hp.weight_decay),
-          mom = vset1(hp.momentum), vw = vset1(w), one_minus_w = vset1(T(1) - w), minus_one = vset1(T(-1));
+  const T w =
+      static_cast<T>(1.0 - static_cast<double>(hp.alpha));  // lerp / addcmul weight 1 - alpha
+  const V lr_neg = vset1(-hp.lr), alpha = vset1(hp.alpha), eps = vset1(hp.eps),
+          wd = vset1(hp.weight_decay), mom = vset1(hp.momentum), vw = vset1(w),
+          one_minus_w = vset1(T(1) - w), minus_one = vset1(T(-1));
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum > T(0), centered = hp.centered;
   const bool small_w = std::fabs(w) < T(0.5);
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
-      if (use_wd) d = vfma(wd, pi, d);                       // grad + wd * p
+      if (use_wd) d = vfma(wd, pi, d);  // grad + wd * p
       V sq = vfma(vmul(vw, d), d, vmul(ld(square_avg + i, r), alpha));
       st(square_avg + i, sq, r);
       V avg;
       if (centered) {
         V ga = vlerp(ld(grad_avg + i, r), d, vw, one_minus_w, small_w);
         st(grad_avg + i, ga, r);
-        avg = vsqrt(vfma(vmul(minus_one, ga), ga, sq));      // addcmul(ga, ga, value=-1)
+        avg = vsqrt(vfma(vmul(minus_one, ga), ga, sq));  // addcmul(ga, ga, value=-1)
       } else {
         avg = vsqrt(sq);
       }
@@ -119,15 +126,17 @@ void adam_update(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) {
-        if (decoupled) pi = vmul(pi, decay);                  // p *= 1 - lr * wd
-        else d = vfma(wd, pi, d);                             // grad + wd * p
+        if (decoupled)
+          pi = vmul(pi, decay);  // p *= 1 - lr * wd
+        else
+          d = vfma(wd, pi, d);  // grad + wd * p
       }
       V m = vlerp(ld(exp_avg + i, r), d, vw1, one_minus_w1, small_w1);
       V v = vfma(vmul(w2, d), d, vmul(ld(exp_avg_sq + i, r), beta2));
       st(exp_avg + i, m, r);
       st(exp_avg_sq + i, v, r);
       if (amsgrad) {
-        v = vmax(ld(max_exp_avg_sq + i, r), v);               // NaN in v propagates
+        v = vmax(ld(max_exp_avg_sq + i, r), v);  // NaN in v propagates
         st(max_exp_avg_sq + i, v, r);
       }
       V denom = vadd(vdiv(vsqrt(v), bc2_sqrt), eps);

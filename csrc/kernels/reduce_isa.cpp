@@ -15,7 +15,8 @@ void colsum(const T* x, index_t rows, index_t cols, index_t ldx, T* out, bool ac
   constexpr int W = kVecWidth<T>;
   constexpr index_t kCols = 8 * W;  // one column block: 8 registers of running sums
   index_t nblocks = (cols + kCols - 1) / kCols;
-  index_t grain = rows * kCols >= kGrainCheap ? 1 : (kGrainCheap + rows * kCols - 1) / (rows * kCols);
+  index_t grain =
+      rows * kCols >= kGrainCheap ? 1 : (kGrainCheap + rows * kCols - 1) / (rows * kCols);
   parallel_for(nblocks, grain, [&](index_t b0, index_t b1) {
     for (index_t b = b0; b < b1; ++b) {
       index_t c0 = b * kCols, nc = cols - c0 < kCols ? cols - c0 : kCols;
@@ -29,7 +30,8 @@ void colsum(const T* x, index_t rows, index_t cols, index_t ldx, T* out, bool ac
         if (tail) acc[nfull] = vadd(acc[nfull], vload_tail(xr + nfull * W, tail));
       }
       T* o = out + c0;
-      for (int v = 0; v < nfull; ++v) vstoreu(o + v * W, accumulate ? vadd(vloadu(o + v * W), acc[v]) : acc[v]);
+      for (int v = 0; v < nfull; ++v)
+        vstoreu(o + v * W, accumulate ? vadd(vloadu(o + v * W), acc[v]) : acc[v]);
       if (tail) {
         T* ot = o + nfull * W;
         vstore_tail(ot, accumulate ? vadd(vload_tail(ot, tail), acc[nfull]) : acc[nfull], tail);
@@ -45,7 +47,9 @@ double l1_l2_penalty(const T* w, index_t n, T l1, T l2, T* g) {  // w, g: (n,)
   constexpr index_t kBlock = 4096;
   const V vl1 = vset1(l1), vl2 = vset1(l2), zero = vzero<T>(), one = vset1(T(1));
   // sign(w) with sign(0) = 0, as torch.sign
-  auto sign = [&](V v) { return vselect(vgt(v, zero), one, vselect(vlt(v, zero), vset1(T(-1)), zero)); };
+  auto sign = [&](V v) {
+    return vselect(vgt(v, zero), one, vselect(vlt(v, zero), vset1(T(-1)), zero));
+  };
   auto grad = [&](V v) { return vfma(vl2, v, vmul(vl1, sign(v))); };
   // One pass: each block contributes l1*sum|w| + (l2/2)*sum w^2 (block partials in order).
   double l1d = static_cast<double>(l1), l2d = static_cast<double>(l2);
@@ -65,7 +69,8 @@ double l1_l2_penalty(const T* w, index_t n, T l1, T l2, T* g) {  // w, g: (n,)
       a2 = vfma(v, v, a2);
       if (g) vstore_tail(g + i, vadd(vload_tail(g + i, r), grad(v)), r);
     }
-    return l1d * static_cast<double>(vreduce_add(a1)) + 0.5 * l2d * static_cast<double>(vreduce_add(a2));
+    return l1d * static_cast<double>(vreduce_add(a1)) +
+           0.5 * l2d * static_cast<double>(vreduce_add(a2));
   });
   return total;
 }

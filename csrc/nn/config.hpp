@@ -28,7 +28,7 @@ struct OptimizerConfig {
   double beta1 = 0.9, beta2 = 0.999;       // adam
   double eps = 1e-8;                       // rmsprop, adam
   double weight_decay = 0.0;
-  bool amsgrad = false, decoupled = false; // adam / adamw
+  bool amsgrad = false, decoupled = false;  // adam / adamw
 
   // Number of state arrays per parameter element (momentum buffers, averages).
   int state_slots() const;
