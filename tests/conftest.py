@@ -90,3 +90,25 @@ class NetStandIn:
             method = self._methods[name]
             return lambda *a, **k: method(self._real, *a, **k)
         return getattr(self._real, name)
+
+
+def run_in_threads(work, n):
+    """Runs ``work(i)`` for i in range(n) on n threads at once; returns the exceptions raised
+    (a failure in a thread would otherwise be lost)."""
+    import threading
+
+    errors = []
+
+    def guarded(i):
+        try:
+            work(i)
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            errors.append(e)
+
+    ts = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return errors
+

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import gc
 import resource
-import threading
 
 import numpy as np
 import pytest
 
 import fastmlp as fm
 
-from conftest import make_data, make_mlp
+from conftest import make_data, make_mlp, run_in_threads
 
 
 def _data(n=120, d=7, k=3, seed=0):
@@ -89,21 +88,12 @@ def test_concurrent_predict_on_one_model():
     m = _model()
     m.fit(X, y, epochs=2, batch_size=32, verbose=0)
     expect = m.predict(X)
-    errors = []
-
     def worker(i):
-        try:
-            for _ in range(30):
-                rows = slice(i * 7, i * 7 + 1 + i * 40)
-                np.testing.assert_array_equal(m.predict(X[rows]), expect[rows])
-        except Exception as e:  # noqa: BLE001 - reported to the main thread
-            errors.append(e)
+        for _ in range(30):
+            rows = slice(i * 7, i * 7 + 1 + i * 40)
+            np.testing.assert_array_equal(m.predict(X[rows]), expect[rows])
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(worker, 6)
     assert not errors, errors[0]
 
 

@@ -2,7 +2,6 @@
 and bit-identical training whatever the threads, the scheduling or the load."""
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -10,6 +9,8 @@ import pytest
 
 import fastmlp as fm
 from fastmlp import _core
+
+from conftest import run_in_threads
 
 
 @pytest.fixture
@@ -39,20 +40,11 @@ def test_concurrent_callers_get_correct_products(threads):
     pairs = [(rng.random((300, 200), dtype=np.float32), rng.random((200, 150), dtype=np.float32))
              for _ in range(4)]
     want = [fm.ops.gemm(a, b) for a, b in pairs]
-    errors = []
-
     def work(i):
-        try:
-            for _ in range(20):
-                np.testing.assert_array_equal(fm.ops.gemm(*pairs[i]), want[i])
-        except AssertionError as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(20):
+            np.testing.assert_array_equal(fm.ops.gemm(*pairs[i]), want[i])
 
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    errors = run_in_threads(work, 4)
     assert not errors
 
 

@@ -49,6 +49,21 @@ inline Workspace<T>& workspace() {
   return ws;
 }
 
+// The valid mr x nr part of an edge tile computed into a stack tile (ld NR) goes into C,
+// added when accumulating. Shared by every tiled driver.
+template <class T>
+inline void merge_edge_tile(T* c, index_t ldc, const T* edge, index_t ldedge, index_t mr,
+                            index_t nr, bool accumulate) {
+  for (index_t i = 0; i < mr; ++i) {
+    T* __restrict ci = c + i * ldc;
+    const T* __restrict ei = edge + i * ldedge;
+    if (accumulate)
+      for (index_t j = 0; j < nr; ++j) ci[j] += ei[j];
+    else
+      for (index_t j = 0; j < nr; ++j) ci[j] = ei[j];
+  }
+}
+
 // Pack-buffer elements one thread needs for a sub-problem of m x n (A block + B panel).
 template <class Cfg>
 inline index_t pack_elems(index_t m, index_t n, index_t K) {
@@ -126,14 +141,7 @@ void gemm_block(const GemmArgs<typename Cfg::T>& g, index_t m0, index_t m1, inde
               // then merge the valid part.
               Cfg::edge(static_cast<int>(mr), static_cast<int>(nr))(kc, ap, bp, ldbp, edge, NR,
                                                                     false);
-              for (index_t i = 0; i < mr; ++i) {
-                T* __restrict ci = c + i * g.ldc;
-                const T* __restrict ei = edge + i * NR;
-                if (accumulate)
-                  for (index_t j = 0; j < nr; ++j) ci[j] += ei[j];
-                else
-                  for (index_t j = 0; j < nr; ++j) ci[j] = ei[j];
-              }
+              merge_edge_tile(c, g.ldc, edge, NR, mr, nr, accumulate);
             }
             if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
           }

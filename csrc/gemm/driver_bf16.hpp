@@ -188,14 +188,7 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
               Cfg::ukr(NR / W)(kp, ap, bp, c, g.ldc, accumulate);
             } else {  // edge tile: nv vectors into a stack tile, then merge the valid part
               Cfg::ukr(nv)(kp, ap, bp, edge, NR, false);
-              for (index_t i = 0; i < mr; ++i) {
-                float* __restrict ci = c + i * g.ldc;
-                const float* __restrict ei = edge + i * NR;
-                if (accumulate)
-                  for (index_t j = 0; j < nr; ++j) ci[j] += ei[j];
-                else
-                  for (index_t j = 0; j < nr; ++j) ci[j] = ei[j];
-              }
+              merge_edge_tile(c, g.ldc, edge, NR, mr, nr, accumulate);
             }
             if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
           }
