@@ -1,5 +1,6 @@
 #include "common/free_cores.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +18,8 @@ namespace {
 // Busy and total seconds summed over the CPUs this process may run on; false if unreadable.
 // Busy = user + nice + system + irq + softirq + steal (a VM's stolen time is not ours either);
 // total adds idle + iowait. Guest time is already inside user.
-bool read_cpu_seconds(double* busy, double* total, int* ncpu) {
+// *running: the kernel's count of runnable threads right now, machine-wide ("procs_running").
+bool read_cpu_seconds(double* busy, double* total, int* ncpu, int* running) {
   cpu_set_t mask;
   if (sched_getaffinity(0, sizeof(mask), &mask) != 0) return false;
   std::FILE* f = std::fopen("/proc/stat", "r");
@@ -26,8 +28,13 @@ bool read_cpu_seconds(double* busy, double* total, int* ncpu) {
   char line[512];
   unsigned long long b = 0, t = 0;
   int n = 0;
+  *running = -1;
   while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "cpu", 3) != 0) break;  // the cpu lines come first
+    if (std::strncmp(line, "procs_running ", 14) == 0) {
+      *running = std::atoi(line + 14);
+      break;  // the last line we need
+    }
+    if (std::strncmp(line, "cpu", 3) != 0) continue;
     if (line[3] < '0' || line[3] > '9') continue;  // the aggregate "cpu " line
     int id = 0;
     unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, soft = 0,
@@ -63,15 +70,22 @@ double FreeCores::update(std::int64_t now_ns) {
 #if defined(__linux__)
   if (last_busy_s_ >= 0 && now_ns - last_ns_ < kWindowNs) return free_;
   double busy = 0, total = 0;
-  int ncpu = 0;
-  if (!read_cpu_seconds(&busy, &total, &ncpu)) return free_ = -1;
+  int ncpu = 0, running = -1;
+  if (!read_cpu_seconds(&busy, &total, &ncpu, &running)) return free_ = -1;
   const double self = self_cpu_seconds();
-  if (last_busy_s_ >= 0 && total > last_total_s_) {
+  if (last_busy_s_ < 0 && running > 0) {
+    // No window yet: the runnable threads other than this one stand in for the load, so the
+    // first 100 ms next to a busy process do not run two threads on one free core.
+    free_ = std::max(0.0, static_cast<double>(ncpu) - (running - 1));
+  } else if (total > last_total_s_) {
     const double wall = (total - last_total_s_) / ncpu;  // seconds of this window
     double others = (busy - last_busy_s_) - (self - last_self_s_);
     if (others < 0) others = 0;
     const double now_free = ncpu - others / wall;
-    free_ = free_ < 0 ? now_free : 0.5 * (free_ + now_free);  // ticks are 10 ms: smooth a little
+    // Ticks are 10 ms, so a rise is smoothed over two windows; a fall is taken at once: one
+    // thread too few costs a window of parallel speed-up, one too many makes every region
+    // wait for a thread sharing a core with someone else.
+    free_ = (free_ < 0 || now_free < free_) ? now_free : 0.5 * (free_ + now_free);
   }
   last_ns_ = now_ns;
   last_busy_s_ = busy;

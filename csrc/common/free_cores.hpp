@@ -9,9 +9,10 @@ namespace fm {
 
 class FreeCores {
  public:
-  // Cores free for this process (its own CPU use counts as free), or -1 while unknown (first
-  // window, no /proc). Re-reads the counters when `now_ns` is kWindowNs past the last read;
-  // otherwise returns the last value. Not thread-safe: call under the pool's lock.
+  // Cores free for this process (its own CPU use counts as free), or -1 while unknown (no
+  // /proc). Before the first window ends, the count of runnable threads stands in. Re-reads the
+  // counters when `now_ns` is kWindowNs past the last read; otherwise returns the last value. Not
+  // thread-safe: call under the pool's lock.
   double update(std::int64_t now_ns);
 
   static constexpr std::int64_t kWindowNs = 100'000'000;
