@@ -316,7 +316,7 @@ def test_to_categorical():
     (lambda: layers.Dense(3, bias_initializer="ones"), "bias_initializer"),
     (lambda: layers.BatchNormalization(center=False), "center"),
     (lambda: layers.Dropout(0.5, noise_shape=(None, 1)), "noise_shape"),
-    (lambda: keras.optimizers.SGD(weight_decay=0.01), "weight_decay"),
+    (lambda: keras.optimizers.SGD(global_clipnorm=1.0), "global_clipnorm"),
     (lambda: keras.optimizers.Adam(clipnorm=1.0), "clipnorm"),
     (lambda: keras.optimizers.RMSprop(use_ema=True), "use_ema"),
     (lambda: keras.losses.CategoricalCrossentropy(label_smoothing=0.1), "label_smoothing"),

@@ -95,8 +95,8 @@ class GaussianNoise(_fm.GaussianNoise):
 class BatchNormalization(_fm.BatchNorm):
     """``keras.layers.BatchNormalization``: Keras' ``momentum`` is the weight of the old
     running statistics (0.99), the engine's (PyTorch's) that of the new batch: 1 - momentum.
-    ``epsilon`` defaults to Keras' 1e-3. The running variance is updated with the unbiased
-    batch variance (PyTorch's rule; Keras uses the biased one)."""
+    ``epsilon`` defaults to Keras' 1e-3. The running variance is updated with the biased
+    batch variance, as Keras does (the engine's ``running_var="biased"``)."""
 
     _saved_class = "BatchNorm"
 
@@ -122,7 +122,7 @@ class BatchNormalization(_fm.BatchNorm):
                                  f"{arg}={value!r} (it starts at {want!r})")
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization momentum must be in [0, 1], got {momentum!r}")
-        super().__init__(momentum=1.0 - float(momentum), eps=epsilon)
+        super().__init__(momentum=1.0 - float(momentum), eps=epsilon, running_var="biased")
 
     def __repr__(self):
         return f"BatchNormalization(momentum={1.0 - self.momentum:g}, epsilon={self.eps:g})"

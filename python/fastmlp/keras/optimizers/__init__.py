@@ -1,20 +1,24 @@
-"""``keras.optimizers``: Keras' names, arguments and defaults over the engine's optimizers.
+"""``keras.optimizers``: Keras' names, arguments, defaults and update rules.
 
-Mapping (the update rules are the engine's, i.e. PyTorch's):
+Each is the engine's optimizer (``fastmlp.SGD``, ...) with ``rule="keras"``: the C++ kernels
+run Keras 3's ``update_step`` (keras/src/optimizers/*.py), not torch's:
 
-- ``SGD(learning_rate=0.01, momentum=0.0, nesterov=False)``: Keras' velocity form and
-  PyTorch's buffer form give the same steps at a constant learning rate.
+- ``SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None)``: velocity
+  ``m = momentum * m - lr * g``, ``w += m`` (nesterov: ``w += momentum * m - lr * g``).
+- ``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+  weight_decay=None)``: ``w -= lr * g / sqrt(v + epsilon)`` (centered: ``v - avg**2 +
+  epsilon``), momentum on that increment.
 - ``Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-  weight_decay=None)``: ``weight_decay`` is decoupled in Keras 3, so it maps to AdamW. Keras
-  adds epsilon to ``sqrt(v) * sqrt(1 - beta_2**t)`` rather than to ``sqrt(v_hat)``: the two
-  differ by at most a factor ``1/sqrt(1 - beta_2**t)`` on epsilon, invisible at 1e-7.
-- ``AdamW(learning_rate=0.001, weight_decay=0.004, ...)``: decoupled decay, as torch.
-- ``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)``:
-  the engine adds epsilon outside the square root (PyTorch), Keras inside.
+  weight_decay=None)``: ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) +
+  epsilon)``; amsgrad takes the running maximum of ``v``.
+- ``AdamW(learning_rate=0.001, weight_decay=0.004, ...)``.
+
+``weight_decay`` is Keras' decoupled decay on every optimizer: ``w -= w * weight_decay * lr``
+before the step, on every trainable array (biases and BatchNorm's gamma/beta included, as
+Keras without ``exclude_from_weight_decay``).
 
 Refused with a ValueError: gradient clipping (clipnorm, clipvalue, global_clipnorm), EMA,
-loss scaling, gradient accumulation, and weight_decay on SGD/RMSprop (Keras' is decoupled,
-the engine's coupled).
+loss scaling and gradient accumulation.
 """
 from __future__ import annotations
 
@@ -43,8 +47,8 @@ class SGD(_fm.SGD):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  **kwargs):
         _refuse_extras("SGD", **kwargs)
-        refuse_unsupported("SGD", weight_decay=weight_decay)
-        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay or 0.0, rule="keras")
 
 
 class RMSprop(_fm.RMSprop):
@@ -53,9 +57,9 @@ class RMSprop(_fm.RMSprop):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, **kwargs):
         _refuse_extras("RMSprop", **kwargs)
-        refuse_unsupported("RMSprop", weight_decay=weight_decay)
         super().__init__(learning_rate=learning_rate, alpha=rho, eps=epsilon,
-                         momentum=momentum, centered=centered)
+                         momentum=momentum, centered=centered, weight_decay=weight_decay or 0.0,
+                         rule="keras")
 
 
 class Adam(_fm.Adam):
@@ -65,7 +69,7 @@ class Adam(_fm.Adam):
                  amsgrad=False, weight_decay=None, **kwargs):
         _refuse_extras(type(self).__name__, **kwargs)
         super().__init__(learning_rate=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
-                         weight_decay=weight_decay or 0.0, amsgrad=amsgrad)
+                         weight_decay=weight_decay or 0.0, amsgrad=amsgrad, rule="keras")
         if weight_decay:        # Keras 3's weight decay is decoupled: AdamW's rule
             self._decoupled, self._saved_class = True, "AdamW"
 
