@@ -452,6 +452,16 @@ void register_model(py::module_& m) {
           "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae "
           "metric).")
       .def_property(
+          "weighted_metrics",
+          [](PyNetwork& s) { return s.visit([](auto& n) { return n.weighted_metrics; }); },
+          [](PyNetwork& s, bool on) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
+            s.visit([on](auto& n) { n.weighted_metrics = on; });
+          },
+          "With sample weights: accuracy and |error| weighted like the loss (True), or every "
+          "row counted once (False, Keras' metrics).")
+      .def_property(
           "bf16", [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16; }); },
           [](PyNetwork& s, bool on) {
             FM_CHECK(!on || s.dtype() == "float32",

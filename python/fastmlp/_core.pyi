@@ -130,6 +130,14 @@ class Network:
     def track_abs_error(self, arg1: bool) -> None:
         ...
     @property
+    def weighted_metrics(self) -> bool:
+        """
+        With sample weights: accuracy and |error| weighted like the loss (True), or every row counted once (False, Keras' metrics).
+        """
+    @weighted_metrics.setter
+    def weighted_metrics(self, arg1: bool) -> None:
+        ...
+    @property
     def bf16(self) -> bool:
         """
         mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 operands with float32 accumulation.

@@ -300,6 +300,7 @@ class BatchNorm(Layer):
     _constraints = {"momentum": [Interval(Real, 0, 1)],
                     "eps": [Interval(Real, 0, None, closed="neither")]}
     _kind = "batchnorm"
+    _warn_keras_momentum = True     # fastmlp.keras' BatchNormalization converts it already
 
     def __init__(self, momentum=0.1, eps=1e-5, *, running_var="unbiased"):
         if running_var not in ("unbiased", "biased"):
@@ -308,7 +309,7 @@ class BatchNorm(Layer):
                 f"{running_var!r} instead.")
         self.running_var = running_var
         self._set_numbers(momentum=momentum, eps=eps)
-        if self.momentum > 0.5:
+        if self.momentum > 0.5 and self._warn_keras_momentum:
             # Keras' momentum is the weight of the old statistics (0.99 there is 0.01 here):
             # copied over, it would make the running statistics follow the last batch.
             warnings.warn(

@@ -9,7 +9,26 @@ __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "CSVLogger
 
 Callback, History, ModelCheckpoint = _fm.Callback, _fm.History, _fm.ModelCheckpoint
 CSVLogger, TerminateOnNaN = _fm.CSVLogger, _fm.TerminateOnNaN
-ReduceLROnPlateau, LearningRateScheduler = _fm.ReduceLROnPlateau, _fm.LearningRateScheduler
+
+
+class ReduceLROnPlateau(_fm.ReduceLROnPlateau):
+    """Keras' defaults (``factor=0.1, patience=10``); logs the epoch's ``learning_rate`` (the
+    rate before any reduction), so ``history.history["learning_rate"]`` exists, as in Keras."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model._current_lr)
+        return super().on_epoch_end(epoch, logs)
+
+
+class LearningRateScheduler(_fm.LearningRateScheduler):
+    """``schedule(epoch)`` or ``schedule(epoch, lr)``; logs the epoch's ``learning_rate``, as
+    Keras."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model._current_lr)
+        return super().on_epoch_end(epoch, logs)
 
 
 class EarlyStopping(_fm.EarlyStopping):

@@ -23,6 +23,7 @@ loss scaling and gradient accumulation.
 from __future__ import annotations
 
 from fastmlp import optimizers as _fm
+from fastmlp import schedules as _schedules
 from fastmlp.keras._compat import refuse_unsupported
 from fastmlp.keras.optimizers import schedules
 
@@ -41,7 +42,36 @@ def _refuse_extras(where, clipnorm=None, clipvalue=None, global_clipnorm=None, u
                        gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
 
 
-class SGD(_fm.SGD):
+class _LearningRate:
+    """Keras' ``optimizer.learning_rate``: the rate in use (once compiled into a model: what a
+    schedule, LearningRateScheduler or ReduceLROnPlateau set last), and settable to a number
+    (applies from the next step), as in Keras 3."""
+
+    _model_ref = None
+
+    def _model(self):
+        model = self._model_ref() if self._model_ref is not None else None
+        return model if model is not None and model.optimizer is self else None
+
+    @property
+    def learning_rate(self) -> float:
+        model = self._model()
+        if model is not None and model._current_lr is not None:
+            return model._current_lr
+        return float(self.lr(0)) if callable(self.lr) else float(self.lr)
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if isinstance(self.lr, _schedules.Schedule):
+            raise TypeError("This optimizer was created with a LearningRateSchedule as its "
+                            "learning_rate, hence its learning rate is not settable")
+        self.lr = _fm.check_lr(value, "learning_rate")
+        model = self._model()
+        if model is not None and model.built:
+            model._set_lr(self.lr)
+
+
+class SGD(_LearningRate, _fm.SGD):
     _saved_class = "SGD"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
@@ -51,7 +81,7 @@ class SGD(_fm.SGD):
                          weight_decay=weight_decay or 0.0, rule="keras")
 
 
-class RMSprop(_fm.RMSprop):
+class RMSprop(_LearningRate, _fm.RMSprop):
     _saved_class = "RMSprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
@@ -62,7 +92,7 @@ class RMSprop(_fm.RMSprop):
                          rule="keras")
 
 
-class Adam(_fm.Adam):
+class Adam(_LearningRate, _fm.Adam):
     _saved_class = "Adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
