@@ -1,15 +1,12 @@
 """fastmlp.keras against real Keras 3 (JAX backend) where it is installed: the same script with
 the same starting weights gives the same predictions, losses (from_logits, regularizers) and,
 after training without shuffling, the same weights."""
-import os
-
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-real = pytest.importorskip("keras")
-if real.backend.backend() != "jax":
-    pytest.skip("these comparisons run on Keras' JAX backend", allow_module_level=True)
+from conftest import keras_on_jax
+
+real = keras_on_jax()
 
 import fastmlp.keras as fkeras  # noqa: E402
 
@@ -120,3 +117,21 @@ def test_batch_normalization_matches_keras(opt):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_keras_own_file_is_refused_clearly(tmp_path):
+    model = _mlp(3, "softmax")(real)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="Keras .keras archive.*set_weights"):
+        fkeras.models.load_model(path)
+
+
+def test_learning_rate_after_a_schedule_matches_keras():
+    ours, theirs = _pair(_mlp(3, "softmax"), lambda k: {
+        "optimizer": k.optimizers.SGD(k.optimizers.schedules.ExponentialDecay(0.2, 3, 0.5)),
+        "loss": "sparse_categorical_crossentropy"})
+    ours.fit(X, Y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    theirs.fit(X, Y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ours.optimizer.learning_rate,
+                               float(np.asarray(theirs.optimizer.learning_rate)), rtol=1e-6)

@@ -58,6 +58,17 @@ class _Named:
     def name(self) -> str:
         return self._layer_name
 
+    @property
+    def trainable(self) -> bool:
+        """Always True: freezing layers is not supported (setting False is a ValueError)."""
+        return True
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        if not value:
+            raise ValueError(f"fastmlp.keras does not support freezing layers "
+                             f"({self._layer_name}.trainable = False)")
+
     @classmethod
     def from_saved(cls, config: dict, name):
         """The layer a file describes (the native class's config, the Keras name), without

@@ -170,6 +170,27 @@ class Sequential(_Sequential):
             raise FileExistsError(f"{os.fspath(filepath)!r} exists and overwrite=False")
         super().save(filepath)
 
+    def save_weights(self, filepath, overwrite=True):
+        """Keras' ``save_weights``: writes the model file (fastmlp's format, whatever the
+        extension, ``.weights.h5`` included), of which :meth:`load_weights` reads the
+        weights."""
+        self.save(filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """The weights of a file ``save_weights`` or ``save`` wrote (their count and shapes
+        checked against this model; optimizer state and compile settings left as they are)."""
+        refuse_unsupported("load_weights", skip_mismatch=skip_mismatch)
+        _, weights, _ = _read_parts(filepath)
+        self.set_weights(weights)
+
+    @property
+    def input_shape(self):
+        return (None, self._input_dim)
+
+    @property
+    def output_shape(self):
+        return (None, self.output_dim)
+
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
@@ -236,13 +257,22 @@ class Sequential(_Sequential):
             (x, y, sample_weight), validation_data = _split_last_rows(x, y, sample_weight,
                                                                       validation_split)
             validation_split = 0.0
-        return super().fit(x, y, epochs=epochs, batch_size=batch_size,
-                           validation_split=validation_split, validation_data=validation_data,
-                           shuffle=shuffle, callbacks=callbacks, verbose=verbose,
-                           sample_weight=sample_weight, class_weight=class_weight,
-                           initial_epoch=initial_epoch, validation_freq=validation_freq,
-                           steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                           validation_batch_size=validation_batch_size)
+        history = super().fit(x, y, epochs=epochs, batch_size=batch_size,
+                              validation_split=validation_split,
+                              validation_data=validation_data, shuffle=shuffle,
+                              callbacks=callbacks, verbose=verbose,
+                              sample_weight=sample_weight, class_weight=class_weight,
+                              initial_epoch=initial_epoch, validation_freq=validation_freq,
+                              steps_per_epoch=steps_per_epoch,
+                              validation_steps=validation_steps,
+                              validation_batch_size=validation_batch_size)
+        # Keras' params beside the native ones: verbose, epochs, steps (per epoch).
+        params = history.params
+        steps = steps_per_epoch
+        if steps is None and params.get("samples"):
+            steps = -(-params["samples"] // (params.get("batch_size") or 32))
+        params.update(verbose=verbose, steps=steps)
+        return history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
@@ -334,6 +364,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if custom_objects is not None and not isinstance(custom_objects, Mapping):
         raise TypeError(f"load_model: custom_objects must be a dict, got "
                         f"{type(custom_objects).__name__}")
+    config, weights, state = _read_parts(filepath)
+    if not compile:
+        config, state = {**config, "compile": None}, None
+    try:
+        return Sequential._from_parts(config, weights, state)
+    except ValueError as exc:
+        raise ValueError(f"cannot load fastmlp model from {os.fspath(filepath)!r}: "
+                         f"{exc}") from None
+
+
+def _read_parts(filepath):
+    """``(config, weights, optimizer_state)`` of a fastmlp model file, with a clear error for
+    Keras' own formats."""
     where = f"cannot load fastmlp model from {os.fspath(filepath)!r}"
     try:
         data = read_model_file(filepath)
@@ -348,9 +391,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                                  f"model.set_weights(keras_model.get_weights())") from None
         raise ValueError(f"{where}: {exc}") from None
     try:
-        config, weights, state = read_model_parts(data)
-        if not compile:
-            config, state = {**config, "compile": None}, None
-        return Sequential._from_parts(config, weights, state)
+        return read_model_parts(data)
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None

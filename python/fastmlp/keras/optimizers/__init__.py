@@ -43,9 +43,9 @@ def _refuse_extras(where, clipnorm=None, clipvalue=None, global_clipnorm=None, u
 
 
 class _LearningRate:
-    """Keras' ``optimizer.learning_rate``: the rate in use (once compiled into a model: what a
-    schedule, LearningRateScheduler or ReduceLROnPlateau set last), and settable to a number
-    (applies from the next step), as in Keras 3."""
+    """Keras' ``optimizer.learning_rate``: the rate of the next step (a schedule's value at
+    the steps taken so far; else what LearningRateScheduler or ReduceLROnPlateau set last),
+    and settable to a number (applies from the next step), as in Keras 3."""
 
     _model_ref = None
 
@@ -56,6 +56,9 @@ class _LearningRate:
     @property
     def learning_rate(self) -> float:
         model = self._model()
+        if callable(self.lr) and getattr(self.lr, "per_step", False):
+            return float(self.lr(int(model._net.step) if model is not None and model.built
+                                 else 0))
         if model is not None and model._current_lr is not None:
             return model._current_lr
         return float(self.lr(0)) if callable(self.lr) else float(self.lr)
