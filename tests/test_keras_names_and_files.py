@@ -180,3 +180,32 @@ def test_optimizer_learning_rate_and_layer_trainable():
     with pytest.raises(ValueError, match="freezing"):
         model.layers[0].trainable = False
     assert model.input_shape == (None, 4) and model.output_shape == (None, 3)
+
+
+def test_flatten_first_takes_samples_of_any_shape(tmp_path):
+    images = np.random.default_rng(0).random((12, 3, 4)).astype("float32")
+    labels = np.arange(12) % 2
+    model = keras.Sequential([keras.Input(shape=(3, 4)), layers.Flatten(),
+                              layers.Dense(2, activation="softmax")])
+    assert model.input_dim == 12 and model.input_shape == (None, 3, 4)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(images, labels, epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.predict(images, verbose=0),
+                                  model.predict(images.reshape(12, 12), verbose=0))
+    with pytest.raises(ValueError, match=r"shape \(4, 3\), the model takes \(3, 4\)"):
+        model.predict(images.reshape(12, 4, 3), verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.input_shape == (None, 3, 4) and type(loaded.layers[0]) is layers.Flatten
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0),
+                                  model.predict(images, verbose=0))
+    with pytest.raises(ValueError, match="need a Flatten"):
+        keras.Sequential([keras.Input(shape=(3, 4)), layers.Dense(2)])
+    with pytest.raises(ValueError, match="differs from the Input"):
+        keras.Sequential([keras.Input(shape=(3, 4)), layers.Flatten(input_shape=(4, 3))])
+    with pytest.raises(ValueError, match="channels_last"):
+        layers.Flatten(data_format="channels_first")
+    with pytest.raises(AttributeError, match="keras.layers has no 'Conv2D'"):
+        layers.Conv2D
+    with pytest.raises(AttributeError, match="keras.metrics has no 'AUC'"):
+        keras.metrics.AUC

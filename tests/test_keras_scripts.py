@@ -183,3 +183,34 @@ def test_dropout_script_names_files_and_shapes(tmp_path):
     assert r1["names"] == ["dense", "dropout", "dense_1"]
     # fastmlp's list input (Keras 3 wants arrays)
     assert build(fkeras).predict(X[:2].tolist(), verbose=0).shape == (2, 1)
+
+
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`")   # Keras' advice
+@pytest.mark.parametrize("first", ["flatten_input_shape", "input_then_flatten"])
+def test_image_mlp_with_flatten_and_logits(first):
+    """The beginner's MNIST MLP: Flatten(input_shape=(8, 8)) (or Input + Flatten), a
+    logits output with SparseCategoricalCrossentropy(from_logits=True), validation_split."""
+    images = np.random.default_rng(2).random((150, 8, 8)).astype("float32")
+    labels = (images[:, :4].mean((1, 2)) > 0.5).astype("int64") + \
+        (images[:, 4:].mean((1, 2)) > 0.5)
+
+    def build(keras):
+        head = [keras.layers.Flatten(input_shape=(8, 8))] if first == "flatten_input_shape" \
+            else [keras.Input(shape=(8, 8)), keras.layers.Flatten()]
+        return keras.Sequential(head + [keras.layers.Dense(32, activation="relu"),
+                                        keras.layers.Dense(3)])
+
+    def run(keras, model):
+        model.compile(optimizer="adam", metrics=["accuracy"],
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(images, labels, epochs=3, batch_size=32, shuffle=False,
+                            validation_split=0.1, verbose=0)
+        return dict(history=history, values=model.evaluate(images, labels, verbose=0),
+                    logits=model.predict(images[:4], verbose=0), shape=model.input_shape)
+
+    (r1, m1), (r2, m2) = _both(build, run)
+    _same_history(r1["history"], r2["history"])
+    np.testing.assert_allclose(r1["values"], r2["values"], rtol=1e-5)
+    np.testing.assert_allclose(r1["logits"], r2["logits"], rtol=1e-5, atol=1e-5)
+    assert r1["shape"] == r2["shape"] == (None, 8, 8)
+    _same_weights(m1, m2)

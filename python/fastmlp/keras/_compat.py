@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 __all__ = ["refuse_unsupported", "UNSET", "set_global_seed", "next_model_seed", "auto_name",
-           "check_name", "reset_names"]
+           "check_name", "reset_names", "missing_name"]
 
 # Keras' automatic names (keras/src/utils/naming.py): one counter per snake_case prefix for
 # the whole session, so the second Dense made anywhere is "dense_1"; clear_session resets.
@@ -66,3 +66,11 @@ def refuse_unsupported(where: str, **given) -> None:
     if bad:
         raise ValueError(f"fastmlp.keras {where} does not support {', '.join(bad)} (an MLP "
                          f"engine: see docs/keras.md for what is accepted)")
+
+
+def missing_name(module: str, name: str, provided) -> AttributeError:
+    """The AttributeError for a Keras name this namespace does not provide (``AUC``,
+    ``Conv2D``, ...): what it has instead."""
+    return AttributeError(f"{module} has no {name!r}: fastmlp.keras provides "
+                          f"{', '.join(sorted(n for n in provided if not n.startswith('_')))} "
+                          f"(docs/keras.md lists what is accepted and refused)")

@@ -10,32 +10,38 @@ from __future__ import annotations
 import numpy as np
 
 from fastmlp import layers as _fm
-from fastmlp.keras._compat import auto_name, check_name, refuse_unsupported
+from fastmlp.keras._compat import auto_name, check_name, missing_name, refuse_unsupported
 from fastmlp.keras.regularizers import get as get_regularizer
 
 __all__ = ["Input", "InputLayer", "Dense", "Dropout", "BatchNormalization", "Activation",
-           "GaussianNoise", "Normalization", "ReLU", "LeakyReLU", "Softmax", "ELU"]
+           "GaussianNoise", "Normalization", "Flatten", "ReLU", "LeakyReLU", "Softmax", "ELU"]
+
+
+def sample_shape(shape, where: str) -> tuple:
+    """A sample's shape, ``(d,)`` or ``(28, 28)``: positive ints (ValueError otherwise)."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    if not shape or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+                        for s in shape):
+        raise ValueError(f"{where}: shape must be positive sizes, e.g. (n_features,) or "
+                         f"(28, 28), got {shape!r}")
+    return tuple(int(s) for s in shape)
 
 
 class Input:
     """``keras.Input(shape=(n_features,))``: the model's input size (a placeholder, not a
-    layer: Sequential takes its size and builds)."""
+    layer: Sequential takes its size and builds). A shape of more axes, ``(28, 28)``, must be
+    followed by ``Flatten()``."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  name=None, tensor=None, optional=False):
         refuse_unsupported("Input", sparse=sparse, tensor=tensor, optional=optional)
         if shape is None and batch_shape is not None:
             shape = tuple(batch_shape)[1:]
-        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-        if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int) \
-                or shape[0] < 1:
-            raise ValueError(f"Input(shape=...) must be (n_features,) for an MLP, got "
-                             f"{shape!r}")
-        self.shape, self.dtype, self.name = shape, dtype, name
+        self.shape, self.dtype, self.name = sample_shape(shape, "Input"), dtype, name
 
     @property
     def input_dim(self) -> int:
-        return self.shape[0]
+        return int(np.prod(self.shape))
 
     def __repr__(self):
         return f"Input(shape={self.shape!r})"
@@ -181,6 +187,23 @@ class Activation(_Named, _fm.Activation):
         self._set_name(name)
 
 
+class Flatten(Activation):
+    """``keras.layers.Flatten()``: first in a model (after ``Input(shape=(28, 28))``, or given
+    ``input_shape=``), the model flattens each sample it is given (fit, evaluate, predict,
+    batches) into a feature vector; after a layer, the data is flat already (an identity)."""
+
+    def __init__(self, data_format=None, *, input_shape=None, name=None, **kwargs):
+        refuse_unsupported("Flatten", **kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"fastmlp.keras Flatten keeps the samples' order "
+                             f"(data_format='channels_last'), got {data_format!r}")
+        _fm.Activation.__init__(self, "linear")
+        self.sample_shape = None if input_shape is None else sample_shape(input_shape,
+                                                                          "Flatten")
+        self.input_dim_hint = None if input_shape is None else int(np.prod(self.sample_shape))
+        self._set_name(name)
+
+
 class ReLU(Activation):
     """``keras.layers.ReLU()`` (``negative_slope`` > 0: a leaky ReLU)."""
 
@@ -276,5 +299,10 @@ class Normalization(_Named, _fm.Standardize):
 
 #: the Keras layer classes by name (how a saved model gets them back)
 KERAS_LAYERS = {cls.__name__: cls for cls in (Dense, Dropout, GaussianNoise, BatchNormalization,
-                                              Activation, ReLU, LeakyReLU, Softmax, ELU,
-                                              Normalization)}
+                                              Activation, Flatten, ReLU, LeakyReLU, Softmax,
+                                              ELU, Normalization)}
+
+
+def __getattr__(name):
+    # Flatten, Conv2D, Embedding, ...: an MLP engine has the layers above only.
+    raise missing_name("keras.layers", name, __all__)

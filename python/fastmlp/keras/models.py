@@ -22,7 +22,7 @@ import numpy as np
 
 from fastmlp._validation import batch_rows
 from fastmlp.keras._compat import auto_name, check_name, next_model_seed, refuse_unsupported
-from fastmlp.keras.layers import KERAS_LAYERS, Input
+from fastmlp.keras.layers import KERAS_LAYERS, Flatten, Input, sample_shape
 from fastmlp.keras.losses import get as get_loss
 from fastmlp.keras.metrics import get as get_metric
 from fastmlp.keras.optimizers import get as get_optimizer
@@ -36,7 +36,10 @@ __all__ = ["Sequential", "Input", "load_model"]
 
 class Sequential(_Sequential):
     """``keras.Sequential([keras.Input(shape=(d,)), layers.Dense(...), ...])``: built at
-    construction when the input size is known."""
+    construction when the input size is known. With ``Flatten()`` first, samples of any shape
+    (``Input(shape=(28, 28))``) are flattened on the way in."""
+
+    _sample_shape = None        # a sample's shape from Input or the first Flatten, if given
 
     def __init__(self, layers=None, trainable=True, name=None, *, input_dim=None,
                  dtype="float32", seed=None):
@@ -46,6 +49,7 @@ class Sequential(_Sequential):
             if input_dim is not None and input_dim != layers[0].input_dim:
                 raise ValueError(f"input_dim={input_dim} differs from the Input's shape "
                                  f"{layers[0].shape}")
+            self._sample_shape = layers[0].shape
             input_dim = layers.pop(0).input_dim
         if any(isinstance(layer, Input) for layer in layers):
             raise ValueError("keras.Input must be the first element of a Sequential model")
@@ -58,11 +62,13 @@ class Sequential(_Sequential):
         if isinstance(layer, Input):
             if self._layers or self.built:
                 raise ValueError("keras.Input must come before every layer")
-            self._input_dim = layer.input_dim
+            self._input_dim, self._sample_shape = layer.input_dim, layer.shape
             return
         super().add(layer)
 
     def _append(self, layer) -> None:
+        if not self._layers:
+            self._take_sample_shape(layer)
         name = getattr(layer, "_layer_name", None)
         if name is not None and any(other._layer_name == name for other in self._layers):
             raise ValueError(f"All layers added to a Sequential model should have unique names. "
@@ -71,6 +77,33 @@ class Sequential(_Sequential):
         super()._append(layer)
         if name is None:        # a native fastmlp layer: named as Keras names every layer
             layer._layer_name = auto_name(type(layer).__name__)
+
+    def _take_sample_shape(self, first) -> None:
+        """The first layer and the samples' shape: more than one axis needs a Flatten there
+        (Dense takes feature vectors); a Flatten's ``input_shape`` is the shape."""
+        hint = getattr(first, "sample_shape", None) if isinstance(first, Flatten) else None
+        if hint is not None:
+            if self._sample_shape is not None and self._sample_shape != hint:
+                raise ValueError(f"Flatten(input_shape={hint}) differs from the Input's "
+                                 f"shape {self._sample_shape}")
+            self._sample_shape = hint
+        if self._sample_shape is not None and len(self._sample_shape) > 1 \
+                and not isinstance(first, Flatten):
+            raise ValueError(f"samples of shape {self._sample_shape} need a Flatten() as the "
+                             f"first layer (Dense takes feature vectors in fastmlp.keras)")
+
+    def _flattens_input(self) -> bool:
+        return bool(self._layers) and isinstance(self._layers[0], Flatten)
+
+    def _convert_X(self, X, name="X"):
+        if self._flattens_input():
+            X = X if isinstance(X, np.ndarray) else np.asarray(X)
+            if X.ndim > 2:
+                if self._sample_shape is not None and X.shape[1:] != self._sample_shape:
+                    raise ValueError(f"{name} has samples of shape {X.shape[1:]}, the model "
+                                     f"takes {self._sample_shape}")
+                X = X.reshape(len(X), -1)
+        return super()._convert_X(X, name)
 
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` (Keras' ``get_layer``)."""
@@ -126,6 +159,8 @@ class Sequential(_Sequential):
         the Keras layer classes, the metric names."""
         cfg = super().get_config()
         cfg["name"] = self.name
+        if self._sample_shape is not None:
+            cfg["sample_shape"] = list(self._sample_shape)
         for entry, layer in zip(cfg["layers"], self._layers):
             entry["name"] = layer._layer_name
             if type(layer).__name__ in KERAS_LAYERS:
@@ -138,6 +173,8 @@ class Sequential(_Sequential):
     @classmethod
     def from_config(cls, config: dict):
         model = super().from_config(config)
+        if config.get("sample_shape") is not None:
+            model._sample_shape = sample_shape(config["sample_shape"], "sample_shape")
         name = config.get("name")
         if name is not None:
             model.name = check_name(name, "Sequential")
@@ -185,6 +222,8 @@ class Sequential(_Sequential):
 
     @property
     def input_shape(self):
+        if self._flattens_input() and self._sample_shape is not None:
+            return (None, *self._sample_shape)
         return (None, self._input_dim)
 
     @property
