@@ -206,6 +206,6 @@ def test_flatten_first_takes_samples_of_any_shape(tmp_path):
     with pytest.raises(ValueError, match="channels_last"):
         layers.Flatten(data_format="channels_first")
     with pytest.raises(AttributeError, match="keras.layers has no 'Conv2D'"):
-        layers.Conv2D
+        layers.Conv2D()
     with pytest.raises(AttributeError, match="keras.metrics has no 'AUC'"):
-        keras.metrics.AUC
+        keras.metrics.AUC()
