@@ -5,7 +5,10 @@ some of its calls.
 The builders keep each test file's old data bit for bit (same generator calls in the same
 order), so moving them here changed no test's numbers.
 """
+import os
+
 import numpy as np
+import pytest
 
 import fastmlp as fm
 
@@ -112,3 +115,13 @@ def run_in_threads(work, n):
         t.join()
     return errors
 
+
+
+def keras_on_jax():
+    """Real Keras 3 on its JAX backend for the comparison tests (skips the module without
+    it)."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip("these comparisons run on Keras' JAX backend", allow_module_level=True)
+    return keras

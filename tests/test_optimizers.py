@@ -83,8 +83,9 @@ def test_defaults_are_torch_defaults():
         ours = inspect.signature(getattr(fm, name)).parameters
         theirs = inspect.signature(getattr(torch.optim, name)).parameters
         for p, v in ours.items():
-            if p == "learning_rate":
-                continue      # Keras' name for lr (lr=None: the default below, or this)
+            if p in ("learning_rate", "rule"):
+                continue      # Keras' name for lr (lr=None: the default below, or this);
+                # rule="keras": Keras' update rules (fastmlp.keras)
             default = theirs[p].default
             if name == "SGD" and p == "lr":
                 continue      # torch.optim.SGD has no default lr (it is required); SPEC: 0.01

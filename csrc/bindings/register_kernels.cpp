@@ -326,7 +326,8 @@ const T* optional_vec(const py::object& o, const char* name, const std::vector<i
 template <class T>
 py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::object& beta,
                      py::array running_mean, py::array running_var, double eps, double momentum,
-                     bool update_running, fm::Act act, double alpha, bool with_z) {
+                     bool update_running, bool unbiased_var, fm::Act act, double alpha,
+                     bool with_z) {
   need_2d(x, "x");
   auto shape = shape_of(x);
   index_t n = shape[0], c = shape[1];
@@ -345,8 +346,8 @@ py::tuple bn_train_t(const py::array& x, const py::object& gamma, const py::obje
   {
     py::gil_scoped_release nogil;
     fm::batchnorm_act_fwd_train<T>(xp, n, c, gp, bp, static_cast<T>(eps), static_cast<T>(momentum),
-                                   update_running, rm, rv, yp, smp, sip, act, static_cast<T>(alpha),
-                                   zp);
+                                   update_running, unbiased_var, rm, rv, yp, smp, sip, act,
+                                   static_cast<T>(alpha), zp);
   }
   if (with_z) return py::make_tuple(y, z, sm, si);
   return py::make_tuple(y, sm, si);
@@ -413,7 +414,7 @@ T* optional_state(const py::object& o, const char* name, const std::vector<index
 
 template <class T>
 void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, double momentum,
-           double dampening, double weight_decay, bool nesterov, bool first) {
+           double dampening, double weight_decay, bool nesterov, bool first, fm::UpdateRule rule) {
   auto shape = shape_of(p);
   T* pp = inout<T>(p, "p");
   const T* gp = in<T>(g, "g", &shape);
@@ -425,6 +426,7 @@ void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, do
   hp.dampening = static_cast<T>(dampening);
   hp.weight_decay = static_cast<T>(weight_decay);
   hp.nesterov = nesterov;
+  hp.rule = rule;
   py::gil_scoped_release nogil;
   fm::sgd_update<T>(pp, gp, bp, numel(shape), hp, first);
 }
@@ -432,7 +434,7 @@ void sgd_t(py::array p, const py::array& g, const py::object& buf, double lr, do
 template <class T>
 void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::object& grad_avg,
                const py::object& buf, double lr, double alpha, double eps, double weight_decay,
-               double momentum, bool centered) {
+               double momentum, bool centered, fm::UpdateRule rule) {
   auto shape = shape_of(p);
   T* pp = inout<T>(p, "p");
   const T* gp = in<T>(g, "g", &shape);
@@ -447,6 +449,7 @@ void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::
   hp.weight_decay = static_cast<T>(weight_decay);
   hp.momentum = static_cast<T>(momentum);
   hp.centered = centered;
+  hp.rule = rule;
   py::gil_scoped_release nogil;
   fm::rmsprop_update<T>(pp, gp, sq, ga, bp, numel(shape), hp);
 }
@@ -454,7 +457,7 @@ void rmsprop_t(py::array p, const py::array& g, py::array square_avg, const py::
 template <class T>
 void adam_t(py::array p, const py::array& g, py::array exp_avg, py::array exp_avg_sq,
             const py::object& max_exp_avg_sq, long long step, double lr, double beta1, double beta2,
-            double eps, double weight_decay, bool amsgrad, bool decoupled) {
+            double eps, double weight_decay, bool amsgrad, bool decoupled, fm::UpdateRule rule) {
   auto shape = shape_of(p);
   T* pp = inout<T>(p, "p");
   const T* gp = in<T>(g, "g", &shape);
@@ -470,8 +473,15 @@ void adam_t(py::array p, const py::array& g, py::array exp_avg, py::array exp_av
   hp.weight_decay = static_cast<T>(weight_decay);
   hp.amsgrad = amsgrad;
   hp.decoupled = decoupled;
+  hp.rule = rule;
   py::gil_scoped_release nogil;
   fm::adam_update<T>(pp, gp, m, v, mx, numel(shape), hp, step);
+}
+
+// "torch" or "keras" (kernels/optimizer.hpp): ValueError otherwise.
+fm::UpdateRule update_rule(const std::string& rule) {
+  FM_CHECK(rule == "torch" || rule == "keras", "rule must be 'torch' or 'keras', got '", rule, "'");
+  return rule == "keras" ? fm::UpdateRule::keras : fm::UpdateRule::torch;
 }
 
 }  // namespace
@@ -626,20 +636,20 @@ void register_kernels(py::module_& m) {
       "batchnorm_fwd_train",
       [](const py::array& x, const py::object& gamma, const py::object& beta, py::array rm,
          py::array rv, double eps, double momentum, bool update_running, const std::string& act,
-         double alpha, bool with_z) {
+         double alpha, bool with_z, bool unbiased_var) {
         fm::Act a = act_from_name(act);
         return dispatch_float(x, "x", [&](auto t) {
-          return bn_train_t<decltype(t)>(x, gamma, beta, rm, rv, eps, momentum, update_running, a,
-                                         alpha, with_z);
+          return bn_train_t<decltype(t)>(x, gamma, beta, rm, rv, eps, momentum, update_running,
+                                         unbiased_var, a, alpha, with_z);
         });
       },
       py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"),
       py::arg("running_var"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1,
       py::arg("update_running") = true, py::arg("act") = "linear", py::arg("alpha") = 0.0,
-      py::arg("with_z") = false,
+      py::arg("with_z") = false, py::arg("unbiased_var") = true,
       "Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running "
-      "statistics "
-      "updated in place.");
+      "statistics updated in place (running_var from the unbiased batch variance, or the "
+      "biased one with unbiased_var=False, as Keras).");
   k.def(
       "batchnorm_fwd_infer",
       [](const py::array& x, const py::object& gamma, const py::object& beta, const py::array& rm,
@@ -666,42 +676,52 @@ void register_kernels(py::module_& m) {
   k.def(
       "sgd_update",
       [](py::array p, const py::array& g, const py::object& buf, double lr, double momentum,
-         double dampening, double weight_decay, bool nesterov, bool first) {
+         double dampening, double weight_decay, bool nesterov, bool first,
+         const std::string& rule) {
+        fm::UpdateRule r = update_rule(rule);
         dispatch_float(p, "p", [&](auto t) {
-          sgd_t<decltype(t)>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+          sgd_t<decltype(t)>(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first, r);
         });
       },
       py::arg("p"), py::arg("g"), py::arg("buf") = py::none(), py::arg("lr") = 0.01,
       py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
-      py::arg("nesterov") = false, py::arg("first") = false,
+      py::arg("nesterov") = false, py::arg("first") = false, py::arg("rule") = "torch",
       "One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the "
-      "gradient.");
+      "gradient. rule='keras': Keras 3's SGD (velocity from zero, decoupled weight decay).");
   k.def(
       "rmsprop_update",
       [](py::array p, const py::array& g, py::array sq, const py::object& ga, const py::object& buf,
-         double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+         double lr, double alpha, double eps, double weight_decay, double momentum, bool centered,
+         const std::string& rule) {
+        fm::UpdateRule r = update_rule(rule);
         dispatch_float(p, "p", [&](auto t) {
           rmsprop_t<decltype(t)>(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum,
-                                 centered);
+                                 centered, r);
         });
       },
       py::arg("p"), py::arg("g"), py::arg("square_avg"), py::arg("grad_avg") = py::none(),
       py::arg("buf") = py::none(), py::arg("lr") = 0.01, py::arg("alpha") = 0.99,
       py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0,
-      py::arg("centered") = false, "One torch.optim.RMSprop step (in place).");
+      py::arg("centered") = false, py::arg("rule") = "torch",
+      "One torch.optim.RMSprop step (in place); rule='keras': Keras 3's RMSprop (alpha is rho, "
+      "epsilon inside the square root, decoupled weight decay).");
   k.def(
       "adam_update",
       [](py::array p, const py::array& g, py::array m, py::array v, const py::object& mx,
          long long step, double lr, double beta1, double beta2, double eps, double weight_decay,
-         bool amsgrad, bool decoupled) {
+         bool amsgrad, bool decoupled, const std::string& rule) {
+        fm::UpdateRule r = update_rule(rule);
         dispatch_float(p, "p", [&](auto t) {
           adam_t<decltype(t)>(p, g, m, v, mx, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                              decoupled);
+                              decoupled, r);
         });
       },
       py::arg("p"), py::arg("g"), py::arg("exp_avg"), py::arg("exp_avg_sq"),
       py::arg("max_exp_avg_sq") = py::none(), py::arg("step") = 1, py::arg("lr") = 1e-3,
       py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
       py::arg("weight_decay") = 0.0, py::arg("amsgrad") = false, py::arg("decoupled") = false,
-      "One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based.");
+      py::arg("rule") = "torch",
+      "One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based. "
+      "rule='keras': Keras 3's Adam (epsilon added to the uncorrected sqrt(v), decoupled weight "
+      "decay).");
 }

@@ -63,6 +63,15 @@ std::string get_str(const py::dict& d, const char* key, const char* def, const c
 
 double default_alpha(Act a) { return a == Act::leaky_relu ? 0.01 : a == Act::elu ? 1.0 : 0.0; }
 
+// BatchNorm's running-variance update: "unbiased" (PyTorch) or "biased" (Keras).
+bool parse_running_var(const std::string& v, const char* where) {
+  FM_CHECK(v == "unbiased" || v == "biased", where,
+           ": 'running_var' must be 'unbiased' or "
+           "'biased', got '",
+           v, "'");
+  return v == "unbiased";
+}
+
 LayerSpec parse_layer(const py::handle& h, std::size_t i) {
   std::string where = "layer " + std::to_string(i);
   FM_CHECK(py::isinstance<py::dict>(h), where, " must be a dict");
@@ -95,6 +104,7 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
     case OpKind::batchnorm:
       s.momentum = get_float(d, "momentum", 0.1, w);
       s.eps = get_float(d, "eps", 1e-5, w);
+      s.unbiased_var = parse_running_var(get_str(d, "running_var", "unbiased", w), w);
       break;
     case OpKind::noise:
       s.stddev = get_float(d, "stddev", 0.0, w);
@@ -103,6 +113,12 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
       break;
   }
   return s;
+}
+
+UpdateRule parse_rule(const std::string& rule) {
+  FM_CHECK(rule == "torch" || rule == "keras", "optimizer 'rule' must be 'torch' or 'keras', got '",
+           rule, "'");
+  return rule == "keras" ? UpdateRule::keras : UpdateRule::torch;
 }
 
 nn::OptimizerConfig parse_optimizer(const py::dict& d) {
@@ -140,6 +156,7 @@ nn::OptimizerConfig parse_optimizer(const py::dict& d) {
     FM_CHECK(false, "unknown optimizer '", name, "'; valid names: sgd, rmsprop, adam, adamw");
   }
   o.weight_decay = get_float(d, "weight_decay", name == "adamw" ? 0.01 : 0.0, w);
+  o.rule = parse_rule(get_str(d, "rule", "torch", w));
   o.validate();
   return o;
 }
@@ -434,6 +451,16 @@ void register_model(py::module_& m) {
           },
           "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae "
           "metric).")
+      .def_property(
+          "weighted_metrics",
+          [](PyNetwork& s) { return s.visit([](auto& n) { return n.weighted_metrics; }); },
+          [](PyNetwork& s, bool on) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
+            s.visit([on](auto& n) { n.weighted_metrics = on; });
+          },
+          "With sample weights: accuracy and |error| weighted like the loss (True), or every "
+          "row counted once (False, Keras' metrics).")
       .def_property(
           "bf16", [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16; }); },
           [](PyNetwork& s, bool on) {

@@ -24,8 +24,9 @@ void check_common(const char* what, index_t n, index_t c, T eps) {
 
 template <class T>
 void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                             T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                             T* save_mean, T* save_invstd, Act act, T alpha, T* z_out) {
+                             T momentum, bool update_running, bool unbiased_var, T* running_mean,
+                             T* running_var, T* y, T* save_mean, T* save_invstd, Act act, T alpha,
+                             T* z_out) {
   check_common("batchnorm_fwd_train", n, c, eps);
   check_act("batchnorm_fwd_train", act);
   FM_CHECK(momentum >= T(0) && momentum <= T(1),
@@ -34,17 +35,18 @@ void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, c
   FM_CHECK(x && y && save_mean && save_invstd, "batchnorm_fwd_train: null array");
   if (update_running)
     FM_CHECK(running_mean && running_var, "batchnorm_fwd_train: null running statistics");
-  FM_SELECT_ISA(batchnorm_kernels<T>)().fwd_train(x, n, c, gamma, beta, eps, momentum,
-                                                  update_running, running_mean, running_var, y,
-                                                  save_mean, save_invstd, act, alpha, z_out);
+  FM_SELECT_ISA(batchnorm_kernels<T>)().fwd_train(
+      x, n, c, gamma, beta, eps, momentum, update_running, unbiased_var, running_mean, running_var,
+      y, save_mean, save_invstd, act, alpha, z_out);
 }
 
 template <class T>
 void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                         T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                         T* save_mean, T* save_invstd) {
-  batchnorm_act_fwd_train<T>(x, n, c, gamma, beta, eps, momentum, update_running, running_mean,
-                             running_var, y, save_mean, save_invstd, Act::linear, T(0), nullptr);
+                         T momentum, bool update_running, bool unbiased_var, T* running_mean,
+                         T* running_var, T* y, T* save_mean, T* save_invstd) {
+  batchnorm_act_fwd_train<T>(x, n, c, gamma, beta, eps, momentum, update_running, unbiased_var,
+                             running_mean, running_var, y, save_mean, save_invstd, Act::linear,
+                             T(0), nullptr);
 }
 
 template <class T>
@@ -81,11 +83,11 @@ void batchnorm_bwd(const T* x, const T* dy, index_t n, index_t c, const T* gamma
 
 #define FM_BATCHNORM_INSTANTIATE(T)                                                                \
   template void batchnorm_fwd_train<T>(const T*, index_t, index_t, const T*, const T*, T, T, bool, \
-                                       T*, T*, T*, T*, T*);                                        \
+                                       bool, T*, T*, T*, T*, T*);                                  \
   template void batchnorm_fwd_infer<T>(const T*, index_t, index_t, const T*, const T*, const T*,   \
                                        const T*, T, T*);                                           \
   template void batchnorm_act_fwd_train<T>(const T*, index_t, index_t, const T*, const T*, T, T,   \
-                                           bool, T*, T*, T*, T*, T*, Act, T, T*);                  \
+                                           bool, bool, T*, T*, T*, T*, T*, Act, T, T*);            \
   template void batchnorm_act_fwd_infer<T>(const T*, index_t, index_t, const T*, const T*,         \
                                            const T*, const T*, T, T*, Act, T, T*);                 \
   template void batchnorm_bwd<T>(const T*, const T*, index_t, index_t, const T*, const T*,         \

@@ -1,7 +1,8 @@
 #pragma once
 // Batch normalization over the rows of an (n, c) block, PyTorch BatchNorm1d semantics:
 // training uses the batch mean and biased variance, and updates
-//   running = (1 - momentum) * running + momentum * batch   (unbiased variance for running_var);
+//   running = (1 - momentum) * running + momentum * batch   (unbiased variance for running_var,
+//   or, with unbiased_var = false, the biased one as Keras' BatchNormalization does);
 // inference uses the running statistics. Parallel over columns only.
 #include "common/types.hpp"
 
@@ -13,8 +14,8 @@ namespace fm {
 // PyTorch raises, callers refuse n == 1 in training).
 template <class T>
 void batchnorm_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                         T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                         T* save_mean, T* save_invstd);
+                         T momentum, bool update_running, bool unbiased_var, T* running_mean,
+                         T* running_var, T* y, T* save_mean, T* save_invstd);
 
 template <class T>
 void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
@@ -26,8 +27,9 @@ void batchnorm_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const
 // by act_fwd. act != softmax. y may alias x (z_out must not).
 template <class T>
 void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                             T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                             T* save_mean, T* save_invstd, Act act, T alpha, T* z_out);
+                             T momentum, bool update_running, bool unbiased_var, T* running_mean,
+                             T* running_var, T* y, T* save_mean, T* save_invstd, Act act, T alpha,
+                             T* z_out);
 template <class T>
 void batchnorm_act_fwd_infer(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
                              const T* running_mean, const T* running_var, T eps, T* y, Act act,

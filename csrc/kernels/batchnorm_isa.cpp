@@ -49,8 +49,9 @@ inline void affine_rows(const T* x, T* y, index_t n, index_t c, index_t c0, inde
 
 template <class T>
 void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                             T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                             T* save_mean, T* save_invstd, Act act, T alpha, T* z_out) {
+                             T momentum, bool update_running, bool unbiased_var, T* running_mean,
+                             T* running_var, T* y, T* save_mean, T* save_invstd, Act act, T alpha,
+                             T* z_out) {
   // x, y: (n, c); gamma, beta, running_*, save_*: (c,)
   const double mom = static_cast<double>(momentum);
   for_column_blocks(n, c, [&](index_t c0, index_t nc) {
@@ -82,10 +83,10 @@ void batchnorm_act_fwd_train(const T* x, index_t n, index_t c, const T* gamma, c
       if (update_running) {
         running_mean[col] =
             static_cast<T>(mom * mean[j] + (1.0 - mom) * static_cast<double>(running_mean[col]));
-        if (n > 1) {
-          double unbiased = sq[j] / static_cast<double>(n - 1);
+        if (n > 1 || !unbiased_var) {  // the biased variance of one row is 0
+          double batch_var = unbiased_var ? sq[j] / static_cast<double>(n - 1) : var;
           running_var[col] =
-              static_cast<T>(mom * unbiased + (1.0 - mom) * static_cast<double>(running_var[col]));
+              static_cast<T>(mom * batch_var + (1.0 - mom) * static_cast<double>(running_var[col]));
         }
       }
     }

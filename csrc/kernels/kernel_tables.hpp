@@ -23,8 +23,8 @@ struct ActivationKernels {
 template <class T>
 struct BatchnormKernels {
   void (*fwd_train)(const T* x, index_t n, index_t c, const T* gamma, const T* beta, T eps,
-                    T momentum, bool update_running, T* running_mean, T* running_var, T* y,
-                    T* save_mean, T* save_invstd, Act act, T alpha, T* z_out);
+                    T momentum, bool update_running, bool unbiased_var, T* running_mean,
+                    T* running_var, T* y, T* save_mean, T* save_invstd, Act act, T alpha, T* z_out);
   void (*fwd_infer)(const T* x, index_t n, index_t c, const T* gamma, const T* beta,
                     const T* running_mean, const T* running_var, T eps, T* y, Act act, T alpha,
                     T* z_out);

@@ -25,6 +25,8 @@ void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp, boo
            hp.weight_decay);
   FM_CHECK(!hp.nesterov || (hp.momentum > T(0) && hp.dampening == T(0)),
            "sgd_update: nesterov momentum requires a momentum and zero dampening");
+  FM_CHECK(hp.rule == UpdateRule::torch || hp.dampening == T(0),
+           "sgd_update: Keras' rule has no dampening, got ", hp.dampening);
   if (n == 0) return;
   FM_CHECK(p && g, "sgd_update: null array");
   FM_CHECK(hp.momentum == T(0) || buf, "sgd_update: momentum needs a buffer");

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/types.hpp"
+#include "kernels/optimizer.hpp"  // UpdateRule
 
 namespace fm::nn {
 
@@ -17,7 +18,8 @@ const char* loss_name(LossKind loss);
 
 enum class OptKind : int { sgd, rmsprop, adam };
 
-// torch.optim's hyper-parameters, names and defaults (docs/api.md, "Training").
+// torch.optim's hyper-parameters, names and defaults (docs/api.md, "Training"); rule = keras
+// runs Keras 3's update rules on them instead (kernels/optimizer.hpp).
 struct OptimizerConfig {
   OptKind kind = OptKind::adam;
   double lr = 1e-3;
@@ -29,6 +31,7 @@ struct OptimizerConfig {
   double eps = 1e-8;                       // rmsprop, adam
   double weight_decay = 0.0;
   bool amsgrad = false, decoupled = false;  // adam / adamw
+  UpdateRule rule = UpdateRule::torch;
 
   // Number of state arrays per parameter element (momentum buffers, averages).
   int state_slots() const;

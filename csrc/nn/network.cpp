@@ -277,14 +277,15 @@ Totals Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_
         l = regression_loss(z, v, k, scale * w, g);
         break;
     }
-    // A zero weight drops the row, even where its loss overflowed.
-    if (w != T(0)) {
-      r.data_sum += static_cast<double>(w) * l;
-      r.correct += static_cast<double>(w) * static_cast<double>(c);
-      if (track_abs_error && is_regression(loss_))
-        r.abs_sum += static_cast<double>(w) * abs_error_sum(z, v, k);
+    // A zero weight drops the row from the loss, even where its loss overflowed (and from
+    // weighted metrics).
+    const double mw = weighted_metrics ? static_cast<double>(w) : 1.0;
+    if (w != T(0)) r.data_sum += static_cast<double>(w) * l;
+    if (mw != 0.0) {
+      r.correct += mw * static_cast<double>(c);
+      if (track_abs_error && is_regression(loss_)) r.abs_sum += mw * abs_error_sum(z, v, k);
     }
-    r.weight += static_cast<double>(w);
+    r.weight += mw;
   }
   if (is_regression(loss_)) r.correct = -1;
   r.set_loss(r.data_sum / denom);

@@ -71,6 +71,10 @@ class Network {
   // loss_of also sums |error| (regression losses; Totals::abs_sum): set when the mae metric is
   // asked for, so no other model pays the extra pass.
   bool track_abs_error = false;
+  // With sample weights, whether accuracy and |error| (Totals::correct, abs_sum, weight) are
+  // weighted like the loss (Keras' weighted_metrics) or count every row once (Keras' metrics,
+  // what fastmlp.keras reports). The loss and its gradient are weighted either way.
+  bool weighted_metrics = true;
   // The mixed_bfloat16 policy (float networks only): every Dense GEMM -- forward, dW = xᵀ·dZ,
   // dX = dZ·Wᵀ and inference -- rounds its operands to bf16 and accumulates in float32, as
   // torch.autocast does; weights, gradients, optimizer state, BatchNorm and losses stay T.

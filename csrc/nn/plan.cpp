@@ -71,6 +71,8 @@ void OptimizerConfig::validate() const {
     FM_CHECK(finite(dampening), "optimizer 'dampening' must be finite, got ", dampening);
     FM_CHECK(!nesterov || (momentum > 0.0 && dampening == 0.0),
              "nesterov momentum requires 'momentum' > 0 and 'dampening' = 0");
+    FM_CHECK(rule == UpdateRule::torch || dampening == 0.0,
+             "optimizer 'dampening' is not part of Keras' SGD rule, got ", dampening);
   }
   if (kind == OptKind::rmsprop)
     FM_CHECK(finite(alpha) && alpha >= 0.0 && alpha <= 1.0,

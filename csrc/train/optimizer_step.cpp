@@ -22,13 +22,14 @@ void optimizer_update(Network<T>& net) {
   // Hyper-parameters in each Params struct's member order (kernels/optimizer.hpp).
   switch (o.kind) {
     case nn::OptKind::sgd: {
-      const SgdParams<T> hp{t(o.lr), t(o.momentum), t(o.dampening), t(o.weight_decay), o.nesterov};
+      const SgdParams<T> hp{t(o.lr),           t(o.momentum), t(o.dampening),
+                            t(o.weight_decay), o.nesterov,    o.rule};
       sgd_update<T>(p, g, o.momentum != 0.0 ? slot(0) : nullptr, n, hp, first);
       break;
     }
     case nn::OptKind::rmsprop: {
-      const RmspropParams<T> hp{t(o.lr),           t(o.alpha),    t(o.eps),
-                                t(o.weight_decay), t(o.momentum), o.centered};
+      const RmspropParams<T> hp{t(o.lr),       t(o.alpha), t(o.eps), t(o.weight_decay),
+                                t(o.momentum), o.centered, o.rule};
       int s = 1;
       T* grad_avg = o.centered ? slot(s++) : nullptr;
       T* buf = o.momentum != 0.0 ? slot(s++) : nullptr;
@@ -36,8 +37,8 @@ void optimizer_update(Network<T>& net) {
       break;
     }
     case nn::OptKind::adam: {
-      const AdamParams<T> hp{t(o.lr),           t(o.beta1), t(o.beta2), t(o.eps),
-                             t(o.weight_decay), o.amsgrad,  o.decoupled};
+      const AdamParams<T> hp{t(o.lr),           t(o.beta1), t(o.beta2),  t(o.eps),
+                             t(o.weight_decay), o.amsgrad,  o.decoupled, o.rule};
       adam_update<T>(p, g, slot(0), slot(1), o.amsgrad ? slot(2) : nullptr, n, hp, net.step);
       break;
     }

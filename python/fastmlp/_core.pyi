@@ -130,6 +130,14 @@ class Network:
     def track_abs_error(self, arg1: bool) -> None:
         ...
     @property
+    def weighted_metrics(self) -> bool:
+        """
+        With sample weights: accuracy and |error| weighted like the loss (True), or every row counted once (False, Keras' metrics).
+        """
+    @weighted_metrics.setter
+    def weighted_metrics(self, arg1: bool) -> None:
+        ...
+    @property
     def bf16(self) -> bool:
         """
         mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 operands with float32 accumulation.
@@ -186,9 +194,9 @@ class kernels:
         y = act(x), element-wise (not softmax); out may be x (in place).
         """
     @staticmethod
-    def adam_update(p: numpy.ndarray, g: numpy.ndarray, exp_avg: numpy.ndarray, exp_avg_sq: numpy.ndarray, max_exp_avg_sq: typing.Any = None, step: typing.SupportsInt | typing.SupportsIndex = 1, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, amsgrad: bool = False, decoupled: bool = False) -> None:
+    def adam_update(p: numpy.ndarray, g: numpy.ndarray, exp_avg: numpy.ndarray, exp_avg_sq: numpy.ndarray, max_exp_avg_sq: typing.Any = None, step: typing.SupportsInt | typing.SupportsIndex = 1, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, amsgrad: bool = False, decoupled: bool = False, rule: str = 'torch') -> None:
         """
-        One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based.
+        One torch.optim.Adam (decoupled=True: AdamW) step (in place); step is 1-based. rule='keras': Keras 3's Adam (epsilon added to the uncorrected sqrt(v), decoupled weight decay).
         """
     @staticmethod
     def all_finite(x: numpy.ndarray) -> bool:
@@ -206,9 +214,9 @@ class kernels:
         Inference BatchNorm1d with the running statistics (+ fused activation): y, or (y, z).
         """
     @staticmethod
-    def batchnorm_fwd_train(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, running_mean: numpy.ndarray, running_var: numpy.ndarray, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, update_running: bool = True, act: str = 'linear', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, with_z: bool = False) -> tuple:
+    def batchnorm_fwd_train(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, running_mean: numpy.ndarray, running_var: numpy.ndarray, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, update_running: bool = True, act: str = 'linear', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, with_z: bool = False, unbiased_var: bool = True) -> tuple:
         """
-        Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running statistics updated in place.
+        Training BatchNorm1d (+ fused activation): (y, [z,] save_mean, save_invstd); running statistics updated in place (running_var from the unbiased batch variance, or the biased one with unbiased_var=False, as Keras).
         """
     @staticmethod
     def colsum(x: numpy.ndarray, out: typing.Any = None, accumulate: bool = False) -> numpy.ndarray:
@@ -251,14 +259,14 @@ class kernels:
         Sum of Huber losses with threshold delta (torch's huber_loss): (loss, grad or None).
         """
     @staticmethod
-    def rmsprop_update(p: numpy.ndarray, g: numpy.ndarray, square_avg: numpy.ndarray, grad_avg: typing.Any = None, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.99, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, centered: bool = False) -> None:
+    def rmsprop_update(p: numpy.ndarray, g: numpy.ndarray, square_avg: numpy.ndarray, grad_avg: typing.Any = None, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.99, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, centered: bool = False, rule: str = 'torch') -> None:
         """
-        One torch.optim.RMSprop step (in place).
+        One torch.optim.RMSprop step (in place); rule='keras': Keras 3's RMSprop (alpha is rho, epsilon inside the square root, decoupled weight decay).
         """
     @staticmethod
-    def sgd_update(p: numpy.ndarray, g: numpy.ndarray, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, dampening: typing.SupportsFloat | typing.SupportsIndex = 0.0, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, first: bool = False) -> None:
+    def sgd_update(p: numpy.ndarray, g: numpy.ndarray, buf: typing.Any = None, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, dampening: typing.SupportsFloat | typing.SupportsIndex = 0.0, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, first: bool = False, rule: str = 'torch') -> None:
         """
-        One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the gradient.
+        One torch.optim.SGD step on p (in place); first: the momentum buffer is set to the gradient. rule='keras': Keras 3's SGD (velocity from zero, decoupled weight decay).
         """
     @staticmethod
     def sigmoid_bce(logits: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True, in_place: bool = False) -> tuple:

@@ -224,10 +224,15 @@ class Activation(Layer):
 
     def __init__(self, name, **params):
         self._act, self._alpha = resolve_activation(name, params, argname="name")
-        self.name, self._kw = name, dict(params)
+        self._activation, self._kw = name, dict(params)
+
+    @property
+    def name(self):
+        """The activation's name, as given (``fastmlp.keras`` layers: the layer's name)."""
+        return self._activation
 
     def get_config(self):
-        return {"name": self.name, **self._kw}
+        return {"name": self._activation, **self._kw}
 
     def core_dict(self):
         return {"kind": "activation", "name": self._act, "alpha": self._alpha}
@@ -286,7 +291,8 @@ class BatchNorm(Layer):
     """Batch normalization with PyTorch's ``BatchNorm1d`` semantics.
 
     Training: normalize with the batch mean and (biased) variance, and update
-    ``running = (1 - momentum) * running + momentum * batch`` (unbiased variance).
+    ``running = (1 - momentum) * running + momentum * batch`` (the unbiased batch variance, or
+    with ``running_var="biased"`` the biased one, as Keras' ``BatchNormalization``).
     Inference: use the running statistics. Arrays: ``gamma, beta, running_mean, running_var``.
     """
 
@@ -294,10 +300,16 @@ class BatchNorm(Layer):
     _constraints = {"momentum": [Interval(Real, 0, 1)],
                     "eps": [Interval(Real, 0, None, closed="neither")]}
     _kind = "batchnorm"
+    _warn_keras_momentum = True     # fastmlp.keras' BatchNormalization converts it already
 
-    def __init__(self, momentum=0.1, eps=1e-5):
+    def __init__(self, momentum=0.1, eps=1e-5, *, running_var="unbiased"):
+        if running_var not in ("unbiased", "biased"):
+            raise InvalidParameterError(
+                f"The 'running_var' parameter of BatchNorm must be 'unbiased' or 'biased'. Got "
+                f"{running_var!r} instead.")
+        self.running_var = running_var
         self._set_numbers(momentum=momentum, eps=eps)
-        if self.momentum > 0.5:
+        if self.momentum > 0.5 and self._warn_keras_momentum:
             # Keras' momentum is the weight of the old statistics (0.99 there is 0.01 here):
             # copied over, it would make the running statistics follow the last batch.
             warnings.warn(
@@ -305,6 +317,12 @@ class BatchNorm(Layer):
                 f"new batch, so the running statistics follow the last batches closely. Keras' "
                 f"momentum={self.momentum:g} is momentum={1 - self.momentum:.2g} here.",
                 UserWarning, stacklevel=2)
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        if self.running_var != "unbiased":  # absent for PyTorch's: files stay as they were
+            cfg["running_var"] = self.running_var
+        return cfg
 
     def param_specs(self, input_dim):
         return [("gamma", (input_dim,), True), ("beta", (input_dim,), True),

@@ -3,6 +3,11 @@
 An optimizer here is a validated description; the engine owns the state (moments, step
 count) and runs the updates. ``lr`` (or Keras' name ``learning_rate``; not both) may be a
 number, a :mod:`fastmlp.schedules` schedule or any callable ``epoch -> lr``.
+
+``rule="keras"`` (keyword) runs Keras 3's update rule on the same hyper-parameters instead of
+torch's (``fastmlp.keras`` uses it): SGD's velocity ``m = momentum*m - lr*g``; RMSprop's
+epsilon inside the square root; Adam's epsilon added to the uncorrected ``sqrt(v)``; and
+``weight_decay`` always decoupled (``p -= p * weight_decay * lr`` before the step).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from fastmlp.errors import InvalidParameterError
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "OPTIMIZERS", "get_optimizer"]
 
 _NONNEG = [Interval(Real, 0, None)]
+RULES = ("torch", "keras")
 _LR = [Interval(Real, 0, None, closed="neither"), "callable"]
 
 
@@ -29,6 +35,15 @@ class Optimizer:
 
     _params: tuple = ()
     _constraints: dict = {}
+    #: whose update rule the engine runs: "torch" (torch.optim's) or "keras" (Keras 3's)
+    rule = "torch"
+
+    def _set_rule(self, rule) -> None:
+        if rule not in RULES:
+            raise InvalidParameterError(
+                f"The 'rule' parameter of {type(self).__name__} must be one of {RULES}. Got "
+                f"{rule!r} instead.")
+        self.rule = rule
 
     def _validate(self):
         validate_params(type(self).__name__, {p: getattr(self, p) for p in self._params},
@@ -49,6 +64,8 @@ class Optimizer:
 
     def get_config(self) -> dict:
         cfg = {p: getattr(self, p) for p in self._params}
+        if self.rule != "torch":            # absent for torch's: files stay as they were
+            cfg["rule"] = self.rule
         if isinstance(cfg.get("betas"), tuple):
             cfg["betas"] = list(cfg["betas"])
         if callable(self.lr):
@@ -70,6 +87,8 @@ class Optimizer:
 
     def __repr__(self):
         args = ", ".join(f"{p}={getattr(self, p)!r}" for p in self._params)
+        if self.rule != "torch":
+            args += f", rule={self.rule!r}"
         return f"{type(self).__name__}({args})"
 
 
@@ -98,11 +117,14 @@ class SGD(Optimizer):
                     "nesterov": ["boolean"], "weight_decay": _NONNEG}
 
     def __init__(self, lr=None, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
-                 *, learning_rate=None):
+                 *, learning_rate=None, rule="torch"):
         lr = _lr_or_learning_rate("SGD", lr, learning_rate, 0.01)
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.nesterov, self.weight_decay = nesterov, weight_decay
+        self._set_rule(rule)
         self._validate()
+        if rule == "keras" and dampening:
+            raise InvalidParameterError("dampening is not part of Keras' SGD (rule='keras')")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise InvalidParameterError(
                 "nesterov=True requires momentum > 0 and dampening == 0 (as torch.optim.SGD)")
@@ -110,7 +132,7 @@ class SGD(Optimizer):
     def core_dict(self, lr):
         return {"name": "sgd", "lr": lr, "momentum": float(self.momentum),
                 "dampening": float(self.dampening), "nesterov": bool(self.nesterov),
-                "weight_decay": float(self.weight_decay)}
+                "weight_decay": float(self.weight_decay), "rule": self.rule}
 
 
 class RMSprop(Optimizer):
@@ -121,16 +143,17 @@ class RMSprop(Optimizer):
                     "momentum": _NONNEG, "centered": ["boolean"], "weight_decay": _NONNEG}
 
     def __init__(self, lr=None, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
-                 weight_decay=0.0, *, learning_rate=None):
+                 weight_decay=0.0, *, learning_rate=None, rule="torch"):
         lr = _lr_or_learning_rate("RMSprop", lr, learning_rate, 0.01)
         self.lr, self.alpha, self.eps, self.momentum = lr, alpha, eps, momentum
         self.centered, self.weight_decay = centered, weight_decay
+        self._set_rule(rule)
         self._validate()
 
     def core_dict(self, lr):
         return {"name": "rmsprop", "lr": lr, "alpha": float(self.alpha), "eps": float(self.eps),
                 "momentum": float(self.momentum), "centered": bool(self.centered),
-                "weight_decay": float(self.weight_decay)}
+                "weight_decay": float(self.weight_decay), "rule": self.rule}
 
 
 class Adam(Optimizer):
@@ -142,17 +165,18 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, lr=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 *, learning_rate=None):
+                 *, learning_rate=None, rule="torch"):
         lr = _lr_or_learning_rate(type(self).__name__, lr, learning_rate, 1e-3)
         self.lr, self.betas, self.eps = lr, betas, eps
         self.weight_decay, self.amsgrad = weight_decay, amsgrad
+        self._set_rule(rule)
         self._validate()
         self.betas = (float(betas[0]), float(betas[1]))
 
     def core_dict(self, lr):
         return {"name": "adam", "lr": lr, "beta1": self.betas[0], "beta2": self.betas[1],
                 "eps": float(self.eps), "weight_decay": float(self.weight_decay),
-                "amsgrad": bool(self.amsgrad), "decoupled": self._decoupled}
+                "amsgrad": bool(self.amsgrad), "decoupled": self._decoupled, "rule": self.rule}
 
 
 class AdamW(Adam):
@@ -161,9 +185,9 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, lr=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False,
-                 *, learning_rate=None):
+                 *, learning_rate=None, rule="torch"):
         super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         learning_rate=learning_rate)
+                         learning_rate=learning_rate, rule=rule)
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

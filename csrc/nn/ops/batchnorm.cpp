@@ -22,6 +22,7 @@ void plan(PlanBuilder& b, const LayerSpec& L) {
   Op op = b.new_op(OpKind::batchnorm);
   op.momentum = L.momentum;
   op.eps = L.eps;
+  op.unbiased_var = L.unbiased_var;
   op.saves_stats = true;
   op.gamma = b.add_param(true, b.width, 0, 1.0);
   op.beta = b.add_param(true, b.width, 0);
@@ -45,7 +46,7 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
   const T* p = a.arenas.params;
   T* running = a.arenas.buffers;
   batchnorm_act_fwd_train<T>(a.x, a.n, op.out, p + op.gamma, p + op.beta, static_cast<T>(op.eps),
-                             static_cast<T>(op.momentum), a.mode.update_running,
+                             static_cast<T>(op.momentum), a.mode.update_running, op.unbiased_var,
                              running + op.running_mean, running + op.running_var, a.b.y,
                              a.b.save_mean, a.b.save_invstd, op.act, static_cast<T>(op.alpha),
                              op.keep_z ? a.b.z : nullptr);

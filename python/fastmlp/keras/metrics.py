@@ -6,6 +6,8 @@ are logged under the name given (a string) or the metric's ``name`` (Keras' defa
 """
 from __future__ import annotations
 
+from fastmlp.keras._compat import missing_name
+
 __all__ = ["Metric", "Accuracy", "SparseCategoricalAccuracy", "CategoricalAccuracy",
            "BinaryAccuracy", "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError",
            "get"]
@@ -64,3 +66,8 @@ def get(identifier) -> tuple:
     raise ValueError(f"unknown metric {identifier!r}: fastmlp.keras takes metric names "
                      f"('accuracy', 'mae', 'mse', 'rmse', ...) or keras.metrics classes "
                      f"(custom metric functions are not supported)")
+
+
+def __getattr__(name):
+    # AUC, Precision, Recall, F1Score, ...: the engine reports only the metrics above.
+    raise missing_name("keras.metrics", name, __all__)

@@ -1,13 +1,19 @@
-"""``keras.utils``: ``to_categorical``."""
+"""``keras.utils``: ``to_categorical``, ``set_random_seed``, ``clear_session``."""
 from __future__ import annotations
 
 import random
 
 import numpy as np
 
-from fastmlp.keras._compat import set_global_seed
+from fastmlp.keras._compat import reset_names, set_global_seed
 
-__all__ = ["to_categorical", "set_random_seed"]
+__all__ = ["to_categorical", "set_random_seed", "clear_session"]
+
+
+def clear_session(free_memory=True) -> None:
+    """Keras' ``clear_session``: automatic layer and model names start over (``dense``, ...).
+    Models hold no global state otherwise, so there is nothing else to free."""
+    reset_names()
 
 
 def set_random_seed(seed) -> None:

@@ -574,7 +574,7 @@ class Sequential(Trainer):
             name = entry.get("class") if isinstance(entry, dict) else None
             if name not in LAYERS:
                 raise ValueError(f"config['layers'][{k}] has unknown layer class {name!r}")
-            layers.append(LAYERS[name].from_config(entry.get("config", {})))
+            layers.append(cls._layer_from_config(entry))
         model = cls(layers, input_dim=config.get("input_dim"),
                     dtype=config.get("dtype_policy", config.get("dtype", "float32")),
                     seed=config.get("seed"))
@@ -592,6 +592,12 @@ class Sequential(Trainer):
                                metrics=comp.get("metrics"))   # absent in files saved before metrics
         return model
 
+    @classmethod
+    def _layer_from_config(cls, entry: dict) -> Layer:
+        """One layer of a config (its class known): the native class (a subclass may restore
+        its own classes from what its get_config adds to the entry)."""
+        return LAYERS[entry["class"]].from_config(entry.get("config", {}))
+
     # ---------------------------------------------------------------- saving
 
     def save(self, path) -> None:
@@ -605,7 +611,11 @@ class Sequential(Trainer):
     @classmethod
     def from_bytes(cls, data) -> Sequential:
         """Rebuild a model from :meth:`to_bytes` output, every check of ``fm.load`` passed."""
-        config, weights, state = read_model_parts(data)
+        return cls._from_parts(*read_model_parts(data))
+
+    @classmethod
+    def _from_parts(cls, config, weights, state) -> Sequential:
+        """The model from a file's checked parts (``read_model_parts``)."""
         try:
             model = cls.from_config(config)
         except (TypeError, KeyError, AttributeError) as exc:

@@ -315,8 +315,13 @@ class Trainer:
                         val_logs = self._evaluate_arrays(Xv, yv, validation_batch_size, swv)
                     for k, v in val_logs.items():
                         logs["val_" + k] = v
-                history.on_epoch_end(epoch, logs)
-                stop = callbacks.on_epoch_end(epoch, logs)
+                # History last, as in Keras: what a callback adds to the logs (Keras'
+                # ReduceLROnPlateau: learning_rate) is recorded too; also when a callback is
+                # interrupted (Ctrl-C), so the epoch stays in the returned history.
+                try:
+                    stop = callbacks.on_epoch_end(epoch, logs)
+                finally:
+                    history.on_epoch_end(epoch, logs)
                 progress.update(epoch, logs, time.perf_counter() - t0)
                 if interrupted:
                     progress.message("Interrupted: training stopped after the current batch.")

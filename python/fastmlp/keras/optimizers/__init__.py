@@ -1,24 +1,29 @@
-"""``keras.optimizers``: Keras' names, arguments and defaults over the engine's optimizers.
+"""``keras.optimizers``: Keras' names, arguments, defaults and update rules.
 
-Mapping (the update rules are the engine's, i.e. PyTorch's):
+Each is the engine's optimizer (``fastmlp.SGD``, ...) with ``rule="keras"``: the C++ kernels
+run Keras 3's ``update_step`` (keras/src/optimizers/*.py), not torch's:
 
-- ``SGD(learning_rate=0.01, momentum=0.0, nesterov=False)``: Keras' velocity form and
-  PyTorch's buffer form give the same steps at a constant learning rate.
+- ``SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None)``: velocity
+  ``m = momentum * m - lr * g``, ``w += m`` (nesterov: ``w += momentum * m - lr * g``).
+- ``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+  weight_decay=None)``: ``w -= lr * g / sqrt(v + epsilon)`` (centered: ``v - avg**2 +
+  epsilon``), momentum on that increment.
 - ``Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-  weight_decay=None)``: ``weight_decay`` is decoupled in Keras 3, so it maps to AdamW. Keras
-  adds epsilon to ``sqrt(v) * sqrt(1 - beta_2**t)`` rather than to ``sqrt(v_hat)``: the two
-  differ by at most a factor ``1/sqrt(1 - beta_2**t)`` on epsilon, invisible at 1e-7.
-- ``AdamW(learning_rate=0.001, weight_decay=0.004, ...)``: decoupled decay, as torch.
-- ``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)``:
-  the engine adds epsilon outside the square root (PyTorch), Keras inside.
+  weight_decay=None)``: ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) +
+  epsilon)``; amsgrad takes the running maximum of ``v``.
+- ``AdamW(learning_rate=0.001, weight_decay=0.004, ...)``.
+
+``weight_decay`` is Keras' decoupled decay on every optimizer: ``w -= w * weight_decay * lr``
+before the step, on every trainable array (biases and BatchNorm's gamma/beta included, as
+Keras without ``exclude_from_weight_decay``).
 
 Refused with a ValueError: gradient clipping (clipnorm, clipvalue, global_clipnorm), EMA,
-loss scaling, gradient accumulation, and weight_decay on SGD/RMSprop (Keras' is decoupled,
-the engine's coupled).
+loss scaling and gradient accumulation.
 """
 from __future__ import annotations
 
 from fastmlp import optimizers as _fm
+from fastmlp import schedules as _schedules
 from fastmlp.keras._compat import refuse_unsupported
 from fastmlp.keras.optimizers import schedules
 
@@ -37,35 +42,67 @@ def _refuse_extras(where, clipnorm=None, clipvalue=None, global_clipnorm=None, u
                        gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
 
 
-class SGD(_fm.SGD):
+class _LearningRate:
+    """Keras' ``optimizer.learning_rate``: the rate of the next step (a schedule's value at
+    the steps taken so far; else what LearningRateScheduler or ReduceLROnPlateau set last),
+    and settable to a number (applies from the next step), as in Keras 3."""
+
+    _model_ref = None
+
+    def _model(self):
+        model = self._model_ref() if self._model_ref is not None else None
+        return model if model is not None and model.optimizer is self else None
+
+    @property
+    def learning_rate(self) -> float:
+        model = self._model()
+        if callable(self.lr) and getattr(self.lr, "per_step", False):
+            return float(self.lr(int(model._net.step) if model is not None and model.built
+                                 else 0))
+        if model is not None and model._current_lr is not None:
+            return model._current_lr
+        return float(self.lr(0)) if callable(self.lr) else float(self.lr)
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if isinstance(self.lr, _schedules.Schedule):
+            raise TypeError("This optimizer was created with a LearningRateSchedule as its "
+                            "learning_rate, hence its learning rate is not settable")
+        self.lr = _fm.check_lr(value, "learning_rate")
+        model = self._model()
+        if model is not None and model.built:
+            model._set_lr(self.lr)
+
+
+class SGD(_LearningRate, _fm.SGD):
     _saved_class = "SGD"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  **kwargs):
         _refuse_extras("SGD", **kwargs)
-        refuse_unsupported("SGD", weight_decay=weight_decay)
-        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay or 0.0, rule="keras")
 
 
-class RMSprop(_fm.RMSprop):
+class RMSprop(_LearningRate, _fm.RMSprop):
     _saved_class = "RMSprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, **kwargs):
         _refuse_extras("RMSprop", **kwargs)
-        refuse_unsupported("RMSprop", weight_decay=weight_decay)
         super().__init__(learning_rate=learning_rate, alpha=rho, eps=epsilon,
-                         momentum=momentum, centered=centered)
+                         momentum=momentum, centered=centered, weight_decay=weight_decay or 0.0,
+                         rule="keras")
 
 
-class Adam(_fm.Adam):
+class Adam(_LearningRate, _fm.Adam):
     _saved_class = "Adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, **kwargs):
         _refuse_extras(type(self).__name__, **kwargs)
         super().__init__(learning_rate=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
-                         weight_decay=weight_decay or 0.0, amsgrad=amsgrad)
+                         weight_decay=weight_decay or 0.0, amsgrad=amsgrad, rule="keras")
         if weight_decay:        # Keras 3's weight decay is decoupled: AdamW's rule
             self._decoupled, self._saved_class = True, "AdamW"
 
