@@ -140,22 +140,54 @@ inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, ind
   }
 }
 
-// Pack-buffer words one thread needs for a sub-problem of m x n.
+// Pack-buffer words one thread needs for a sub-problem of m x n (B too unless it comes
+// prepacked).
 template <class Cfg>
-inline index_t pack_words_bf16(index_t m, index_t n, index_t K) {
+inline index_t pack_words_bf16(index_t m, index_t n, index_t K, bool b_prepacked = false) {
   const index_t kp = (imin(K, Cfg::KC) + 1) / 2;
   return round_up(round_up(imin(m, Cfg::MC), Cfg::MR) * kp, 16) +
-         round_up(round_up(imin(n, Cfg::NC), Cfg::NR) * kp, 16);
+         (b_prepacked ? 0 : round_up(round_up(imin(n, Cfg::NC), Cfg::NR) * kp, 16));
+}
+
+// A whole op(B) (K x N) packed once (a persistent copy of a weight matrix): the KC-deep slabs
+// one after the other, each the ceil(N / NR) micro-panels pack_b_bf16 writes for it. The slab
+// at step pc starts at word (pc / 2) * round_up(N, NR) (KC is even), and its panel holding
+// column j (a multiple of NR) at j * kp further: the driver reads it where it would have
+// packed.
+template <class Cfg>
+inline index_t prepacked_words_bf16(index_t K, index_t N) {
+  return round_up(N, Cfg::NR) * ((K + 1) / 2);
+}
+template <class Cfg>
+inline const std::uint32_t* prepacked_panel(const std::uint32_t* packed, index_t N, index_t pc,
+                                            index_t kp, index_t j) {
+  return packed + (pc / 2) * round_up(N, Cfg::NR) + j * kp;
+}
+
+// Builds the prepacked copy of op(B) with up to `threads` threads (one task a few panels).
+template <class Cfg>
+void prepack_b_bf16(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
+                    std::uint32_t* dst) {
+  const index_t panels = ceil_div(N, Cfg::NR), slabs = ceil_div(K, Cfg::KC);
+  parallel_for(panels * slabs, 4, threads, [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t pc = (t / panels) * Cfg::KC, j = (t % panels) * Cfg::NR;
+      const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
+      pack_b_bf16<Cfg::NR>(trans_b, B, ldb, pc, j, kc, imin(Cfg::NR, N - j),
+                           const_cast<std::uint32_t*>(prepacked_panel<Cfg>(dst, N, pc, kp, j)));
+    }
+  });
 }
 
 // C[m0:m1, n0:n1] of the problem g, single-threaded; `buf` holds pack_words_bf16(m, n, K).
+// `bpre`: op(B) prepacked (prepack_b_bf16), or null to pack it here.
 template <class Cfg>
 void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n0, index_t n1,
-                     std::uint32_t* buf) {
+                     std::uint32_t* buf, const std::uint32_t* bpre) {
   constexpr int MR = Cfg::MR, NR = Cfg::NR, W = 16;  // W: floats per zmm
   const index_t K = g.K;
   std::uint32_t* const apack = buf;
-  std::uint32_t* const bpack =
+  std::uint32_t* const bbuf =
       buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * ((imin(K, Cfg::KC) + 1) / 2), 16);
   const Epilogue<float>& ep = *g.ep;
   const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
@@ -169,7 +201,11 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
       const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
       const bool accumulate = pc > 0 || g.beta != 0.0f;
       const bool last_k = pc + kc == K;
-      pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bpack);
+      const std::uint32_t* bpack = bbuf;
+      if (bpre)
+        bpack = prepacked_panel<Cfg>(bpre, g.N, pc, kp, jc);
+      else
+        pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bbuf);
       // ic: MC-tall block of op(A), rounded and packed.
       for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
         const index_t mc = imin(Cfg::MC, m1 - ic);
@@ -184,10 +220,13 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
             const index_t mr = imin(MR, mc - ir);
             const std::uint32_t* ap = apack + ir * kp;
             float* c = g.C + (ic + ir) * g.ldc + (jc + jr);
-            if (mr == MR && nr == NR) {
-              Cfg::ukr(NR / W)(kp, ap, bp, c, g.ldc, accumulate);
+            // A kernel for exactly mr rows (few-row products: one row costs a sixth of a
+            // full tile); same per-element arithmetic whatever the row count.
+            const auto ukr = Cfg::ukr(static_cast<int>(mr), nv);
+            if (nr == NR) {
+              ukr(kp, ap, bp, c, g.ldc, accumulate);
             } else {  // edge tile: nv vectors into a stack tile, then merge the valid part
-              Cfg::ukr(nv)(kp, ap, bp, edge, NR, false);
+              ukr(kp, ap, bp, edge, NR, false);
               merge_edge_tile(c, g.ldc, edge, NR, mr, nr, accumulate);
             }
             if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
@@ -200,9 +239,9 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
 
 // Whole problem, split over threads along N or M on micro-tile boundaries exactly as
 // gemm_run splits the float32 one: every C element is computed by the same kernel and K
-// order whatever the split.
+// order whatever the split, and whether op(B) comes prepacked (bpre) or not.
 template <class Cfg>
-void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
+void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* bpre = nullptr) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0) {
     gemm_k0(g);
@@ -213,7 +252,7 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
   const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
   const index_t parts = split_n ? ntl : mt;
   if (parts < nt) nt = static_cast<int>(parts);
-  const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K);
+  const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K, bpre != nullptr);
   // Allocated here, on the calling thread (may throw), never inside the parallel region.
   std::uint32_t* buf = workspace<std::uint32_t>().get(per_thread * nt);
   parallel_for(index_t(nt), 1, nt, [&](index_t t0, index_t t1) {
@@ -222,9 +261,9 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
       if (b >= e) continue;
       std::uint32_t* my = buf + per_thread * t;
       if (split_n)
-        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my);
+        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my, bpre);
       else
-        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my);
+        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my, bpre);
     }
   });
 }
