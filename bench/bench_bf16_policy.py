@@ -10,8 +10,6 @@ import json
 import statistics
 import time
 
-import numpy as np
-
 from fastmlp.benchmark import FastMLP, Net, Torch, make_data
 
 

@@ -61,8 +61,7 @@ void gemm_bf16_any(int threads, bool trans_a, bool trans_b, index_t M, index_t N
       gemm_checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
 #ifdef FM_HAVE_BF16_KERNEL
   if (path == Bf16Path::best && bf16_native()) {
-    avx512_bf16::gemm_bf16_run(g, avx512_bf16::gemm_bf16_threads_for(M, N, K, threads),
-                               b_packed);
+    avx512_bf16::gemm_bf16_run(g, avx512_bf16::gemm_bf16_threads_for(M, N, K, threads), b_packed);
     return;
   }
 #endif
@@ -94,8 +93,8 @@ index_t gemm_bf16_packed_words(index_t K, index_t N) {
   return 0;
 }
 
-void gemm_bf16_pack_b(int threads, bool trans_b, index_t K, index_t N, const float* B,
-                      index_t ldb, std::uint32_t* dst) {
+void gemm_bf16_pack_b(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
+                      std::uint32_t* dst) {
   FM_CHECK(K >= 0 && N >= 0, "gemm_bf16_pack_b: sizes must be >= 0");
   FM_CHECK(ldb >= (trans_b ? K : N) && ldb >= 1, "gemm_bf16_pack_b: ldb too small");
 #ifdef FM_HAVE_BF16_KERNEL

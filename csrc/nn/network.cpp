@@ -415,8 +415,7 @@ Totals Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
   const auto packed = packed_weights(PackedLayout::forward);
   parallel_blocks(nblocks, threads, [&](index_t blk) {
     index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
-    infer_block(X + r0 * d, rows, logits.data() + r0 * k, nblocks == 1 ? threads : 1,
-                packed.get());
+    infer_block(X + r0 * d, rows, logits.data() + r0 * k, nblocks == 1 ? threads : 1, packed.get());
     Targets<T> t = y;
     if (t.labels) t.labels += r0;
     if (t.values) t.values += r0 * t.cols;
