@@ -107,6 +107,16 @@ inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, ind
     } else {  // a row of op(A) is contiguous
       for (index_t i = 0; i < MR; ++i) {
         if (i < mr) {
+#if defined(__AVX512BF16__)
+          // The same segment of the next panel's row, requested now: the row segments are
+          // short (KC floats), too short for the hardware prefetcher to catch up on its own
+          // (inference reads op(A) = the input straight from memory).
+          if (i0 + MR + i < m) {
+            const char* next = reinterpret_cast<const char*>(A + (r0 + i0 + MR + i) * lda + p0);
+            for (index_t b = 0; b < k * index_t(sizeof(float)); b += 64)
+              _mm_prefetch(next + b, _MM_HINT_T0);
+          }
+#endif
           pack_pairs_strided(A + (r0 + i0 + i) * lda + p0, k, dst + i, MR);
         } else {
           for (index_t q = 0; q < kp; ++q) dst[q * MR + i] = 0;
