@@ -179,7 +179,7 @@ template <class Cfg>
 void prepack_b_bf16(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
                     std::uint32_t* dst) {
   const index_t panels = ceil_div(N, Cfg::NR), slabs = ceil_div(K, Cfg::KC);
-  parallel_for(panels * slabs, 4, threads, [&](index_t t0, index_t t1) {
+  parallel_for(panels * slabs, 1, threads, [&](index_t t0, index_t t1) {
     for (index_t t = t0; t < t1; ++t) {
       const index_t pc = (t / panels) * Cfg::KC, j = (t % panels) * Cfg::NR;
       const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
@@ -262,6 +262,13 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* b
   const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
   const index_t parts = split_n ? ntl : mt;
   if (parts < nt) nt = static_cast<int>(parts);
+  if (!bpre && !split_n && nt > 1) {
+    // Split along M, every thread would round and pack all of op(B) (e.g. dW = xᵀ · dZ packs
+    // dZ once a thread): pack it once, the threads sharing the work, then all read that copy.
+    std::uint32_t* shared = workspace<std::uint32_t, 1>().get(prepacked_words_bf16<Cfg>(g.K, g.N));
+    prepack_b_bf16<Cfg>(nt, g.trans_b, g.K, g.N, g.B, g.ldb, shared);
+    bpre = shared;
+  }
   const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K, bpre != nullptr);
   // Allocated here, on the calling thread (may throw), never inside the parallel region.
   std::uint32_t* buf = workspace<std::uint32_t>().get(per_thread * nt);
