@@ -97,14 +97,29 @@ template <int MR>
 inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, index_t p0, index_t m,
                         index_t k, std::uint32_t* __restrict dst) {
   const index_t kp = (k + 1) / 2;
+  if (trans) {
+    // op(A)(i, p) = A[p * lda + i]: a k-pair is two row segments of up to kDeal values,
+    // rounded into one row of pairs and then dealt out MR pairs to a panel, so that A's rows
+    // are read in order (a panel at a time they were read 24 bytes a row, the rows a line
+    // apart each: dW = xᵀ · dZ waited on the cache for most of its packing).
+    constexpr index_t kDeal = 16 * MR * 2;  // whole vectors and whole panels
+    alignas(64) std::uint32_t pairs[kDeal];
+    for (index_t c0 = 0; c0 < m; c0 += kDeal) {
+      const index_t cn = imin(kDeal, m - c0), cw = round_up(cn, MR);
+      const float* src = A + p0 * lda + r0 + c0;
+      std::uint32_t* pd = dst + (c0 / MR) * kp * MR;
+      for (index_t p = 0; p < k; p += 2) {
+        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, cn, cw, pairs);
+        std::uint32_t* d = pd + (p / 2) * MR;
+        for (index_t t = 0; t < cw; t += MR, d += kp * MR)
+          for (int i = 0; i < MR; ++i) d[i] = pairs[t + i];
+      }
+    }
+    return;
+  }
   for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
     const index_t mr = m - i0 < MR ? m - i0 : MR;
-    if (trans) {  // op(A)(i, p) = A[p * lda + i]: a step is a contiguous row segment
-      const float* src = A + p0 * lda + (r0 + i0);
-      for (index_t p = 0; p < k; p += 2)
-        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, mr, MR,
-                        dst + (p / 2) * MR);
-    } else {  // a row of op(A) is contiguous
+    {  // a row of op(A) is contiguous
       for (index_t i = 0; i < MR; ++i) {
         if (i < mr) {
 #if defined(__AVX512BF16__)
