@@ -93,3 +93,24 @@ def test_train_batch_rollback_and_load_are_seen(tmp_path):
     a = fm.load(path)  # the loaded model predicts with its own weights (none stale)
     assert not np.array_equal(before, a.predict(X[:4]))
     np.testing.assert_array_equal(a.predict(X[:4]), b.predict(X[:4]))
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_nan_in_a_late_block_of_a_long_predict_names_its_place(policy):
+    # predict checks X block by block as it runs: a bad value far from the start is still
+    # a ValueError naming its first place, and good inputs predict as before
+    m = fm.Sequential([fm.Dense(4, activation="relu"), fm.Dense(3)], input_dim=6,
+                      dtype=policy, seed=0)
+    X = np.random.default_rng(0).standard_normal((1300, 6)).astype(np.float32)
+    good = m.predict(X)
+    np.testing.assert_array_equal(good[1000:1001], m.predict(X[1000:1001]))
+    bad = X.copy()
+    bad[1203, 5], bad[1250, 0] = np.nan, np.inf
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index "
+                                         r"\(1203, 5\)\)"):
+        m.predict(bad)
+    bad[1203, 5] = 1.0
+    with pytest.raises(ValueError, match=r"\(1250, 0\)"):
+        m.predict(bad)
+    with pytest.raises(ValueError, match=r"\(0, 0\)"):
+        m.predict(bad[1250:1252])  # one block

@@ -546,11 +546,12 @@ void register_model(py::module_& m) {
               const bool do_link = link && n.compiled();
               {
                 py::gil_scoped_release nogil;
-                if (check_finite) fb::check_all_finite(x, rows, n.input_dim(), "X");
-                if (training)
+                if (training) {
+                  if (check_finite) fb::check_all_finite(x, rows, n.input_dim(), "X");
                   train::predict_training<T>(n, x, rows, o, do_link);
-                else
-                  n.predict(x, rows, o, do_link);
+                } else if (!n.predict(x, rows, o, do_link, check_finite)) {
+                  fb::check_all_finite(x, rows, n.input_dim(), "X");  // raises, naming where
+                }
               }
               return out;
             });

@@ -385,23 +385,28 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads,
 }
 
 template <class T>
-void Network<T>::predict(const T* X, index_t n, T* out, bool link) const {
-  if (n <= 0) return;
+bool Network<T>::predict(const T* X, index_t n, T* out, bool link, bool check_finite) const {
+  if (n <= 0) return true;
   const index_t d = plan_.input_dim, k = plan_.output_dim;
   const index_t nblocks = (n + kInferBlock - 1) / kInferBlock;
   const int threads = get_num_threads();
   const auto packed = packed_weights(PackedLayout::forward);
   // One block: let the GEMM use the threads; several: one thread a block.
   if (nblocks == 1) {
+    if (check_finite && !all_finite<T>(X, n * d)) return false;
     infer_block(X, n, out, threads, packed.get());
     if (link) apply_link(out, n);
-    return;
+    return true;
   }
+  std::atomic<bool> finite{true};
   parallel_blocks(nblocks, threads, [&](index_t blk) {
     index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
+    if (check_finite && !all_finite<T>(X + r0 * d, rows * d)) finite.store(false);
+    if (!finite.load()) return;
     infer_block(X + r0 * d, rows, out + r0 * k, 1, packed.get());
     if (link) apply_link(out + r0 * k, rows);
   });
+  return finite.load();
 }
 
 template <class T>

@@ -127,7 +127,9 @@ class Network {
   // ---- inference ------------------------------------------------------------------------
   // out (n, output_dim) = network(X (n, input_dim)) with running statistics, no dropout/noise,
   // then the loss link when link is true. Thread-safe (thread_local scratch only).
-  void predict(const T* X, index_t n, T* out, bool link) const;
+  // check_finite: each block of X is checked for NaN and infinity right before it runs (while
+  // its rows are in cache, not in a pass of its own); false: X holds one (out unspecified).
+  bool predict(const T* X, index_t n, T* out, bool link, bool check_finite = false) const;
   // Totals of the whole set in inference mode (loss = the mean incl. penalty).
   Totals evaluate(const T* X, const Targets<T>& y, index_t n) const;
   // Applies the compiled loss's output link (softmax / sigmoid) in place on (n, output_dim).
