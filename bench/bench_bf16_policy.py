@@ -68,10 +68,16 @@ def main(argv=None):
             r["one_row_us"].append(_latency_us(fn, X[:1]))
     out = {"medians": {n: {k: statistics.median(v) for k, v in r.items()}
                        for n, r in runs.items()}, "ratios": {}}
+    print(f"{args.rounds} rounds, {args.threads} threads, {args.rows} rows; per-round ratio: "
+          "median [min, max]")
 
     def ratio(a, b, key, inverse=False):
-        rs = [(y / x if inverse else x / y) for x, y in zip(runs[a][key], runs[b][key])]
-        return {"median": statistics.median(rs), "min": min(rs), "max": max(rs)}
+        """Per-round ratios (median, range) and the ratio of each peer's best round (the
+        least disturbed one, as compare.py takes the fastest fit)."""
+        xs, ys = runs[a][key], runs[b][key]
+        rs = [(y / x if inverse else x / y) for x, y in zip(xs, ys)]
+        best = min(ys) / min(xs) if inverse else max(xs) / max(ys)
+        return {"median": statistics.median(rs), "min": min(rs), "max": max(rs), "best": best}
 
     for key in ("train1024", "train64", "predict"):
         out["ratios"][f"{key} bf16/f32"] = ratio("bf16", "f32", key)
@@ -81,7 +87,8 @@ def main(argv=None):
     for name, r in out["medians"].items():
         print(name, {k: round(v, 1) for k, v in r.items()})
     for k, v in out["ratios"].items():
-        print(f"{k:32s} {v['median']:.2f}x  [{v['min']:.2f}, {v['max']:.2f}]")
+        print(f"{k:32s} {v['median']:.2f}x  [{v['min']:.2f}, {v['max']:.2f}]  "
+              f"best/best {v['best']:.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": runs, **out}, f, indent=1)
