@@ -411,13 +411,21 @@ void register_model(py::module_& m) {
           [](py::object self) {
             PyNetwork& s = self.cast<PyNetwork&>();
             py::list out;
+            // The views' base: a capsule holding the Network object (the arrays keep it alive)
+            // that tells the network when the last of them is gone; until then it treats its
+            // weights as changing (its packed bf16 copies are not reused).
+            s.visit([](auto& n) { n.views_opened(1); });
+            py::capsule base(new py::object(self), [](void* p) {
+              auto* owner = static_cast<py::object*>(p);
+              owner->cast<PyNetwork&>().visit([](auto& n) { n.views_opened(-1); });
+              delete owner;
+            });
             s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               for (const nn::ParamInfo& p : n.plan().params) {
                 std::vector<py::ssize_t> shape = p.cols ? std::vector<py::ssize_t>{p.rows, p.cols}
                                                         : std::vector<py::ssize_t>{p.rows};
-                // The view's base is the Network object: the arrays keep it alive.
-                out.append(py::array(py::dtype::of<T>(), shape, {}, n.param_data(p), self));
+                out.append(py::array(py::dtype::of<T>(), shape, {}, n.param_data(p), base));
               }
             });
             return out;
@@ -473,6 +481,16 @@ void register_model(py::module_& m) {
           },
           "mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 "
           "operands with float32 accumulation.")
+      .def_property(
+          "bf16_prepack",
+          [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16_prepack; }); },
+          [](PyNetwork& s, bool on) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());
+            s.visit([on](auto& n) { n.bf16_prepack = on; });
+          },
+          "mixed_bfloat16: keep bf16 copies of the Dense weights packed between calls (default "
+          "True; False packs them in every GEMM, the same numbers bit for bit).")
       .def_property_readonly(
           "loss",
           [](PyNetwork& s) {
@@ -555,11 +573,12 @@ void register_model(py::module_& m) {
               const bool do_link = link && n.compiled();
               {
                 py::gil_scoped_release nogil;
-                if (check_finite) fb::check_all_finite(x, rows, n.input_dim(), "X");
-                if (training)
+                if (training) {
+                  if (check_finite) fb::check_all_finite(x, rows, n.input_dim(), "X");
                   train::predict_training<T>(n, x, rows, o, do_link);
-                else
-                  n.predict(x, rows, o, do_link);
+                } else if (!n.predict(x, rows, o, do_link, check_finite)) {
+                  fb::check_all_finite(x, rows, n.input_dim(), "X");  // raises, naming where
+                }
               }
               return out;
             });

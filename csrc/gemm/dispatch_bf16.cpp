@@ -14,7 +14,10 @@ namespace fm {
 
 #ifdef FM_HAVE_BF16_KERNEL
 namespace avx512_bf16 {
-void gemm_bf16_run(const GemmArgs<float>& g, int threads);
+void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b_packed);
+index_t bf16_packed_words_native(index_t K, index_t N);
+void bf16_pack_b_native(int threads, bool trans_b, index_t K, index_t N, const float* B,
+                        index_t ldb, std::uint32_t* dst);
 int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap);
 double bf16_peak_gflops_native(int threads, double seconds);
 }  // namespace avx512_bf16
@@ -48,19 +51,59 @@ void gemm_bf16_emulated(int threads, const GemmArgs<float>& g) {
 
 }  // namespace
 
-void gemm_bf16_threads(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
-                       const float* A, index_t lda, const float* B, index_t ldb, float beta,
-                       float* C, index_t ldc, const Epilogue<float>& ep, Bf16Path path) {
+namespace {
+void gemm_bf16_any(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                   const float* A, index_t lda, const float* B, index_t ldb,
+                   const std::uint32_t* b_packed, float beta, float* C, index_t ldc,
+                   const Epilogue<float>& ep, Bf16Path path) {
   FM_CHECK(threads >= 1, "gemm: threads must be >= 1, got ", threads);
   const GemmArgs<float> g =
       gemm_checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
 #ifdef FM_HAVE_BF16_KERNEL
   if (path == Bf16Path::best && bf16_native()) {
-    avx512_bf16::gemm_bf16_run(g, avx512_bf16::gemm_bf16_threads_for(M, N, K, threads));
+    avx512_bf16::gemm_bf16_run(g, avx512_bf16::gemm_bf16_threads_for(M, N, K, threads), b_packed);
     return;
   }
 #endif
+  (void)b_packed;
   gemm_bf16_emulated(threads, g);
+}
+}  // namespace
+
+void gemm_bf16_threads(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                       const float* A, index_t lda, const float* B, index_t ldb, float beta,
+                       float* C, index_t ldc, const Epilogue<float>& ep, Bf16Path path) {
+  gemm_bf16_any(threads, trans_a, trans_b, M, N, K, A, lda, B, ldb, nullptr, beta, C, ldc, ep,
+                path);
+}
+
+void gemm_bf16_prepacked(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                         const float* A, index_t lda, const float* B, index_t ldb,
+                         const std::uint32_t* b_packed, float beta, float* C, index_t ldc,
+                         const Epilogue<float>& ep) {
+  gemm_bf16_any(threads, trans_a, trans_b, M, N, K, A, lda, B, ldb, b_packed, beta, C, ldc, ep,
+                Bf16Path::best);
+}
+
+index_t gemm_bf16_packed_words(index_t K, index_t N) {
+  FM_CHECK(K >= 0 && N >= 0, "gemm_bf16_packed_words: sizes must be >= 0");
+#ifdef FM_HAVE_BF16_KERNEL
+  if (bf16_native()) return avx512_bf16::bf16_packed_words_native(K, N);
+#endif
+  return 0;
+}
+
+void gemm_bf16_pack_b(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
+                      std::uint32_t* dst) {
+  FM_CHECK(K >= 0 && N >= 0, "gemm_bf16_pack_b: sizes must be >= 0");
+  FM_CHECK(ldb >= (trans_b ? K : N) && ldb >= 1, "gemm_bf16_pack_b: ldb too small");
+#ifdef FM_HAVE_BF16_KERNEL
+  if (bf16_native()) {
+    avx512_bf16::bf16_pack_b_native(threads, trans_b, K, N, B, ldb, dst);
+    return;
+  }
+#endif
+  (void)threads, (void)B, (void)dst;
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const float* A,

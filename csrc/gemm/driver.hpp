@@ -42,7 +42,8 @@ struct Workspace {
   }
 };
 
-// Tag 0: pack buffers; tag 1: the transposed product of the narrow-N path.
+// Tag 0: pack buffers; tag 1: the transposed product of the narrow-N path (float), the op(B)
+// copy the threads of a bf16 product share (uint32, driver_bf16.hpp).
 template <class T, int Tag = 0>
 inline Workspace<T>& workspace() {
   static thread_local Workspace<T> ws;

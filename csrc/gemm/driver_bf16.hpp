@@ -97,16 +97,41 @@ template <int MR>
 inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, index_t p0, index_t m,
                         index_t k, std::uint32_t* __restrict dst) {
   const index_t kp = (k + 1) / 2;
+  if (trans) {
+    // op(A)(i, p) = A[p * lda + i]: a k-pair is two row segments of up to kDeal values,
+    // rounded into one row of pairs and then dealt out MR pairs to a panel, so that A's rows
+    // are read in order (a panel at a time they were read 24 bytes a row, the rows a line
+    // apart each: dW = xᵀ · dZ waited on the cache for most of its packing).
+    constexpr index_t kDeal = 16 * MR * 2;  // whole vectors and whole panels
+    alignas(64) std::uint32_t pairs[kDeal];
+    for (index_t c0 = 0; c0 < m; c0 += kDeal) {
+      const index_t cn = imin(kDeal, m - c0), cw = round_up(cn, MR);
+      const float* src = A + p0 * lda + r0 + c0;
+      std::uint32_t* pd = dst + (c0 / MR) * kp * MR;
+      for (index_t p = 0; p < k; p += 2) {
+        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, cn, cw, pairs);
+        std::uint32_t* d = pd + (p / 2) * MR;
+        for (index_t t = 0; t < cw; t += MR, d += kp * MR)
+          for (int i = 0; i < MR; ++i) d[i] = pairs[t + i];
+      }
+    }
+    return;
+  }
   for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
     const index_t mr = m - i0 < MR ? m - i0 : MR;
-    if (trans) {  // op(A)(i, p) = A[p * lda + i]: a step is a contiguous row segment
-      const float* src = A + p0 * lda + (r0 + i0);
-      for (index_t p = 0; p < k; p += 2)
-        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, mr, MR,
-                        dst + (p / 2) * MR);
-    } else {  // a row of op(A) is contiguous
+    {  // a row of op(A) is contiguous
       for (index_t i = 0; i < MR; ++i) {
         if (i < mr) {
+#if defined(__AVX512BF16__)
+          // The same segment of the next panel's row, requested now: the row segments are
+          // short (KC floats), too short for the hardware prefetcher to catch up on its own
+          // (inference reads op(A) = the input straight from memory).
+          if (i0 + MR + i < m) {
+            const char* next = reinterpret_cast<const char*>(A + (r0 + i0 + MR + i) * lda + p0);
+            for (index_t b = 0; b < k * index_t(sizeof(float)); b += 64)
+              _mm_prefetch(next + b, _MM_HINT_T0);
+          }
+#endif
           pack_pairs_strided(A + (r0 + i0 + i) * lda + p0, k, dst + i, MR);
         } else {
           for (index_t q = 0; q < kp; ++q) dst[q * MR + i] = 0;
@@ -140,22 +165,54 @@ inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, ind
   }
 }
 
-// Pack-buffer words one thread needs for a sub-problem of m x n.
+// Pack-buffer words one thread needs for a sub-problem of m x n (B too unless it comes
+// prepacked).
 template <class Cfg>
-inline index_t pack_words_bf16(index_t m, index_t n, index_t K) {
+inline index_t pack_words_bf16(index_t m, index_t n, index_t K, bool b_prepacked = false) {
   const index_t kp = (imin(K, Cfg::KC) + 1) / 2;
   return round_up(round_up(imin(m, Cfg::MC), Cfg::MR) * kp, 16) +
-         round_up(round_up(imin(n, Cfg::NC), Cfg::NR) * kp, 16);
+         (b_prepacked ? 0 : round_up(round_up(imin(n, Cfg::NC), Cfg::NR) * kp, 16));
+}
+
+// A whole op(B) (K x N) packed once (a persistent copy of a weight matrix): the KC-deep slabs
+// one after the other, each the ceil(N / NR) micro-panels pack_b_bf16 writes for it. The slab
+// at step pc starts at word (pc / 2) * round_up(N, NR) (KC is even), and its panel holding
+// column j (a multiple of NR) at j * kp further: the driver reads it where it would have
+// packed.
+template <class Cfg>
+inline index_t prepacked_words_bf16(index_t K, index_t N) {
+  return round_up(N, Cfg::NR) * ((K + 1) / 2);
+}
+template <class Cfg>
+inline const std::uint32_t* prepacked_panel(const std::uint32_t* packed, index_t N, index_t pc,
+                                            index_t kp, index_t j) {
+  return packed + (pc / 2) * round_up(N, Cfg::NR) + j * kp;
+}
+
+// Builds the prepacked copy of op(B) with up to `threads` threads (one task a few panels).
+template <class Cfg>
+void prepack_b_bf16(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
+                    std::uint32_t* dst) {
+  const index_t panels = ceil_div(N, Cfg::NR), slabs = ceil_div(K, Cfg::KC);
+  parallel_for(panels * slabs, 1, threads, [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t pc = (t / panels) * Cfg::KC, j = (t % panels) * Cfg::NR;
+      const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
+      pack_b_bf16<Cfg::NR>(trans_b, B, ldb, pc, j, kc, imin(Cfg::NR, N - j),
+                           const_cast<std::uint32_t*>(prepacked_panel<Cfg>(dst, N, pc, kp, j)));
+    }
+  });
 }
 
 // C[m0:m1, n0:n1] of the problem g, single-threaded; `buf` holds pack_words_bf16(m, n, K).
+// `bpre`: op(B) prepacked (prepack_b_bf16), or null to pack it here.
 template <class Cfg>
 void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n0, index_t n1,
-                     std::uint32_t* buf) {
+                     std::uint32_t* buf, const std::uint32_t* bpre) {
   constexpr int MR = Cfg::MR, NR = Cfg::NR, W = 16;  // W: floats per zmm
   const index_t K = g.K;
   std::uint32_t* const apack = buf;
-  std::uint32_t* const bpack =
+  std::uint32_t* const bbuf =
       buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * ((imin(K, Cfg::KC) + 1) / 2), 16);
   const Epilogue<float>& ep = *g.ep;
   const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
@@ -169,7 +226,11 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
       const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
       const bool accumulate = pc > 0 || g.beta != 0.0f;
       const bool last_k = pc + kc == K;
-      pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bpack);
+      const std::uint32_t* bpack = bbuf;
+      if (bpre)
+        bpack = prepacked_panel<Cfg>(bpre, g.N, pc, kp, jc);
+      else
+        pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bbuf);
       // ic: MC-tall block of op(A), rounded and packed.
       for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
         const index_t mc = imin(Cfg::MC, m1 - ic);
@@ -184,10 +245,13 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
             const index_t mr = imin(MR, mc - ir);
             const std::uint32_t* ap = apack + ir * kp;
             float* c = g.C + (ic + ir) * g.ldc + (jc + jr);
-            if (mr == MR && nr == NR) {
-              Cfg::ukr(NR / W)(kp, ap, bp, c, g.ldc, accumulate);
+            // A kernel for exactly mr rows (few-row products: one row costs a sixth of a
+            // full tile); same per-element arithmetic whatever the row count.
+            const auto ukr = Cfg::ukr(static_cast<int>(mr), nv);
+            if (nr == NR) {
+              ukr(kp, ap, bp, c, g.ldc, accumulate);
             } else {  // edge tile: nv vectors into a stack tile, then merge the valid part
-              Cfg::ukr(nv)(kp, ap, bp, edge, NR, false);
+              ukr(kp, ap, bp, edge, NR, false);
               merge_edge_tile(c, g.ldc, edge, NR, mr, nr, accumulate);
             }
             if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
@@ -200,9 +264,9 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
 
 // Whole problem, split over threads along N or M on micro-tile boundaries exactly as
 // gemm_run splits the float32 one: every C element is computed by the same kernel and K
-// order whatever the split.
+// order whatever the split, and whether op(B) comes prepacked (bpre) or not.
 template <class Cfg>
-void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
+void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* bpre = nullptr) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0) {
     gemm_k0(g);
@@ -213,7 +277,14 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
   const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
   const index_t parts = split_n ? ntl : mt;
   if (parts < nt) nt = static_cast<int>(parts);
-  const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K);
+  if (!bpre && !split_n && nt > 1) {
+    // Split along M, every thread would round and pack all of op(B) (e.g. dW = xᵀ · dZ packs
+    // dZ once a thread): pack it once, the threads sharing the work, then all read that copy.
+    std::uint32_t* shared = workspace<std::uint32_t, 1>().get(prepacked_words_bf16<Cfg>(g.K, g.N));
+    prepack_b_bf16<Cfg>(nt, g.trans_b, g.K, g.N, g.B, g.ldb, shared);
+    bpre = shared;
+  }
+  const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K, bpre != nullptr);
   // Allocated here, on the calling thread (may throw), never inside the parallel region.
   std::uint32_t* buf = workspace<std::uint32_t>().get(per_thread * nt);
   parallel_for(index_t(nt), 1, nt, [&](index_t t0, index_t t1) {
@@ -222,9 +293,9 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads) {
       if (b >= e) continue;
       std::uint32_t* my = buf + per_thread * t;
       if (split_n)
-        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my);
+        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my, bpre);
       else
-        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my);
+        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my, bpre);
     }
   });
 }

@@ -44,6 +44,21 @@ void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, cons
                index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
                const Epilogue<float>& ep = {});
 
+// A persistent bf16 copy of op(B) (K x N, e.g. a weight matrix), packed once in the layout the
+// AVX512_BF16 kernel reads, so that every later product with it skips rounding and packing.
+// Words it needs; 0 where the best path is the emulated one (nothing to pack: pass null).
+index_t gemm_bf16_packed_words(index_t K, index_t N);
+// Packs op(B) into dst (gemm_bf16_packed_words(K, N) words) with up to `threads` threads.
+void gemm_bf16_pack_b(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
+                      std::uint32_t* dst);
+// gemm_bf16_threads (Bf16Path::best) reading op(B) from b_packed, gemm_bf16_pack_b's copy of
+// this very B (null: pack B as usual). The same numbers bit for bit either way; B is still
+// checked and read by the emulated path.
+void gemm_bf16_prepacked(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
+                         const float* A, index_t lda, const float* B, index_t ldb,
+                         const std::uint32_t* b_packed, float beta, float* C, index_t ldc,
+                         const Epilogue<float>& ep = {});
+
 // "avx512_bf16" or "emulated": the path Bf16Path::best takes on this CPU.
 const char* gemm_bf16_path();
 

@@ -15,8 +15,9 @@ namespace {
 
 // MR x (16 NV) tile over kp k-pairs: per pair NV loads of B, MR 32-bit broadcasts of A's pair
 // and MR * NV vdpbf16ps (each: 16 lanes += a_even * b_even + a_odd * b_odd in float32).
-// NR: the B micro-panel's width (pairs per step).
-template <int MR, int NV, int NR>
+// NR: the B micro-panel's width (pairs per step); AR (>= MR): the A micro-panel's height, so
+// that fewer rows than a panel holds cost only their own work.
+template <int MR, int NV, int NR, int AR>
 void ukr_bf16_avx512(index_t kp, const std::uint32_t* __restrict a,
                      const std::uint32_t* __restrict b, float* __restrict c, index_t ldc,
                      bool accumulate) {
@@ -35,7 +36,7 @@ void ukr_bf16_avx512(index_t kp, const std::uint32_t* __restrict a,
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av, bv[j]);
     }
-    a += MR;
+    a += AR;
     b += NR;
   }
 #pragma GCC unroll 8
@@ -52,19 +53,38 @@ using UkrBf16 = void (*)(index_t, const std::uint32_t*, const std::uint32_t*, fl
 
 // 6 x 64: 24 zmm accumulators, as the float32 AVX-512 kernel. KC = 384 steps (192 pairs):
 // the B micro-panel is 48 KiB, the A block 96 x 384 bf16 = 72 KiB.
+template <int R>
+UkrBf16 ukr_rows(int nv) {
+  switch (nv) {
+    case 1:
+      return &ukr_bf16_avx512<R, 1, 64, 6>;
+    case 2:
+      return &ukr_bf16_avx512<R, 2, 64, 6>;
+    case 3:
+      return &ukr_bf16_avx512<R, 3, 64, 6>;
+    default:
+      return &ukr_bf16_avx512<R, 4, 64, 6>;
+  }
+}
+
 struct CfgBf16 {
   static constexpr int MR = 6, NR = 64;
   static constexpr index_t MC = 96, KC = 384, NC = 4096;
-  static UkrBf16 ukr(int nv) {
-    switch (nv) {
+  // The kernel for the first `rows` (1..MR) rows of an A micro-panel, nv vectors wide.
+  static UkrBf16 ukr(int rows, int nv) {
+    switch (rows) {
       case 1:
-        return &ukr_bf16_avx512<MR, 1, NR>;
+        return ukr_rows<1>(nv);
       case 2:
-        return &ukr_bf16_avx512<MR, 2, NR>;
+        return ukr_rows<2>(nv);
       case 3:
-        return &ukr_bf16_avx512<MR, 3, NR>;
+        return ukr_rows<3>(nv);
+      case 4:
+        return ukr_rows<4>(nv);
+      case 5:
+        return ukr_rows<5>(nv);
       default:
-        return &ukr_bf16_avx512<MR, 4, NR>;
+        return ukr_rows<MR>(nv);
     }
   }
 };
@@ -110,7 +130,18 @@ double peak_loop(long long iters) {
 
 }  // namespace
 
-void gemm_bf16_run(const GemmArgs<float>& g, int threads) { gemm_run_bf16<CfgBf16>(g, threads); }
+void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b_packed) {
+  gemm_run_bf16<CfgBf16>(g, threads, b_packed);
+}
+
+index_t bf16_packed_words_native(index_t K, index_t N) {
+  return prepacked_words_bf16<CfgBf16>(K, N);
+}
+
+void bf16_pack_b_native(int threads, bool trans_b, index_t K, index_t N, const float* B,
+                        index_t ldb, std::uint32_t* dst) {
+  prepack_b_bf16<CfgBf16>(threads, trans_b, K, N, B, ldb, dst);
+}
 
 int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap) {
   return gemm_threads_for<CfgBf16>(M, N, K, cap);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "common/check.hpp"
 #include "common/parallel.hpp"
@@ -103,6 +104,25 @@ void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, d
   step = 0;
 }
 
+template <class T>
+std::shared_ptr<const PackedWeights> Network<T>::packed_weights(PackedLayout layout) const {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!bf16 || !bf16_prepack) return nullptr;
+    std::lock_guard<std::mutex> lock(packed_mu_);
+    std::shared_ptr<const PackedWeights>& p = packed_[static_cast<int>(layout)];
+    const std::uint64_t v = weights_version_.load();
+    if (!p || p->version() != v || open_views_.load() != 0) {
+      p = nullptr;  // the old set goes as soon as its last reader is done
+      p = std::make_shared<const PackedWeights>(plan_, params_.data(), layout, v,
+                                                get_num_threads());
+    }
+    return p;
+  } else {
+    (void)layout;
+    return nullptr;
+  }
+}
+
 // ---- input and targets --------------------------------------------------------------------
 
 template <class T>
@@ -162,7 +182,8 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
   const std::uint64_t step_salt =
       static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
   // Running statistics are written only when mode.update_running (callers hold the network).
-  const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data())};
+  const auto packed = packed_weights(PackedLayout::forward);
+  const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data()), packed.get()};
   const T* x = x0;  // (n, op.in) input of the current op
   ws.stochastic = mode.stochastic;
   for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
@@ -179,8 +200,12 @@ template <class T>
 void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
   T* g = ws.grad_a;      // (n, width) gradient w.r.t. the current op's output
   T* spare = ws.grad_b;  // second buffer an op may write dX into (dense)
-  const Arenas<T> arenas{params_.data(), grads_.data(), buffers_.data()};
   const int first = plan_.first_trainable_op;
+  // dX = dZ · Wᵀ of every Dense op but the first trainable one reads Wᵀ's copy.
+  const auto packed = first + 1 < static_cast<int>(plan_.ops.size())
+                          ? packed_weights(PackedLayout::backward)
+                          : nullptr;
+  const Arenas<T> arenas{params_.data(), grads_.data(), buffers_.data(), packed.get()};
   for (int i = static_cast<int>(plan_.ops.size()) - 1; i >= first; --i) {
     const Op& op = plan_.ops[i];
     const T* x = i == 0 ? x0 : ws.ops[i - 1].y;  // (n, op.in) input the forward read
@@ -327,7 +352,8 @@ AlignedBuffer<T>& infer_scratch() {
 
 // out (rows, output_dim) = network(x (rows, input_dim)) in inference mode, no link.
 template <class T>
-void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) const {
+void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads,
+                             const PackedWeights* packed) const {
   const index_t w = plan_.max_width;
   AlignedBuffer<T>& scratch = infer_scratch<T>();
   const index_t half = (rows * w + 15) / 16 * 16;
@@ -346,7 +372,7 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) cons
     cur = out;
   }
   bool cur_owned = last_writer < 0;  // may ops modify `cur` in place?
-  const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data())};
+  const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data()), packed};
   for (int i = 0; i < static_cast<int>(plan_.ops.size()); ++i) {
     const Op& op = plan_.ops[i];
     T* dst = i == last_writer ? out : bufs[next];
@@ -360,22 +386,28 @@ void Network<T>::infer_block(const T* x, index_t rows, T* out, int threads) cons
 }
 
 template <class T>
-void Network<T>::predict(const T* X, index_t n, T* out, bool link) const {
-  if (n <= 0) return;
+bool Network<T>::predict(const T* X, index_t n, T* out, bool link, bool check_finite) const {
+  if (n <= 0) return true;
   const index_t d = plan_.input_dim, k = plan_.output_dim;
   const index_t nblocks = (n + kInferBlock - 1) / kInferBlock;
   const int threads = get_num_threads();
+  const auto packed = packed_weights(PackedLayout::forward);
   // One block: let the GEMM use the threads; several: one thread a block.
   if (nblocks == 1) {
-    infer_block(X, n, out, threads);
+    if (check_finite && !all_finite<T>(X, n * d)) return false;
+    infer_block(X, n, out, threads, packed.get());
     if (link) apply_link(out, n);
-    return;
+    return true;
   }
+  std::atomic<bool> finite{true};
   parallel_blocks(nblocks, threads, [&](index_t blk) {
     index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
-    infer_block(X + r0 * d, rows, out + r0 * k, 1);
+    if (check_finite && !all_finite<T>(X + r0 * d, rows * d)) finite.store(false);
+    if (!finite.load()) return;
+    infer_block(X + r0 * d, rows, out + r0 * k, 1, packed.get());
     if (link) apply_link(out + r0 * k, rows);
   });
+  return finite.load();
 }
 
 template <class T>
@@ -386,9 +418,10 @@ Totals Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
   std::vector<Totals> parts(static_cast<std::size_t>(nblocks));
   AlignedBuffer<T> logits(std::max<index_t>(n * k, 1));
   const int threads = get_num_threads();
+  const auto packed = packed_weights(PackedLayout::forward);
   parallel_blocks(nblocks, threads, [&](index_t blk) {
     index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
-    infer_block(X + r0 * d, rows, logits.data() + r0 * k, nblocks == 1 ? threads : 1);
+    infer_block(X + r0 * d, rows, logits.data() + r0 * k, nblocks == 1 ? threads : 1, packed.get());
     Targets<T> t = y;
     if (t.labels) t.labels += r0;
     if (t.values) t.values += r0 * t.cols;

@@ -11,6 +11,8 @@
 // in blocks through thread_local scratch, so concurrent predicts never share mutable memory.
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "common/aligned_buffer.hpp"
@@ -18,6 +20,7 @@
 #include "nn/config.hpp"
 #include "nn/layer.hpp"
 #include "nn/ops/op.hpp"
+#include "nn/packed_weights.hpp"
 #include "nn/totals.hpp"
 #include "nn/workspace.hpp"
 
@@ -43,11 +46,17 @@ class Network {
   index_t output_dim() const { return plan_.output_dim; }
   std::uint64_t seed() const { return seed_; }
 
-  // Parameter storage (params() order: ParamInfo says which arena and where).
+  // Parameter storage (params() order: ParamInfo says which arena and where). The writable
+  // accessors of the trainable arena count as a change of the weights (weights_changed()).
   T* param_data(const ParamInfo& p) {
+    if (p.trainable) weights_changed();
     return (p.trainable ? params_.data() : buffers_.data()) + p.offset;
   }
-  T* params() { return params_.data(); }
+  T* params() {
+    weights_changed();
+    return params_.data();
+  }
+  const T* params() const { return params_.data(); }
   T* grads() { return grads_.data(); }
   T* buffers() { return buffers_.data(); }
   T* opt_state() { return opt_.data(); }
@@ -80,6 +89,22 @@ class Network {
   // torch.autocast does; weights, gradients, optimizer state, BatchNorm and losses stay T.
   bool bf16 = false;
 
+  // ---- bf16 weight copies (nn/packed_weights.hpp) -----------------------------------------
+  // Marks the weights changed: the packed bf16 copies are rebuilt on their next use. Every
+  // writer of the trainable arena calls it (the writable accessors above do).
+  void weights_changed() { weights_version_.fetch_add(1); }
+  // Writable views of the weights held outside (Python arrays over the arena): while any is
+  // open a write may come at any time, so the copies are rebuilt on every use.
+  void views_opened(int count) {
+    open_views_.fetch_add(count);
+    weights_changed();  // a closing view may have been written after the last rebuild
+  }
+  // false: no copies, every bf16 GEMM rounds and packs W itself (tests compare the two).
+  bool bf16_prepack = true;
+  // The copies in `layout` for the current weights, built now when stale; null unless the
+  // bf16 policy is on (float networks) with bf16_prepack. Thread-safe.
+  std::shared_ptr<const PackedWeights> packed_weights(PackedLayout layout) const;
+
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------
   // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,
   // standardizing on the way when the first layer is Standardize. Returns the block the
@@ -106,7 +131,9 @@ class Network {
   // ---- inference ------------------------------------------------------------------------
   // out (n, output_dim) = network(X (n, input_dim)) with running statistics, no dropout/noise,
   // then the loss link when link is true. Thread-safe (thread_local scratch only).
-  void predict(const T* X, index_t n, T* out, bool link) const;
+  // check_finite: each block of X is checked for NaN and infinity right before it runs (while
+  // its rows are in cache, not in a pass of its own); false: X holds one (out unspecified).
+  bool predict(const T* X, index_t n, T* out, bool link, bool check_finite = false) const;
   // Totals of the whole set in inference mode (loss = the mean incl. penalty).
   Totals evaluate(const T* X, const Targets<T>& y, index_t n) const;
   // Applies the compiled loss's output link (softmax / sigmoid) in place on (n, output_dim).
@@ -115,7 +142,8 @@ class Network {
   Workspace<T>& workspace() { return ws_; }
 
  private:
-  void infer_block(const T* x, index_t rows, T* out, int threads) const;
+  void infer_block(const T* x, index_t rows, T* out, int threads,
+                   const PackedWeights* packed) const;
   double penalty_into(T* grads) const;  // grads null: the value only
   Totals weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
   // The compiled element-wise loss (mse, mae, huber) over count elements.
@@ -127,6 +155,10 @@ class Network {
   Plan plan_;
   std::uint64_t seed_;
   mutable std::atomic<std::uint64_t> draws_{0};
+  std::atomic<std::uint64_t> weights_version_{1};
+  std::atomic<int> open_views_{0};
+  mutable std::mutex packed_mu_;  // guards packed_ (swapped when stale; readers keep theirs)
+  mutable std::shared_ptr<const PackedWeights> packed_[2];  // by PackedLayout
   AlignedBuffer<T> params_, grads_, buffers_, opt_;
   LossKind loss_ = LossKind::none;
   double huber_delta_ = 1.0;

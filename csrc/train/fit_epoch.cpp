@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "common/aligned_buffer.hpp"
@@ -34,7 +35,7 @@ void Checkpoint<T>::take(Network<T>& net) {
   params_.resize(std::max<index_t>(np_, 1));
   buffers_.resize(std::max<index_t>(nb_, 1));
   opt_.resize(std::max<index_t>(no_, 1));
-  std::memcpy(params_.data(), net.params(), sizeof(T) * np_);
+  std::memcpy(params_.data(), std::as_const(net).params(), sizeof(T) * np_);  // reads only
   std::memcpy(buffers_.data(), net.buffers(), sizeof(T) * nb_);
   std::memcpy(opt_.data(), net.opt_state(), sizeof(T) * no_);
   step_ = net.step;

@@ -145,6 +145,14 @@ class Network:
     @bf16.setter
     def bf16(self, arg1: bool) -> None:
         ...
+    @property
+    def bf16_prepack(self) -> bool:
+        """
+        mixed_bfloat16: keep bf16 copies of the Dense weights packed between calls (default True; False packs them in every GEMM, the same numbers bit for bit).
+        """
+    @bf16_prepack.setter
+    def bf16_prepack(self, arg1: bool) -> None:
+        ...
 def bf16_peak_gflops(threads: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> float:
     """
     GFLOP/s of a vdpbf16ps loop on `threads` threads (0.0 without AVX512_BF16).

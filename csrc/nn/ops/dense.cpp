@@ -17,17 +17,24 @@ namespace {
 
 // C = op(A) · op(B) (+ epilogue) in the network's precision: bf16 operands with float32
 // accumulation under mixed_bfloat16 (float networks only), else T throughout.
+// b_packed: op(B)'s persistent bf16 copy (PackedWeights), or null.
 template <class T>
 void dense_gemm(bool bf16, int threads, bool ta, bool tb, index_t M, index_t N, index_t K,
                 const T* A, index_t lda, const T* B, index_t ldb, T* C, index_t ldc,
-                const Epilogue<T>& ep = {}) {
+                const Epilogue<T>& ep = {}, const std::uint32_t* b_packed = nullptr) {
   if constexpr (std::is_same_v<T, float>) {
     if (bf16) {
-      gemm_bf16_threads(threads, ta, tb, M, N, K, A, lda, B, ldb, 0.0f, C, ldc, ep);
+      gemm_bf16_prepacked(threads, ta, tb, M, N, K, A, lda, B, ldb, b_packed, 0.0f, C, ldc, ep);
       return;
     }
   }
   gemm_threads<T>(threads, ta, tb, M, N, K, A, lda, B, ldb, T(0), C, ldc, ep);
+}
+
+// The packed copy of op's W in the layout the arenas carry (null: none).
+template <class T>
+const std::uint32_t* packed_w(const Op& op, const Arenas<T>& arenas) {
+  return arenas.packed ? arenas.packed->find(op.w) : nullptr;
 }
 
 // W (in, out) in the trainable arena, then b (out) unless use_bias is false. A following
@@ -79,7 +86,7 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
   ep.z_out = op.keep_z ? a.b.z : nullptr;
   ep.ldz = op.out;
   dense_gemm<T>(a.bf16, get_num_threads(), false, false, a.n, op.out, op.in, a.x, op.in,
-                a.arenas.params + op.w, op.out, a.b.y, op.out, ep);
+                a.arenas.params + op.w, op.out, a.b.y, op.out, ep, packed_w(op, a.arenas));
 }
 
 // dZ (n, out) = dY * act'(z), in place in g; dW (in, out) = xᵀ · dZ; db (out) = colsum(dZ);
@@ -95,7 +102,7 @@ void backward(const Op& op, const BackwardArgs<T>& a) {
   if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
   if (a.need_dx) {
     dense_gemm<T>(a.bf16, get_num_threads(), false, true, n, op.in, op.out, g, op.out,
-                  a.arenas.params + op.w, op.out, a.spare, op.in);
+                  a.arenas.params + op.w, op.out, a.spare, op.in, {}, packed_w(op, a.arenas));
     std::swap(a.g, a.spare);
   }
 }
@@ -108,7 +115,7 @@ const T* infer(const Op& op, const InferArgs<T>& a) {
   ep.act = op.act;
   ep.alpha = static_cast<T>(op.alpha);
   dense_gemm<T>(a.bf16, a.threads, false, false, a.rows, op.out, op.in, a.x, op.in,
-                a.arenas.params + op.w, op.out, a.dst, op.out, ep);
+                a.arenas.params + op.w, op.out, a.dst, op.out, ep, packed_w(op, a.arenas));
   return a.dst;
 }
 

@@ -18,6 +18,7 @@
 #include "common/philox.hpp"
 #include "common/types.hpp"
 #include "nn/layer.hpp"
+#include "nn/packed_weights.hpp"
 #include "nn/workspace.hpp"
 
 namespace fm::nn {
@@ -89,6 +90,9 @@ struct Arenas {
   T* grads;         // same layout as params (backward only)
   T* buffers;       // running statistics, standardize mean/std (training forward writes
                     // running statistics only when mode.update_running)
+  // mixed_bfloat16: the Dense weights' packed bf16 copies in the layout this pass reads
+  // (forward: W, backward: Wᵀ); null: the GEMM rounds and packs W itself.
+  const PackedWeights* packed = nullptr;
 };
 
 template <class T>
