@@ -54,6 +54,18 @@ bool detect_avx512_bf16() {
 #endif
 }
 
+// CPUID.(EAX=7, ECX=0):ECX bit 11 = AVX512_VNNI. Only asked once AVX-512 is known there.
+bool detect_avx512_vnni() {
+#ifdef FM_X86
+  if (detect() != Isa::avx512) return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return c & (1u << 11);
+#else
+  return false;
+#endif
+}
+
 // The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
 // ignored, and reported by unknown_isa_request()).
 bool requested_isa(const char* s, Isa* isa) {
@@ -87,6 +99,11 @@ Isa active_isa() {
 
 bool bf16_native() {
   static const bool on = active_isa() == Isa::avx512 && detect_avx512_bf16();
+  return on;
+}
+
+bool vnni_native() {
+  static const bool on = active_isa() == Isa::avx512 && detect_avx512_vnni();
   return on;
 }
 
