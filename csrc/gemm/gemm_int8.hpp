@@ -60,11 +60,14 @@ void gemm_u8s8_f32(int threads, index_t M, const std::uint8_t* A, index_t lda, c
 void gemm_u8s8_s32(int threads, index_t M, const std::uint8_t* A, index_t lda, const PackedS8& B,
                    std::int32_t* C, index_t ldc, Int8Path path = Int8Path::best);
 
-// Dynamic per-row quantization (ONNX DynamicQuantizeLinear's rule, one row at a time):
+// Dynamic per-row quantization (ONNX DynamicQuantizeLinear's rule, one row at a time, with a
+// multiplication by the reciprocal where it divides: a division per element cost more than
+// the GEMM):
 //   lo = min(0, min_k x), hi = max(0, max_k x), scale = (hi - lo) / 255 (1 when hi == lo),
-//   zero = clamp(round(-lo / scale), 0, 255), q = clamp(round(x / scale) + zero, 0, 255),
-// round half to even. X (M, K) leading dim ldx -> A (M, lda >= round_up(K, 4)); A's bytes
-// K..round_up(K, 4)-1 are set to zero.
+//   inv = 1 / scale, zero = clamp(round(-lo * inv), 0, 255),
+//   q = clamp(round(x * inv) + zero, 0, 255), round half to even.
+// X (M, K) leading dim ldx -> A (M, lda >= round_up(K, 4)); A's bytes K..round_up(K, 4)-1 are
+// set to zero.
 void quantize_rows_u8(index_t M, index_t K, const float* X, index_t ldx, std::uint8_t* A,
                       index_t lda, float* scale, std::int32_t* zero);
 

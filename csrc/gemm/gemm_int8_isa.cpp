@@ -5,6 +5,10 @@
 #include <cmath>
 #include <cstdint>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "common/isa.hpp"
 #include "gemm/driver_int8.hpp"
 
@@ -50,25 +54,74 @@ void gemm_int8_portable(int threads, index_t M, const std::uint8_t* A, index_t l
   gemm_int8_run<KernPortable>(threads, M, A, lda, B, ep, Cf, Ci, ldc);
 }
 
+// One row: the range [lo, hi] of x (always holding 0).
+inline void row_range(const float* __restrict x, index_t K, float& lo, float& hi) {
+  index_t k = 0;
+#if defined(__AVX512F__)
+  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+  for (; k + 16 <= K; k += 16) {
+    const __m512 v = _mm512_loadu_ps(x + k);
+    vlo = _mm512_min_ps(vlo, v);
+    vhi = _mm512_max_ps(vhi, v);
+  }
+  if (k < K) {  // masked-off lanes read 0: inside the range already
+    const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (K - k)) - 1u), x + k);
+    vlo = _mm512_min_ps(vlo, v);
+    vhi = _mm512_max_ps(vhi, v);
+    k = K;
+  }
+  lo = _mm512_reduce_min_ps(vlo);
+  hi = _mm512_reduce_max_ps(vhi);
+#else
+  lo = 0.0f;
+  hi = 0.0f;
+#endif
+  for (; k < K; ++k) {
+    lo = x[k] < lo ? x[k] : lo;
+    hi = x[k] > hi ? x[k] : hi;
+  }
+}
+
+// q[k] = clamp(round(x[k] * inv) + zp, 0, 255), round half to even (the default rounding
+// mode, which vcvtps2dq uses too).
+inline void row_quantize(const float* __restrict x, index_t K, float inv, int zp,
+                         std::uint8_t* __restrict q) {
+  index_t k = 0;
+#if defined(__AVX512F__)
+  const __m512 vinv = _mm512_set1_ps(inv);
+  const __m512i vzp = _mm512_set1_epi32(zp), v0 = _mm512_setzero_si512(),
+                v255 = _mm512_set1_epi32(255);
+  for (; k < K; k += 16) {
+    const __mmask16 m =
+        K - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (K - k)) - 1u);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + k);
+    __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, vinv)), vzp);
+    i = _mm512_min_epi32(_mm512_max_epi32(i, v0), v255);
+    _mm_mask_storeu_epi8(q + k, m, _mm512_cvtepi32_epi8(i));
+  }
+#endif
+  for (; k < K; ++k) {
+    int i = static_cast<int>(std::nearbyint(x[k] * inv)) + zp;
+    q[k] = static_cast<std::uint8_t>(i < 0 ? 0 : (i > 255 ? 255 : i));
+  }
+}
+
 void quantize_rows_u8_isa(index_t M, index_t K, const float* X, index_t ldx, std::uint8_t* A,
                           index_t lda, float* scale, std::int32_t* zero) {
   const index_t Kp = (K + 3) / 4 * 4;
   for (index_t r = 0; r < M; ++r) {
-    const float* __restrict x = X + r * ldx;
-    std::uint8_t* __restrict q = A + r * lda;
-    float lo = 0.0f, hi = 0.0f;  // the range always holds 0 (exact zero padding, relu zeros)
-    for (index_t k = 0; k < K; ++k) {
-      lo = x[k] < lo ? x[k] : lo;
-      hi = x[k] > hi ? x[k] : hi;
-    }
+    const float* x = X + r * ldx;
+    std::uint8_t* q = A + r * lda;
+    float lo, hi;
+    row_range(x, K, lo, hi);
     float s = (hi - lo) / 255.0f;
     if (!(s > 0.0f)) s = 1.0f;  // an all-zero row (or an underflowed range)
-    const float zp = clamp255(std::nearbyint(-lo / s));
-    for (index_t k = 0; k < K; ++k)
-      q[k] = static_cast<std::uint8_t>(static_cast<int>(clamp255(std::nearbyint(x[k] / s) + zp)));
+    const float inv = 1.0f / s;
+    const int zp = static_cast<int>(clamp255(std::nearbyint(-lo * inv)));
+    row_quantize(x, K, inv, zp, q);
     for (index_t k = K; k < Kp; ++k) q[k] = 0;
     scale[r] = s;
-    zero[r] = static_cast<std::int32_t>(zp);
+    zero[r] = zp;
   }
 }
 

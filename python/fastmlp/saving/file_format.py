@@ -239,7 +239,8 @@ def _parse(data) -> tuple[dict, memoryview]:
     if version not in _READABLE_VERSIONS:
         raise ValueError(
             f"unsupported fastmlp file format version {version} (this fastmlp reads "
-            f"versions {', '.join(map(str, _READABLE_VERSIONS))}); re-save the model with a matching fastmlp"
+            f"versions {', '.join(map(str, _READABLE_VERSIONS))}); re-save the model with a "
+            f"matching fastmlp"
         )
     if hlen > _MAX_HEADER_BYTES or _PREAMBLE.size + hlen > len(data):
         raise ValueError(

@@ -1,0 +1,205 @@
+"""model.quantize("int8"): accuracy against float32 on real data (digits, an MNIST-like set),
+with and without BatchNorm; determinism; the folded network against NumPy; errors; saving,
+loading (format versions 1 and 2) and pickling."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+import fastmlp.io as fmio
+from fastmlp.datasets import load_digits
+from fastmlp.quantization import fold_stages, quantize_columns
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def digits_split():
+    X, y = load_digits()
+    X = (X / 16.0).astype(np.float32)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(X))
+    tr, te = idx[:1400], idx[1400:]
+    return X[tr], y[tr].astype(np.int32), X[te], y[te].astype(np.int32)
+
+
+def mnist_like(n, seed):
+    """28 x 28 images in [0, 1] (784 features, 10 classes) as MNIST has: sklearn's 8 x 8 digits
+    scaled up 3x, placed at a random offset on a 28 x 28 canvas, with pixel noise."""
+    X8, y = load_digits()
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(X8), n)
+    imgs = np.zeros((n, 28, 28), np.float32)
+    big = np.kron(X8[pick].reshape(n, 8, 8) / 16.0, np.ones((3, 3)))
+    off = rng.integers(0, 5, (n, 2))
+    for i in range(n):
+        imgs[i, off[i, 0]:off[i, 0] + 24, off[i, 1]:off[i, 1] + 24] = big[i]
+    imgs += rng.uniform(0, 0.1, imgs.shape).astype(np.float32)
+    return np.clip(imgs, 0, 1).reshape(n, 784), y[pick].astype(np.int32)
+
+
+def train(layers, d, X, y, epochs, seed=0):
+    model = fm.Sequential(layers, input_dim=d, seed=seed)
+    model.compile(loss="cross_entropy", optimizer=fm.Adam(lr=2e-3))
+    model.fit(X, y, epochs=epochs, batch_size=64, verbose=0)
+    return model
+
+
+def digits_layers(bn):
+    if bn:
+        return [fm.Dense(128), fm.BatchNorm(), fm.Activation("relu"), fm.Dropout(0.1),
+                fm.Dense(64, activation="relu"), fm.BatchNorm(), fm.Dense(10, activation="softmax")]
+    return [fm.Dense(128, activation="relu"), fm.Dense(64, activation="relu"),
+            fm.Dense(10, activation="softmax")]
+
+
+def check_against_float(model, Xte, yte):
+    p32 = model.predict(Xte)
+    acc32 = (p32.argmax(1) == yte).mean()
+    float_eval = model.evaluate(Xte, yte)
+    model.quantize("int8")
+    assert model.quantized == "int8"
+    p8 = model.predict(Xte)
+    assert p8.dtype == np.float32 and p8.shape == p32.shape
+    acc8 = (p8.argmax(1) == yte).mean()
+    agree = (p8.argmax(1) == p32.argmax(1)).mean()
+    print(f"float32 {acc32:.4f} int8 {acc8:.4f} top-1 agreement {agree:.4f}")
+    assert abs(acc8 - acc32) <= 0.01
+    assert agree >= 0.98
+    q_eval = model.evaluate(Xte, yte)
+    assert q_eval["accuracy"] == pytest.approx(acc8)
+    assert q_eval["loss"] == pytest.approx(float_eval["loss"], rel=0.05, abs=0.01)
+    return p8
+
+
+@pytest.mark.parametrize("bn", [False, True])
+def test_digits_int8_within_one_point_of_float32(bn):
+    Xtr, ytr, Xte, yte = digits_split()
+    model = train(digits_layers(bn), 64, Xtr, ytr, epochs=20)
+    check_against_float(model, Xte, yte)
+
+
+@pytest.mark.parametrize("bn", [False, True])
+def test_mnist_like_int8_within_one_point_of_float32(bn):
+    X, y = mnist_like(4000, seed=1)
+    Xtr, ytr, Xte, yte = X[:3000], y[:3000], X[3000:], y[3000:]
+    hidden = [fm.Dense(256), fm.BatchNorm(), fm.Activation("relu"), fm.Dense(128),
+              fm.BatchNorm(), fm.Activation("relu")] if bn else \
+        [fm.Dense(256, activation="relu"), fm.Dense(128, activation="relu")]
+    model = train(hidden + [fm.Dense(10, activation="softmax")], 784, Xtr, ytr, epochs=5)
+    check_against_float(model, Xte, yte)
+
+
+def test_int8_output_is_deterministic_across_threads_and_batches():
+    Xtr, ytr, Xte, yte = digits_split()
+    model = train(digits_layers(True), 64, Xtr, ytr, epochs=2)
+    model.quantize("int8")
+    before = fm.get_num_threads()
+    try:
+        outs = []
+        for t in (1, 2, 3):
+            fm.set_num_threads(t)
+            outs.append(model.predict(Xte))
+    finally:
+        fm.set_num_threads(before)
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])
+    rows = np.concatenate([model.predict(Xte[i:i + 1]) for i in range(0, 40)])
+    np.testing.assert_array_equal(rows, outs[0][:40])
+    np.testing.assert_array_equal(model.predict(Xte, batch_size=7), outs[0])
+
+
+def test_folding_matches_the_float_network():
+    """The float64 folded chain (BatchNorm and Standardize folded, before int8) computes what
+    the float model does; each int8 column is the rounded weight."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((200, 9)).astype(np.float64) * 3 + 1
+    y = rng.integers(0, 3, 200).astype(np.int32)
+    layers = [fm.Standardize(), fm.BatchNorm(), fm.Dense(12), fm.BatchNorm(), fm.Activation("tanh"),
+              fm.BatchNorm(), fm.Dense(7, activation="relu"), fm.Dense(3, activation="softmax")]
+    model = fm.Sequential(layers, input_dim=9, dtype="float64", seed=0)
+    model.compile(loss="cross_entropy", optimizer="adam")
+    model.fit(X, y, epochs=3, batch_size=32, verbose=0)
+    stages, link = fold_stages(model.layers, model.get_weights())
+    assert link == "softmax" and [s[2] for s in stages] == ["tanh", "relu", "linear"]
+    h = X
+    for W, b, act, _ in stages:
+        h = h @ W + b
+        h = np.tanh(h) if act == "tanh" else np.maximum(h, 0) if act == "relu" else h
+    h = np.exp(h - h.max(1, keepdims=True))
+    np.testing.assert_allclose(h / h.sum(1, keepdims=True), model.predict(X), rtol=1e-9,
+                               atol=1e-12)
+    Wq, scale = quantize_columns(stages[0][0])
+    assert Wq.dtype == np.int8 and np.abs(Wq).max(0).tolist() == [127] * 12
+    assert np.abs(Wq * scale.astype(np.float64) - stages[0][0]).max() <= scale.max() / 2 * 1.0001
+    model.quantize("int8")
+    p8 = model.predict(X)
+    assert (p8.argmax(1) == model._net.predict(X, False, True, False).argmax(1)).mean() >= 0.95
+
+
+def test_quantize_errors():
+    with pytest.raises(ValueError, match="built"):
+        fm.Sequential([fm.Dense(3)]).quantize("int8")
+    model = fm.Sequential([fm.Dense(4, activation="relu"), fm.Dense(2)], input_dim=3, seed=0)
+    with pytest.raises(ValueError, match="'mode'.*int4"):
+        model.quantize("int4")
+    with pytest.raises(ValueError, match="'mode'"):
+        model.quantize(8)
+    model.compile(loss="mse", optimizer="sgd")
+    model.quantize("int8")
+    with pytest.raises(ValueError, match="already quantized"):
+        model.quantize("int8")
+    X = np.ones((4, 3), np.float32)
+    y = np.ones((4, 2), np.float32)
+    with pytest.raises(RuntimeError, match="cannot fit a quantized model"):
+        model.fit(X, y, verbose=0)
+    with pytest.raises(RuntimeError, match="cannot train_on_batch a quantized model"):
+        model.train_on_batch(X, y)
+    with pytest.raises(ValueError, match="set the weights of a quantized"):
+        model.set_weights(model.get_weights())
+    with pytest.raises(ValueError, match="inference mode"):
+        model.predict(X, training=True)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(np.full((2, 3), np.nan))
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(np.full((2, 3), np.nan, np.float32))
+    assert model.evaluate(X, y)["loss"] >= 0
+    # A BatchNorm after the last activation has nothing to fold into.
+    bad = fm.Sequential([fm.Dense(4, activation="relu"), fm.BatchNorm()], input_dim=3)
+    with pytest.raises(ValueError, match="cannot quantize"):
+        bad.quantize("int8")
+
+
+def test_quantized_save_load_pickle_roundtrip(tmp_path):
+    Xtr, ytr, Xte, yte = digits_split()
+    model = train(digits_layers(True), 64, Xtr, ytr, epochs=1)
+    model.quantize("int8")
+    want = model.predict(Xte)
+    path = tmp_path / "q.fastmlp"
+    model.save(path)
+    loaded = fmio.load(path)
+    assert loaded.quantized == "int8"
+    np.testing.assert_array_equal(loaded.predict(Xte), want)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(Xte), want)
+    assert loaded.evaluate(Xte, yte) == model.evaluate(Xte, yte)
+    with pytest.raises(RuntimeError, match="quantized"):
+        loaded.fit(Xtr, ytr, verbose=0)
+    # A damaged int8 array is refused with a ValueError, never loaded.
+    data = model.to_bytes()
+    assert fmio.FORMAT_VERSION == 2 and data[8] == 2
+    cut = fm.Sequential.from_bytes
+    with pytest.raises(ValueError):
+        cut(data[:-10])
+
+
+def test_format_version_1_file_still_loads():
+    """A file written by the previous fastmlp (format version 1, before int8)."""
+    model = fmio.load(os.path.join(HERE, "data", "model_format_v1.fastmlp"))
+    ref = np.load(os.path.join(HERE, "data", "model_format_v1_expected.npz"))
+    assert model.quantized is None
+    np.testing.assert_array_equal(model.predict(ref["X"]), ref["pred"])
+    model.quantize("int8")
+    assert (model.predict(ref["X"]).argmax(1) == ref["pred"].argmax(1)).all()
