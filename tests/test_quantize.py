@@ -203,3 +203,29 @@ def test_format_version_1_file_still_loads():
     np.testing.assert_array_equal(model.predict(ref["X"]), ref["pred"])
     model.quantize("int8")
     assert (model.predict(ref["X"]).argmax(1) == ref["pred"].argmax(1)).all()
+
+
+@pytest.mark.parametrize("acts", [("relu", "linear"), ("tanh", "softmax"), ("gelu", "sigmoid")])
+def test_int8_onnx_export_matches_onnxruntime(tmp_path, acts):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 21)).astype(np.float32)
+    y = rng.integers(0, 2, (300, 4)).astype(np.float32)
+    loss = {"linear": "mse", "softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
+    model = fm.Sequential([fm.Dense(33, activation=acts[0]), fm.BatchNorm(),
+                           fm.Dense(17, activation="leaky_relu"),
+                           fm.Dense(4, activation=acts[1])], input_dim=21, seed=0)
+    model.compile(loss=loss[acts[1]], optimizer="adam")
+    model.fit(X, y.argmax(1).astype(np.int32) if acts[1] == "softmax" else y, epochs=2,
+              verbose=0)
+    model.quantize("int8")
+    path = tmp_path / "q.onnx"
+    model.to_onnx(path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"input": X})[0]
+    want = model.predict(X)
+    if acts == ("relu", "linear"):   # integer and IEEE float ops only: the same bits
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
