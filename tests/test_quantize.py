@@ -1,6 +1,7 @@
 """model.quantize("int8"): accuracy against float32 on real data (digits, an MNIST-like set),
 with and without BatchNorm; determinism; the folded network against NumPy; errors; saving,
 loading (format versions 1 and 2) and pickling."""
+import json
 import os
 import pickle
 
@@ -123,8 +124,11 @@ def test_folding_matches_the_float_network():
     model.fit(X, y, epochs=3, batch_size=32, verbose=0)
     stages, link = fold_stages(model.layers, model.get_weights())
     assert link == "softmax" and [s[2] for s in stages] == ["tanh", "relu", "linear"]
+    assert [s[4] is None for s in stages] == [False, False, True]
     h = X
-    for W, b, act, _ in stages:
+    for W, b, act, _, pre in stages:
+        if pre is not None:
+            h = h * pre[0] + pre[1]
         h = h @ W + b
         h = np.tanh(h) if act == "tanh" else np.maximum(h, 0) if act == "relu" else h
     h = np.exp(h - h.max(1, keepdims=True))
@@ -229,3 +233,54 @@ def test_int8_onnx_export_matches_onnxruntime(tmp_path, acts):
         np.testing.assert_array_equal(got, want)
     else:
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sklearn_estimators_quantize():
+    from fastmlp.sklearn import MLPClassifier, MLPRegressor
+
+    Xtr, ytr, Xte, yte = digits_split()
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=15, random_state=0).fit(Xtr, ytr)
+    acc32 = clf.score(Xte, yte)
+    proba32 = clf.predict_proba(Xte)
+    assert clf.quantize("int8") is clf
+    assert abs(clf.score(Xte, yte) - acc32) <= 0.01
+    assert (clf.predict_proba(Xte).argmax(1) == proba32.argmax(1)).mean() >= 0.98
+    assert (pickle.loads(pickle.dumps(clf)).predict(Xte) == clf.predict(Xte)).all()
+    with pytest.raises(RuntimeError, match="quantized"):
+        clf.partial_fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="'mode'"):
+        MLPRegressor(max_iter=2).fit(Xtr, ytr.astype(float)).quantize("int4")
+
+
+def test_cli_quantize(tmp_path):
+    from test_cli import run_cli
+
+    model, out = tmp_path / "digits.fmlp", tmp_path / "digits_int8.fmlp"
+    assert run_cli("train", "--layers", "32", "--epochs", "3", "--out", model,
+                   "-q").returncode == 0
+    proc = run_cli("quantize", model, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "int8" in proc.stdout
+    assert fmio.load(out).quantized == "int8"
+    f32 = json.loads(run_cli("evaluate", model, "digits", "--json").stdout)
+    q8 = json.loads(run_cli("evaluate", out, "digits", "--json").stdout)
+    assert abs(f32["accuracy"] - q8["accuracy"]) <= 0.01
+    proc = run_cli("predict", out, "digits")
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1798
+    proc = run_cli("quantize", out, "--out", tmp_path / "again.fmlp")
+    assert proc.returncode == 2 and "already quantized" in proc.stderr
+
+
+def test_standardize_stays_a_per_feature_map_and_keeps_accuracy():
+    """Standardize on raw digits (constant and near-constant pixels): folded into the weights
+    it would stretch their rows; as the input map of the quantizer it costs nothing."""
+    Xtr, ytr, Xte, yte = digits_split()
+    model = train([fm.Standardize(), fm.Dense(32, activation="relu"), fm.Dense(10)], 64,
+                  Xtr * 16, ytr, epochs=3)
+    p32 = model.predict(Xte * 16)
+    model.quantize("int8")
+    assert model.quantized_model.layers[0]["in_scale"] is not None
+    p8 = model.predict(Xte * 16)
+    assert (p8.argmax(1) == p32.argmax(1)).mean() >= 0.98
+    np.testing.assert_allclose(p8.sum(1), 1, rtol=1e-5)   # cross_entropy's link applied

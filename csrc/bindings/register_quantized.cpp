@@ -62,12 +62,6 @@ fm::nn::OutputLink link_from_name(const std::string& s) {
   return fm::nn::OutputLink::none;
 }
 
-const char* link_name(fm::nn::OutputLink l) {
-  return l == fm::nn::OutputLink::softmax   ? "softmax"
-         : l == fm::nn::OutputLink::sigmoid ? "sigmoid"
-                                            : "none";
-}
-
 std::unique_ptr<fm::PackedS8> pack(const py::array& W) {
   index_t K = 0;
   const std::int8_t* w = matrix<std::int8_t>(W, "W", "int8", -1, &K);
@@ -174,28 +168,31 @@ void register_quantized(py::module_& m) {
       .def(
           "add_dense",
           [](QN& n, const py::array& W, const py::array& w_scale, const py::object& bias,
-             const std::string& activation, double alpha) {
+             const std::string& activation, double alpha, const py::object& in_scale,
+             const py::object& in_shift) {
             index_t K = 0;
             const std::int8_t* w = matrix<std::int8_t>(W, "W", "int8", -1, &K);
             const index_t N = static_cast<index_t>(W.shape(1));
-            py::array ks, kb;
+            py::array ks, kb, kis, kit;
             const float* s = vec_f32(w_scale, "w_scale", N, false, ks);
             const float* b = vec_f32(bias, "bias", N, true, kb);
-            n.add_dense(w, K, N, s, b, fm::act_from_name(activation), static_cast<float>(alpha));
+            const float* is = vec_f32(in_scale, "in_scale", K, true, kis);
+            const float* it = vec_f32(in_shift, "in_shift", K, true, kit);
+            n.add_dense(w, K, N, s, b, fm::act_from_name(activation), static_cast<float>(alpha), is,
+                        it);
           },
           py::arg("W"), py::arg("w_scale"), py::arg("bias") = py::none(),
           py::arg("activation") = "linear", py::arg("alpha") = 0.0,
-          "Appends a Dense layer: W (K, N) int8, w_scale (N,) float32, bias (N,) float32.")
-      .def_property(
-          "link", [](const QN& n) { return link_name(n.link()); },
-          [](QN& n, const std::string& s) { n.set_link(link_from_name(s)); },
-          "Output link applied by predict: 'none', 'softmax' or 'sigmoid'.")
+          py::arg("in_scale") = py::none(), py::arg("in_shift") = py::none(),
+          "Appends a Dense layer: W (K, N) int8, w_scale (N,) float32, bias (N,) float32; "
+          "in_scale / in_shift (K,) float32: x * in_scale + in_shift is what gets quantized.")
       .def_property_readonly("input_dim", &QN::input_dim)
       .def_property_readonly("output_dim", &QN::output_dim)
       .def_property_readonly("layers", &QN::layers)
       .def(
           "predict",
-          [](const QN& n, const py::handle& Xh, int threads, bool link) {
+          [](const QN& n, const py::handle& Xh, int threads, const std::string& link_name) {
+            const fm::nn::OutputLink link = link_from_name(link_name);
             FM_CHECK(n.layers() >= 1, "the quantized network has no layers");
             FM_CHECK(threads >= 0, "threads must be >= 0, got ", threads);
             py::array X = fb::as_array(Xh, "X");
@@ -213,7 +210,7 @@ void register_quantized(py::module_& m) {
             }
             return out;
           },
-          py::arg("X"), py::arg("threads") = 0, py::arg("link") = true,
-          "(n, output_dim) float32 outputs (the link applied when link=True); the GIL is "
-          "released.");
+          py::arg("X"), py::arg("threads") = 0, py::arg("link") = "none",
+          "(n, output_dim) float32 outputs, then the link ('none', 'softmax' or 'sigmoid') on "
+          "each row; the GIL is released.");
 }

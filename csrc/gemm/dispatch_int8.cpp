@@ -23,6 +23,7 @@ FM_DECLARE_PER_ISA(void gemm_int8_portable(int threads, index_t M, const std::ui
                                            index_t lda, const PackedS8& B, const Int8Epilogue* ep,
                                            float* Cf, std::int32_t* Ci, index_t ldc));
 FM_DECLARE_PER_ISA(void quantize_rows_u8_isa(index_t M, index_t K, const float* X, index_t ldx,
+                                             const float* in_scale, const float* in_shift,
                                              std::uint8_t* A, index_t lda, float* scale,
                                              std::int32_t* zero));
 
@@ -96,11 +97,14 @@ void gemm_u8s8_s32(int threads, index_t M, const std::uint8_t* A, index_t lda, c
 }
 
 void quantize_rows_u8(index_t M, index_t K, const float* X, index_t ldx, std::uint8_t* A,
-                      index_t lda, float* scale, std::int32_t* zero) {
+                      index_t lda, float* scale, std::int32_t* zero, const float* in_scale,
+                      const float* in_shift) {
   FM_CHECK(M >= 0 && K >= 1, "quantize_rows_u8: bad shape ", M, " x ", K);
   FM_CHECK(ldx >= K && lda >= (K + 3) / 4 * 4, "quantize_rows_u8: leading dimension too small");
+  FM_CHECK((in_scale == nullptr) == (in_shift == nullptr),
+           "quantize_rows_u8: in_scale and in_shift go together");
   static const auto q = FM_SELECT_ISA(quantize_rows_u8_isa);
-  q(M, K, X, ldx, A, lda, scale, zero);
+  q(M, K, X, ldx, in_scale, in_shift, A, lda, scale, zero);
 }
 
 const char* gemm_int8_path() { return vnni_native() ? "avx512_vnni" : "portable"; }

@@ -67,9 +67,12 @@ void gemm_u8s8_s32(int threads, index_t M, const std::uint8_t* A, index_t lda, c
 //   inv = 1 / scale, zero = clamp(round(-lo * inv), 0, 255),
 //   q = clamp(round(x * inv) + zero, 0, 255), round half to even.
 // X (M, K) leading dim ldx -> A (M, lda >= round_up(K, 4)); A's bytes K..round_up(K, 4)-1 are
-// set to zero.
+// set to zero. With in_scale / in_shift (K each), x * in_scale + in_shift (multiply, then add)
+// is quantized instead of x: a per-feature affine map (Standardize, a BatchNorm after an
+// activation) applied on the fly.
 void quantize_rows_u8(index_t M, index_t K, const float* X, index_t ldx, std::uint8_t* A,
-                      index_t lda, float* scale, std::int32_t* zero);
+                      index_t lda, float* scale, std::int32_t* zero,
+                      const float* in_scale = nullptr, const float* in_shift = nullptr);
 
 // "avx512_vnni" or "portable": the path Int8Path::best takes on this CPU.
 const char* gemm_int8_path();

@@ -54,21 +54,44 @@ void gemm_int8_portable(int threads, index_t M, const std::uint8_t* A, index_t l
   gemm_int8_run<KernPortable>(threads, M, A, lda, B, ep, Cf, Ci, ldc);
 }
 
-// One row: the range [lo, hi] of x (always holding 0).
-inline void row_range(const float* __restrict x, index_t K, float& lo, float& hi) {
+namespace {
+
+// The value quantized: x, or x * in_scale + in_shift (a Standardize or a BatchNorm that
+// follows an activation: folded into the next layer's weights, its per-feature scale would
+// stretch their columns' range and cost int8 precision). Multiply, then add: never an FMA,
+// so every path and the ONNX export (Mul, Add) round alike.
+template <bool Affine>
+struct RowInput {
+  const float* __restrict x;
+  const float* __restrict s;
+  const float* __restrict t;
+  float at(index_t k) const { return Affine ? x[k] * s[k] + t[k] : x[k]; }
+#if defined(__AVX512F__)
+  __m512 load(index_t k, __mmask16 m) const {
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + k);
+    if (!Affine) return v;
+    return _mm512_add_ps(_mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, s + k)),
+                         _mm512_maskz_loadu_ps(m, t + k));
+  }
+#endif
+};
+
+#if defined(__AVX512F__)
+inline __mmask16 lanes(index_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
+#endif
+
+// One row: the range [lo, hi] of its values (always holding 0).
+template <bool Affine>
+inline void row_range(const RowInput<Affine>& x, index_t K, float& lo, float& hi) {
   index_t k = 0;
 #if defined(__AVX512F__)
   __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
-  for (; k + 16 <= K; k += 16) {
-    const __m512 v = _mm512_loadu_ps(x + k);
+  for (; k < K; k += 16) {  // masked-off lanes are 0: inside the range already
+    const __m512 v = x.load(k, lanes(K - k));
     vlo = _mm512_min_ps(vlo, v);
     vhi = _mm512_max_ps(vhi, v);
-  }
-  if (k < K) {  // masked-off lanes read 0: inside the range already
-    const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (K - k)) - 1u), x + k);
-    vlo = _mm512_min_ps(vlo, v);
-    vhi = _mm512_max_ps(vhi, v);
-    k = K;
   }
   lo = _mm512_reduce_min_ps(vlo);
   hi = _mm512_reduce_max_ps(vhi);
@@ -77,14 +100,16 @@ inline void row_range(const float* __restrict x, index_t K, float& lo, float& hi
   hi = 0.0f;
 #endif
   for (; k < K; ++k) {
-    lo = x[k] < lo ? x[k] : lo;
-    hi = x[k] > hi ? x[k] : hi;
+    const float v = x.at(k);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
   }
 }
 
-// q[k] = clamp(round(x[k] * inv) + zp, 0, 255), round half to even (the default rounding
+// q[k] = clamp(round(value * inv) + zp, 0, 255), round half to even (the default rounding
 // mode, which vcvtps2dq uses too).
-inline void row_quantize(const float* __restrict x, index_t K, float inv, int zp,
+template <bool Affine>
+inline void row_quantize(const RowInput<Affine>& x, index_t K, float inv, int zp,
                          std::uint8_t* __restrict q) {
   index_t k = 0;
 #if defined(__AVX512F__)
@@ -92,25 +117,25 @@ inline void row_quantize(const float* __restrict x, index_t K, float inv, int zp
   const __m512i vzp = _mm512_set1_epi32(zp), v0 = _mm512_setzero_si512(),
                 v255 = _mm512_set1_epi32(255);
   for (; k < K; k += 16) {
-    const __mmask16 m =
-        K - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (K - k)) - 1u);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + k);
-    __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, vinv)), vzp);
+    const __mmask16 m = lanes(K - k);
+    __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x.load(k, m), vinv)), vzp);
     i = _mm512_min_epi32(_mm512_max_epi32(i, v0), v255);
     _mm_mask_storeu_epi8(q + k, m, _mm512_cvtepi32_epi8(i));
   }
 #endif
   for (; k < K; ++k) {
-    int i = static_cast<int>(std::nearbyint(x[k] * inv)) + zp;
+    const int i = static_cast<int>(std::nearbyint(x.at(k) * inv)) + zp;
     q[k] = static_cast<std::uint8_t>(i < 0 ? 0 : (i > 255 ? 255 : i));
   }
 }
 
-void quantize_rows_u8_isa(index_t M, index_t K, const float* X, index_t ldx, std::uint8_t* A,
-                          index_t lda, float* scale, std::int32_t* zero) {
+template <bool Affine>
+void quantize_rows(index_t M, index_t K, const float* X, index_t ldx, const float* in_scale,
+                   const float* in_shift, std::uint8_t* A, index_t lda, float* scale,
+                   std::int32_t* zero) {
   const index_t Kp = (K + 3) / 4 * 4;
   for (index_t r = 0; r < M; ++r) {
-    const float* x = X + r * ldx;
+    const RowInput<Affine> x{X + r * ldx, in_scale, in_shift};
     std::uint8_t* q = A + r * lda;
     float lo, hi;
     row_range(x, K, lo, hi);
@@ -123,6 +148,17 @@ void quantize_rows_u8_isa(index_t M, index_t K, const float* X, index_t ldx, std
     scale[r] = s;
     zero[r] = zp;
   }
+}
+
+}  // namespace
+
+void quantize_rows_u8_isa(index_t M, index_t K, const float* X, index_t ldx, const float* in_scale,
+                          const float* in_shift, std::uint8_t* A, index_t lda, float* scale,
+                          std::int32_t* zero) {
+  if (in_scale)
+    quantize_rows<true>(M, K, X, ldx, in_scale, in_shift, A, lda, scale, zero);
+  else
+    quantize_rows<false>(M, K, X, ldx, nullptr, nullptr, A, lda, scale, zero);
 }
 
 }  // namespace FM_ISA_NS

@@ -36,7 +36,8 @@ QuantizedNetwork::QuantizedNetwork(index_t input_dim) : input_dim_(input_dim), w
 }
 
 void QuantizedNetwork::add_dense(const std::int8_t* W, index_t K, index_t N, const float* w_scale,
-                                 const float* bias, Act act, float alpha) {
+                                 const float* bias, Act act, float alpha, const float* in_scale,
+                                 const float* in_shift) {
   FM_CHECK(K == width_, "int8 dense layer ", layers_.size(), ": weights have ", K,
            " rows, the layer's input has ", width_, " features");
   FM_CHECK(N >= 1, "int8 dense layer: no units");
@@ -53,6 +54,15 @@ void QuantizedNetwork::add_dense(const std::int8_t* W, index_t K, index_t N, con
     l.bias.resize(N);
     std::memcpy(l.bias.data(), bias, sizeof(float) * N);
   }
+  FM_CHECK((in_scale == nullptr) == (in_shift == nullptr),
+           "int8 dense layer: in_scale and in_shift go together");
+  l.has_affine = in_scale != nullptr;
+  if (l.has_affine) {
+    l.in_scale.resize(K);
+    l.in_shift.resize(K);
+    std::memcpy(l.in_scale.data(), in_scale, sizeof(float) * K);
+    std::memcpy(l.in_shift.data(), in_shift, sizeof(float) * K);
+  }
   l.act = act;
   l.alpha = alpha;
   max_kp_ = std::max(max_kp_, l.w.Kp);
@@ -61,9 +71,9 @@ void QuantizedNetwork::add_dense(const std::int8_t* W, index_t K, index_t N, con
   width_ = N;
 }
 
-// out (rows, output_dim) = network(x (rows, input_dim)), then the link when `link`.
+// out (rows, output_dim) = network(x (rows, input_dim)), then `link`.
 void QuantizedNetwork::infer_block(const float* x, index_t rows, float* out, int threads,
-                                   bool link) const {
+                                   OutputLink link) const {
   Int8Scratch& s = int8_scratch();
   const index_t half = (rows * max_width_ + 15) / 16 * 16;
   s.a.resize(rows * max_kp_);
@@ -75,7 +85,9 @@ void QuantizedNetwork::infer_block(const float* x, index_t rows, float* out, int
   int next = 0;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
-    quantize_rows_u8(rows, width, cur, width, s.a.data(), l.w.Kp, s.scale.data(), s.zero.data());
+    quantize_rows_u8(rows, width, cur, width, s.a.data(), l.w.Kp, s.scale.data(), s.zero.data(),
+                     l.has_affine ? l.in_scale.data() : nullptr,
+                     l.has_affine ? l.in_shift.data() : nullptr);
     Int8Epilogue ep;
     ep.a_scale = s.scale.data();
     ep.a_zero = s.zero.data();
@@ -90,15 +102,14 @@ void QuantizedNetwork::infer_block(const float* x, index_t rows, float* out, int
     next ^= 1;
   }
   if (layers_.empty()) std::memcpy(out, x, sizeof(float) * rows * input_dim_);
-  if (!link) return;
-  if (link_ == OutputLink::softmax)
+  if (link == OutputLink::softmax)
     softmax_fwd<float>(out, out, rows, width_);
-  else if (link_ == OutputLink::sigmoid)
+  else if (link == OutputLink::sigmoid)
     sigmoid_link<float>(out, out, rows * width_);
 }
 
 void QuantizedNetwork::predict(const float* X, index_t n, float* out, int threads,
-                               bool link) const {
+                               OutputLink link) const {
   if (n <= 0) return;
   const index_t nblocks = (n + kInt8Block - 1) / kInt8Block;
   if (nblocks == 1) {  // one block: the GEMM gets the threads

@@ -6,10 +6,10 @@
 //
 // One layer's step, on a block of rows: quantize_rows_u8 (the block's floats -> u8 + per-row
 // scale and zero point), then gemm_u8s8_f32 with bias and activation fused into its
-// dequantizing epilogue; the last layer writes the output block, the link (softmax / sigmoid)
-// runs on it in place. Blocks of kInt8Block rows go one per thread through thread_local
-// scratch, so concurrent predicts share no mutable memory and a row's output does not depend
-// on its block or the thread count.
+// dequantizing epilogue; the last layer writes the output block, the link the caller asks for
+// (softmax / sigmoid) runs on it in place. Blocks of kInt8Block rows go one per thread through
+// thread_local scratch, so concurrent predicts share no mutable memory and a row's output does not
+// depend on its block or the thread count.
 #include <cstdint>
 #include <vector>
 
@@ -26,33 +26,33 @@ class QuantizedNetwork {
   explicit QuantizedNetwork(index_t input_dim);
 
   // Appends a layer: W (K, N) int8 row-major with K the current width, w_scale (N) > 0,
-  // bias (N) or null; act: any but softmax (that is the link). Packs W once.
+  // bias (N) or null; act: any but softmax (that is a link); in_scale / in_shift (K) or null:
+  // a per-feature affine map on the layer's input, applied while it is quantized. Packs W
+  // once.
   void add_dense(const std::int8_t* W, index_t K, index_t N, const float* w_scale,
-                 const float* bias, Act act, float alpha);
-  void set_link(OutputLink link) { link_ = link; }
-  OutputLink link() const { return link_; }
-
+                 const float* bias, Act act, float alpha, const float* in_scale = nullptr,
+                 const float* in_shift = nullptr);
   index_t input_dim() const { return input_dim_; }
   index_t output_dim() const { return width_; }
   index_t layers() const { return static_cast<index_t>(layers_.size()); }
 
-  // out (n, output_dim) from X (n, input_dim), then the link when `link`; thread-safe. Call
+  // out (n, output_dim) from X (n, input_dim), then `link` on each row; thread-safe. Call
   // with the GIL released.
-  void predict(const float* X, index_t n, float* out, int threads, bool link = true) const;
+  void predict(const float* X, index_t n, float* out, int threads,
+               OutputLink link = OutputLink::none) const;
 
  private:
   struct Layer {
     PackedS8 w;
-    AlignedBuffer<float> w_scale, bias;
-    bool has_bias = false;
+    AlignedBuffer<float> w_scale, bias, in_scale, in_shift;
+    bool has_bias = false, has_affine = false;
     Act act = Act::linear;
     float alpha = 0.0f;
   };
-  void infer_block(const float* x, index_t rows, float* out, int threads, bool link) const;
+  void infer_block(const float* x, index_t rows, float* out, int threads, OutputLink link) const;
 
   std::vector<Layer> layers_;
   index_t input_dim_, width_, max_width_ = 0, max_kp_ = 0;
-  OutputLink link_ = OutputLink::none;
 };
 
 }  // namespace fm::nn

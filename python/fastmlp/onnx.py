@@ -19,11 +19,12 @@ Mapping, layer by layer:
 
 A quantized model (``model.quantize("int8")``) exports its int8 form instead, operator by
 operator what the C++ engine computes, so ONNX Runtime reproduces its outputs: per Dense layer,
-the per-row u8 quantization of the input (ReduceMin/ReduceMax, Div, Round, Clip, Cast), then
+the input's per-feature map if any (Mul, Add), its per-row u8 quantization (ReduceMin/ReduceMax,
+Div, Round, Clip, Cast), then
 ``MatMulInteger`` (u8 x s8 -> int32) with the int8 weights, the zero-point correction
 ``acc - zero * colsum`` in int32, and the dequantization ``float(.) * (row_scale * w_scale) +
-b`` followed by the activation; the final softmax / sigmoid as the output link. Input and
-output are float32.
+b`` followed by the activation; then the output activation and link as for the float model.
+Input and output are float32.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ import math
 import os
 
 import numpy as np
+
+from fastmlp.quantization import links as quantized_links
 
 OPSET = 17
 
@@ -147,6 +150,9 @@ def _resolve(cls: str, cfg: dict):
 def _int8_layer(g: _GraphBuilder, x: str, layer: dict) -> str:
     """One quantized Dense layer: what csrc/nn/quantized_network.cpp runs, op for op."""
     tensor = g.helper.np_dtype_to_tensor_dtype
+    if layer["in_scale"] is not None:   # Standardize / a BatchNorm after an activation
+        x = g.op("Add", [g.op("Mul", [x, g.const("in_scale", layer["in_scale"])]),
+                         g.const("in_shift", layer["in_shift"])])
     zero = g.const("zero", 0.0)
     lo = g.op("Min", [g.op("ReduceMin", [x], axes=[1], keepdims=1), zero])
     hi = g.op("Max", [g.op("ReduceMax", [x], axes=[1], keepdims=1), zero])
@@ -175,8 +181,9 @@ def _int8_proto(model, helper, numpy_helper):
     x = "input"
     for layer in q.layers:
         x = _int8_layer(g, x, layer)
-    if q.link != "none":
-        x = _activation(g, x, q.link, 0.0)
+    loss = (model.get_config().get("compile") or {}).get("loss")
+    for link in quantized_links(q.output_activation, loss, inference=True):
+        x = _activation(g, x, link, 0.0)
     g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
     elem = helper.np_dtype_to_tensor_dtype(np.dtype(np.float32))
     graph = helper.make_graph(

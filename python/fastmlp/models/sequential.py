@@ -30,6 +30,7 @@ from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standar
 from fastmlp.losses import Huber, check_last_layer, fused_link
 from fastmlp.optimizers import OPTIMIZERS
 from fastmlp.quantization import QuantizedModel, check_mode, quantize_int8
+from fastmlp.quantization import links as quantized_links
 from fastmlp.saving import model_to_bytes, read_model, save_model
 from fastmlp.trainers import Trainer
 
@@ -452,19 +453,24 @@ class Sequential(Trainer):
         if not (type(X) is np.ndarray and X.ndim == 2 and X.size and X.dtype == np.float32
                 and X.shape[1] == self._input_dim and X.flags.c_contiguous):
             X = check_X(X, np.float32, self._input_dim)   # else the engine checks finiteness
+        links = self._quantized_links(inference=True)
         if batch_size is None:
-            return q.predict(X)
+            return q.predict(X, links)
         rows = batch_rows(batch_size, len(X), "predict")
-        return np.concatenate([q.predict(X[i:i + rows]) for i in range(0, len(X), rows)])
+        return np.concatenate([q.predict(X[i:i + rows], links) for i in range(0, len(X), rows)])
+
+    def _quantized_links(self, inference):
+        cfg = self._compile_config
+        return quantized_links(self.quantized_model.output_activation,
+                               None if cfg is None else cfg.loss, inference)
 
     def _evaluate_engine(self, X, y, rows, sample_weight):
         if self.quantized_model is None:
             return super()._evaluate_engine(X, y, rows, sample_weight)
-        # The int8 outputs, before the link when the loss fuses it, into the float network's
-        # loss and metrics.
+        # The int8 outputs as the float engine gives them to the loss and metrics.
         X32 = np.ascontiguousarray(X, dtype=np.float32)
-        fused = self._fuses_link()
-        Z = np.concatenate([self.quantized_model.predict(X32[i:i + rows], link=not fused)
+        links = self._quantized_links(inference=False)
+        Z = np.concatenate([self.quantized_model.predict(X32[i:i + rows], links)
                             for i in range(0, len(X32), max(rows, 1))])
         return self._net.evaluate_outputs(Z.astype(self._dtype, copy=False), y, sample_weight)
 
