@@ -78,8 +78,9 @@ void quantize_rows_u8(index_t M, index_t K, const float* X, index_t ldx, std::ui
 const char* gemm_int8_path();
 
 // GOP/s (a multiply-add is 2 ops) of a loop of independent vpdpbusd (24 zmm accumulators,
-// 128 ops each) on `threads` threads for about `seconds`: the int8 peak the GEMM is measured
-// against. 0 without AVX512_VNNI.
+// 128 ops each) on `threads` threads, the best ~1 ms round within about `seconds` (a busy
+// host preempts rounds; see gemm/peak_probe.hpp): the int8 peak the GEMM is measured against.
+// 0 without AVX512_VNNI.
 double vnni_peak_gops(int threads, double seconds);
 
 }  // namespace fm

@@ -3,12 +3,12 @@
 // the vpdpbusd peak loop the GEMM is measured against. Loops and epilogue: driver_int8.hpp.
 #include <immintrin.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 
 #include "common/parallel.hpp"
 #include "gemm/driver_int8.hpp"
+#include "gemm/peak_probe.hpp"
 
 namespace fm {
 namespace FM_ISA_NS {
@@ -109,19 +109,8 @@ void gemm_int8_vnni(int threads, index_t M, const std::uint8_t* A, index_t lda, 
 }
 
 double vnni_peak_gops_native(int threads, double seconds) {
-  constexpr long long kIters = 1 << 20;
-  double ops = 0.0;
-  const auto t0 = std::chrono::steady_clock::now();
-  double elapsed = 0.0;
-  do {
-    double round[64] = {};
-    parallel_for(index_t(threads), 1, threads, [&](index_t b, index_t e) {
-      for (index_t t = b; t < e; ++t) round[t % 64] += peak_loop(kIters);
-    });
-    for (double r : round) ops += r;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } while (elapsed < seconds);
-  return ops / elapsed / 1e9;
+  // ~1 ms a round and core; the best round (see peak_probe.hpp).
+  return peak_rate_g(threads, seconds, 1 << 18, &peak_loop, /*best_round=*/true);
 }
 
 }  // namespace FM_ISA_NS
