@@ -160,6 +160,10 @@ def test_quantize_errors():
         model.fit(X, y, verbose=0)
     with pytest.raises(RuntimeError, match="cannot train_on_batch a quantized model"):
         model.train_on_batch(X, y)
+    with pytest.raises(RuntimeError, match="quantized model"):
+        model.gradients(X, y)
+    with pytest.raises(ValueError, match="quantized model"):
+        model.add(fm.Dense(2))
     with pytest.raises(ValueError, match="set the weights of a quantized"):
         model.set_weights(model.get_weights())
     with pytest.raises(ValueError, match="inference mode"):

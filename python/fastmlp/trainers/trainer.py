@@ -560,6 +560,7 @@ class Trainer:
         """Gradients of the mean loss (incl. penalty) for the trainable arrays, in
         ``get_weights()`` order (running statistics and Standardize's arrays left out);
         ``sample_weight`` as in :meth:`fit`."""
+        self._require_trainable("compute gradients of")
         self._require_compiled("gradients")
         X, y = self._check_xy(X, y)
         sw = self._sample_weight(sample_weight, None, y)
