@@ -66,6 +66,20 @@ bool detect_avx512_vnni() {
 #endif
 }
 
+// CPUID.(EAX=7, ECX=1):EAX bit 4 = AVX-VNNI. Only asked once AVX2 (and the OS's ymm state)
+// is known to be there.
+bool detect_avx_vnni() {
+#ifdef FM_X86
+  if (detect() == Isa::generic) return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return false;  // a: max subleaf
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return a & (1u << 4);
+#else
+  return false;
+#endif
+}
+
 // The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
 // ignored, and reported by unknown_isa_request()).
 bool requested_isa(const char* s, Isa* isa) {
@@ -104,6 +118,11 @@ bool bf16_native() {
 
 bool vnni_native() {
   static const bool on = active_isa() == Isa::avx512 && detect_avx512_vnni();
+  return on;
+}
+
+bool avx_vnni_native() {
+  static const bool on = active_isa() != Isa::generic && detect_avx_vnni();
   return on;
 }
 

@@ -1,6 +1,7 @@
 // The int8 GEMM's dispatcher (compiled once, no ISA flags): argument checks, weight packing
 // (ISA-independent layout, see gemm_int8.hpp), then the vpdpbusd driver when the CPU has
-// AVX512_VNNI, else the portable kernel of the active table.
+// AVX512_VNNI, the 256-bit one when it has AVX-VNNI, else the portable kernel of the active
+// table.
 #include <cstring>
 
 #include "common/check.hpp"
@@ -17,6 +18,14 @@ void gemm_int8_vnni(int threads, index_t M, const std::uint8_t* A, index_t lda, 
                     const Int8Epilogue* ep, float* Cf, std::int32_t* Ci, index_t ldc);
 double vnni_peak_gops_native(int threads, double seconds);
 }  // namespace avx512_vnni
+#endif
+
+#ifdef FM_HAVE_AVX_VNNI_KERNEL
+namespace avx_vnni {
+void gemm_int8_avx_vnni(int threads, index_t M, const std::uint8_t* A, index_t lda,
+                        const PackedS8& B, const Int8Epilogue* ep, float* Cf, std::int32_t* Ci,
+                        index_t ldc);
+}  // namespace avx_vnni
 #endif
 
 FM_DECLARE_PER_ISA(void gemm_int8_portable(int threads, index_t M, const std::uint8_t* A,
@@ -75,6 +84,12 @@ void run(int threads, index_t M, const std::uint8_t* A, index_t lda, const Packe
     return;
   }
 #endif
+#ifdef FM_HAVE_AVX_VNNI_KERNEL
+  if (path == Int8Path::best && avx_vnni_native()) {
+    avx_vnni::gemm_int8_avx_vnni(threads, M, A, lda, B, ep, Cf, Ci, ldc);
+    return;
+  }
+#endif
   (void)path;
   static const auto portable = FM_SELECT_ISA(gemm_int8_portable);
   portable(threads, M, A, lda, B, ep, Cf, Ci, ldc);
@@ -107,7 +122,15 @@ void quantize_rows_u8(index_t M, index_t K, const float* X, index_t ldx, std::ui
   q(M, K, X, ldx, in_scale, in_shift, A, lda, scale, zero);
 }
 
-const char* gemm_int8_path() { return vnni_native() ? "avx512_vnni" : "portable"; }
+const char* gemm_int8_path() {
+#ifdef FM_HAVE_VNNI_KERNEL
+  if (vnni_native()) return "avx512_vnni";
+#endif
+#ifdef FM_HAVE_AVX_VNNI_KERNEL
+  if (avx_vnni_native()) return "avx_vnni";
+#endif
+  return "portable";
+}
 
 double vnni_peak_gops(int threads, double seconds) {
   FM_CHECK(threads >= 1 && threads <= 64, "threads must be in [1, 64], got ", threads);

@@ -12,11 +12,12 @@
 // that pair; the zero point is taken out afterwards with the weights' column sums, computed
 // once when the weights are packed, so the kernel's inner loop never sees it.
 //
-// Two paths give bit-identical results (the integer sum is exact, and both run the same
-// epilogue code): avx512_vnni (vpdpbusd, when CPUID reports AVX512_VNNI and the AVX-512 table is
-// active) and portable (plain integer loops compiled for the active table: generic, AVX2 or
-// AVX-512). Every output element depends only on its row and column, so results are identical
-// for any thread count and any batch a row comes in.
+// Three paths give bit-identical results (the integer sum is exact, and all run the same
+// epilogue code): avx512_vnni (vpdpbusd on zmm, when CPUID reports AVX512_VNNI and the AVX-512
+// table is active), avx_vnni (vpdpbusd on ymm, VEX-encoded: client CPUs with AVX-VNNI and an
+// AVX2 table or better) and portable (plain integer loops compiled for the active table:
+// generic, AVX2 or AVX-512). Every output element depends only on its row and column, so results
+// are identical for any thread count and any batch a row comes in.
 #include <cstdint>
 
 #include "common/aligned_buffer.hpp"
@@ -74,7 +75,7 @@ void quantize_rows_u8(index_t M, index_t K, const float* X, index_t ldx, std::ui
                       index_t lda, float* scale, std::int32_t* zero,
                       const float* in_scale = nullptr, const float* in_shift = nullptr);
 
-// "avx512_vnni" or "portable": the path Int8Path::best takes on this CPU.
+// "avx512_vnni", "avx_vnni" or "portable": the path Int8Path::best takes on this CPU.
 const char* gemm_int8_path();
 
 // GOP/s (a multiply-add is 2 ops) of a loop of independent vpdpbusd (24 zmm accumulators,
