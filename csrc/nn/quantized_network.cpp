@@ -96,7 +96,10 @@ void QuantizedNetwork::infer_block(const float* x, index_t rows, float* out, int
     ep.act = l.act;
     ep.alpha = l.alpha;
     float* dst = i + 1 == layers_.size() ? out : s.act.data() + next * half;
-    gemm_u8s8_f32(threads, rows, s.a.data(), l.w.Kp, l.w, ep, dst, l.w.N);
+    // A small product runs on the calling thread: below ~2 M multiply-adds (a few us with
+    // vpdpbusd) handing tiles to the pool costs more than it saves.
+    const int nt = rows * l.w.Kp * l.w.N >= (index_t(1) << 21) ? threads : 1;
+    gemm_u8s8_f32(nt, rows, s.a.data(), l.w.Kp, l.w, ep, dst, l.w.N);
     cur = dst;
     width = l.w.N;
     next ^= 1;
