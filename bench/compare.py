@@ -9,7 +9,9 @@
 
 Cases: 784-256-128-10 ReLU at batch 64 and 1024 (with % of FP32 peak), the same with
 BatchNorm + Dropout(0.2) at batch 64, one-sample predict latency, 60,000-row predict
-throughput, a tiny 20-64-64-1 binary net at batch 64, fastmlp at 1 vs 2 threads; peak RSS
+throughput, the same two predict cases after model.quantize("int8") against fastmlp float32
+and ONNX Runtime's quantize_dynamic (plus the int8 GEMM as % of a vpdpbusd peak; alone:
+bench/bench_int8.py), a tiny 20-64-64-1 binary net at batch 64, fastmlp at 1 vs 2 threads; peak RSS
 during each fit; with Keras 3 installed, the same Keras script through fastmlp.keras and
 through Keras on its JAX and PyTorch backends. Peers that are not installed are skipped. The
 code lives in fastmlp.benchmark so that the installed `fastmlp bench` runs the same

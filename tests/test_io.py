@@ -227,8 +227,8 @@ def test_inconsistent_headers_are_value_errors(edit):
 def test_wrong_format_version_in_preamble():
     model, _, _ = _model()
     data = bytearray(fmio.model_to_bytes(model))
-    struct.pack_into("<I", data, 8, 2)
-    with pytest.raises(ValueError, match="version 2"):
+    struct.pack_into("<I", data, 8, 3)   # a version from the future (this fastmlp reads 1, 2)
+    with pytest.raises(ValueError, match="version 3"):
         fmio.model_from_bytes(bytes(data))
 
 

@@ -7,6 +7,7 @@ void register_runtime(py::module_& m);
 void register_ops(py::module_& m);
 void register_kernels(py::module_& m);
 void register_model(py::module_& m);
+void register_quantized(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastmlp compute core (C++): GEMM, kernels, network and training engine";
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   register_ops(m);
   register_kernels(m);
   register_model(m);
+  register_quantized(m);
 }

@@ -602,6 +602,21 @@ void register_model(py::module_& m) {
           py::arg("sample_weight") = py::none(),
           "Totals of the set in inference mode (loss: the mean incl. penalty).")
       .def(
+          "evaluate_outputs",
+          [](PyNetwork& s, const py::handle& Zh, const py::handle& yh, const py::object& sw) {
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              index_t rows = 0;
+              const T* z = fb::float_matrix<T>(fb::as_array(Zh, "Z"), "Z", n.output_dim(), &rows);
+              FM_CHECK(rows >= 1, "'Z' must have at least one row");
+              nn::Targets<T> t = fb::parse_targets(n, yh, rows, sw);
+              py::gil_scoped_release nogil;
+              return n.evaluate_outputs(z, t, rows);
+            });
+          },
+          py::arg("Z"), py::arg("y"), py::arg("sample_weight") = py::none(),
+          "evaluate's Totals from outputs Z computed elsewhere (before the link).")
+      .def(
           "gradients",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, bool dropout,
              const py::object& sw) {

@@ -10,6 +10,7 @@
 #include "common/cpu_features.hpp"
 #include "common/parallel.hpp"
 #include "gemm/gemm_bf16.hpp"
+#include "gemm/gemm_int8.hpp"
 
 namespace py = pybind11;
 
@@ -61,6 +62,7 @@ void register_runtime(py::module_& m) {
 #endif
     d["index_bits"] = 64;
     d["bf16"] = fm::gemm_bf16_path();  // the path precision="bf16" GEMMs take
+    d["int8"] = fm::gemm_int8_path();  // the path quantized (int8) models take
     return d;
   });
   // Test hook for the pool: runs parallel_for(n, grain, threads) and returns how often each

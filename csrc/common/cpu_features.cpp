@@ -54,6 +54,32 @@ bool detect_avx512_bf16() {
 #endif
 }
 
+// CPUID.(EAX=7, ECX=0):ECX bit 11 = AVX512_VNNI. Only asked once AVX-512 is known there.
+bool detect_avx512_vnni() {
+#ifdef FM_X86
+  if (detect() != Isa::avx512) return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return c & (1u << 11);
+#else
+  return false;
+#endif
+}
+
+// CPUID.(EAX=7, ECX=1):EAX bit 4 = AVX-VNNI. Only asked once AVX2 (and the OS's ymm state)
+// is known to be there.
+bool detect_avx_vnni() {
+#ifdef FM_X86
+  if (detect() == Isa::generic) return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return false;  // a: max subleaf
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return a & (1u << 4);
+#else
+  return false;
+#endif
+}
+
 // The ISA FASTMLP_ISA names; false when it is set to anything else (that value is then
 // ignored, and reported by unknown_isa_request()).
 bool requested_isa(const char* s, Isa* isa) {
@@ -87,6 +113,16 @@ Isa active_isa() {
 
 bool bf16_native() {
   static const bool on = active_isa() == Isa::avx512 && detect_avx512_bf16();
+  return on;
+}
+
+bool vnni_native() {
+  static const bool on = active_isa() == Isa::avx512 && detect_avx512_vnni();
+  return on;
+}
+
+bool avx_vnni_native() {
+  static const bool on = active_isa() != Isa::generic && detect_avx_vnni();
   return on;
 }
 

@@ -3,11 +3,11 @@
 // the vdpbf16ps peak loop the GEMM is measured against.
 #include <immintrin.h>
 
-#include <chrono>
 #include <cstdint>
 
 #include "common/parallel.hpp"
 #include "gemm/driver_bf16.hpp"
+#include "gemm/peak_probe.hpp"
 
 namespace fm {
 namespace FM_ISA_NS {
@@ -148,19 +148,7 @@ int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap) {
 }
 
 double bf16_peak_gflops_native(int threads, double seconds) {
-  constexpr long long kIters = 1 << 20;  // ~0.01 s a round at ~100 GFLOP/s/core
-  double flops = 0.0;
-  const auto t0 = std::chrono::steady_clock::now();
-  double elapsed = 0.0;
-  do {
-    double round[64] = {};
-    parallel_for(index_t(threads), 1, threads, [&](index_t b, index_t e) {
-      for (index_t t = b; t < e; ++t) round[t % 64] += peak_loop(kIters);
-    });
-    for (double r : round) flops += r;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } while (elapsed < seconds);
-  return flops / elapsed / 1e9;
+  return peak_rate_g(threads, seconds, 1 << 20, &peak_loop);  // ~0.01 s a round and core
 }
 
 }  // namespace FM_ISA_NS

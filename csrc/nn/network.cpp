@@ -434,6 +434,26 @@ Totals Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
   return total;
 }
 
+template <class T>
+Totals Network<T>::evaluate_outputs(const T* Z, const Targets<T>& y, index_t n) const {
+  FM_CHECK(compiled(), "the network is not compiled: call compile() first");
+  const index_t k = plan_.output_dim;
+  const index_t nblocks = (n + kInferBlock - 1) / kInferBlock;
+  std::vector<Totals> parts(static_cast<std::size_t>(nblocks));
+  parallel_blocks(nblocks, get_num_threads(), [&](index_t blk) {
+    index_t r0 = blk * kInferBlock, rows = std::min(kInferBlock, n - r0);
+    Targets<T> t = y;
+    if (t.labels) t.labels += r0;
+    if (t.values) t.values += r0 * t.cols;
+    if (t.weights) t.weights += r0;
+    parts[static_cast<std::size_t>(blk)] = loss_of(Z + r0 * k, t, rows, nullptr);
+  });
+  Totals total;
+  for (const Totals& p : parts) total.add(p);  // fixed order: deterministic
+  total.set_loss(total.data_sum / loss_denom(total.count) + penalty_value());
+  return total;
+}
+
 template class Network<float>;
 template class Network<double>;
 

@@ -136,6 +136,9 @@ class Network {
   bool predict(const T* X, index_t n, T* out, bool link, bool check_finite = false) const;
   // Totals of the whole set in inference mode (loss = the mean incl. penalty).
   Totals evaluate(const T* X, const Targets<T>& y, index_t n) const;
+  // The same Totals from outputs Z (n, output_dim) computed elsewhere, before the link (the
+  // int8 engine's, see quantized_network.hpp): the loss, metrics and penalty of evaluate.
+  Totals evaluate_outputs(const T* Z, const Targets<T>& y, index_t n) const;
   // Applies the compiled loss's output link (softmax / sigmoid) in place on (n, output_dim).
   void apply_link(T* out, index_t n) const;
 

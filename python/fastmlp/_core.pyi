@@ -5,7 +5,7 @@ fastmlp compute core (C++): GEMM, kernels, network and training engine
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['EpochResult', 'Network', 'Totals', 'bf16_peak_gflops', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'get_num_threads', 'kernels', 'set_num_threads']
+__all__: list[str] = ['EpochResult', 'Network', 'PackedS8', 'QuantizedNetwork', 'Totals', 'bf16_peak_gflops', 'build_info', 'gemm', 'gemm_info', 'gemm_ref', 'gemm_threads_for', 'gemm_u8s8', 'get_num_threads', 'kernels', 'quantize_rows_u8', 'set_num_threads', 'vnni_peak_gops']
 class EpochResult:
     """
     fit_epoch's result: the epoch's Totals and how it ended.
@@ -71,6 +71,10 @@ class Network:
     def evaluate(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 256, sample_weight: typing.Any = None) -> Totals:
         """
         Totals of the set in inference mode (loss: the mean incl. penalty).
+        """
+    def evaluate_outputs(self, Z: typing.Any, y: typing.Any, sample_weight: typing.Any = None) -> Totals:
+        """
+        evaluate's Totals from outputs Z computed elsewhere (before the link).
         """
     def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> EpochResult:
         ...
@@ -153,6 +157,41 @@ class Network:
     @bf16_prepack.setter
     def bf16_prepack(self, arg1: bool) -> None:
         ...
+class PackedS8:
+    """
+    int8 weights (K, N) packed once for the int8 GEMM's kernels.
+    """
+    def __init__(self, W: numpy.ndarray) -> None:
+        ...
+    @property
+    def K(self) -> int:
+        ...
+    @property
+    def N(self) -> int:
+        ...
+class QuantizedNetwork:
+    """
+    An int8 inference network (see model.quantize): Dense layers with int8 weights, activations quantized per row at predict time.
+    """
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def add_dense(self, W: numpy.ndarray, w_scale: numpy.ndarray, bias: typing.Any = None, activation: str = 'linear', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, in_scale: typing.Any = None, in_shift: typing.Any = None) -> None:
+        """
+        Appends a Dense layer: W (K, N) int8, w_scale (N,) float32, bias (N,) float32; in_scale / in_shift (K,) float32: x * in_scale + in_shift is what gets quantized.
+        """
+    def predict(self, X: typing.Any, threads: typing.SupportsInt | typing.SupportsIndex = 0, link: str = 'none') -> numpy.ndarray:
+        """
+        (n, output_dim) float32 outputs, then the link ('none', 'softmax' or 'sigmoid') on each row; the GIL is released.
+        """
+    @property
+    def input_dim(self) -> int:
+        ...
+    @property
+    def layers(self) -> int:
+        ...
+    @property
+    def output_dim(self) -> int:
+        ...
 def bf16_peak_gflops(threads: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> float:
     """
     GFLOP/s of a vdpbf16ps loop on `threads` threads (0.0 without AVX512_BF16).
@@ -175,15 +214,27 @@ def gemm_threads_for(M: typing.SupportsInt | typing.SupportsIndex, N: typing.Sup
     """
     Threads the GEMM uses for an (M, N, K) problem under a thread cap.
     """
+def gemm_u8s8(a: numpy.ndarray, b: PackedS8, a_scale: typing.Any = None, a_zero: typing.Any = None, w_scale: typing.Any = None, bias: typing.Any = None, activation: str = 'linear', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, threads: typing.SupportsInt | typing.SupportsIndex = 0, portable: bool = False) -> numpy.ndarray:
+    """
+    a (M, K) uint8 x b (PackedS8) -> int32 accumulators; with a_scale, a_zero, w_scale (and bias, activation): the dequantized float32 output. portable=True forces the portable kernel.
+    """
 def get_num_threads() -> int:
     """
     Threads fastmlp's kernels use.
+    """
+def quantize_rows_u8(X: numpy.ndarray) -> tuple:
+    """
+    Dynamic per-row u8 quantization: (q (M, K) uint8, scale (M,), zero (M,)).
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Set the number of threads fastmlp's kernels use (n >= 1).
     """
 
+def vnni_peak_gops(threads: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> float:
+    """
+    GOP/s of a vpdpbusd loop on `threads` threads (0.0 without AVX512_VNNI).
+    """
 class kernels:
     """Element-wise and row-wise kernels on NumPy arrays (the `_core.kernels` submodule)."""
     @staticmethod

@@ -428,6 +428,7 @@ class Runner:
         self.log("  done: predict")
 
         self._bf16_cases(big, X, y, f32_rows=self.rows[:2] + [throughput])
+        self._int8_cases(X)
 
         Xs, ys = make_data(cfg.n_tiny, 20, 1, seed=1)
         self.train_case(" (binary)", Net(20, (64, 64), 1), Xs, ys, 64)
@@ -477,6 +478,21 @@ class Runner:
             self.log(f"  done: {case}")
         if "fastmlp" in self.peers:
             self.peers["fastmlp"].fm.set_num_threads(self.cfg.threads)
+
+    def _int8_cases(self, X) -> None:
+        """The batch-1024 float model quantized to int8, against itself in float32 and ONNX
+        Runtime's quantize_dynamic (fastmlp.benchmark_int8)."""
+        if "fastmlp" not in self.fitted:
+            return
+        from fastmlp import benchmark_int8
+
+        try:
+            model = self.fitted["fastmlp"][1]
+            self.int8 = (benchmark_int8.predict_comparison(model, X, self.cfg.threads),
+                         benchmark_int8.gemm_fraction_of_peak(threads=self.cfg.threads), len(X))
+            self.log("  done: int8")
+        except Exception as exc:   # the int8 rows must not hide the others
+            self.errors.append(f"int8: {_short_error(exc)}")
 
     def _threads_scaling(self, net: Net, X, y):
         """fastmlp alone at 1 and at cfg.threads threads."""
@@ -572,6 +588,10 @@ def report(runner: Runner, markdown: bool) -> str:
         out += ["", "fastmlp thread scaling (samples/s):",
                 _table(["case", *(f"{t} thread{'s' * (t > 1)}" for t in counts), "speed-up"],
                        trows, markdown)]
+    if getattr(runner, "int8", None):
+        from fastmlp.benchmark_int8 import report_lines
+
+        out += ["", *report_lines(*runner.int8)]
     if getattr(runner, "keras_rows", None):
         names = ["fastmlp.keras", *(f"keras-{b}" for b in BACKENDS)]
         krows = []

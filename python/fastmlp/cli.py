@@ -156,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="run a float32 model's matrix products in this policy (default: "
                                "the one it was saved with)")
 
+    quantize = sub.add_parser("quantize", parents=[common], help="int8-quantize a saved model",
+                              description="Quantize a saved model's Dense layers to int8 "
+                                          "(model.quantize('int8')) and save the result; "
+                                          "predict and evaluate take the quantized file.")
+    quantize.add_argument("model", metavar="MODEL")
+    quantize.add_argument("--out", metavar="FILE", required=True, help="where to save it")
+    quantize.add_argument("--mode", choices=("int8",), default="int8",
+                          help="quantization mode (default: int8)")
+
     bench = sub.add_parser("bench", help="time fastmlp against the installed peers",
                            description="Compare training and inference speed with PyTorch and "
                                        "scikit-learn (those installed), as ratios.")
@@ -591,6 +600,19 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_quantize(args) -> int:
+    model = _load_model(args.model)
+    _check_writable(args.out, "the quantized model")
+    model.quantize(args.mode)
+    model.save(args.out)
+    meta = _read_meta(args.model)
+    if meta:
+        _write_meta(args.out, meta)
+    n = len(model.quantized_model.layers)
+    print(f"quantized {args.model} ({args.mode}, {n} Dense layer{'s' * (n != 1)}) -> {args.out}")
+    return 0
+
+
 def _fmt(v) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.6g}"
@@ -670,7 +692,7 @@ def cmd_info(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "bench": cmd_bench, "info": cmd_info}
+            "quantize": cmd_quantize, "bench": cmd_bench, "info": cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

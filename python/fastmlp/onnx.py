@@ -16,6 +16,15 @@ Mapping, layer by layer:
 * Activations -> the ONNX operator of the same name; GELU as its exact erf form, SiLU as
   x * Sigmoid(x), LeakyReLU/ELU/Softplus decomposed where ONNX Runtime lacks a double kernel.
 * Output link -> Softmax for cross_entropy, Sigmoid for binary_cross_entropy.
+
+A quantized model (``model.quantize("int8")``) exports its int8 form instead, operator by
+operator what the C++ engine computes, so ONNX Runtime reproduces its outputs: per Dense layer,
+the input's per-feature map if any (Mul, Add), its per-row u8 quantization (ReduceMin/ReduceMax,
+Div, Round, Clip, Cast), then
+``MatMulInteger`` (u8 x s8 -> int32) with the int8 weights, the zero-point correction
+``acc - zero * colsum`` in int32, and the dequantization ``float(.) * (row_scale * w_scale) +
+b`` followed by the activation; then the output activation and link as for the float model.
+Input and output are float32.
 """
 from __future__ import annotations
 
@@ -23,6 +32,8 @@ import math
 import os
 
 import numpy as np
+
+from fastmlp.quantization import links as quantized_links
 
 OPSET = 17
 
@@ -60,6 +71,12 @@ class _GraphBuilder:
         name = self.name(base)
         arr = np.asarray(value, dtype=self.dtype)
         self.inits.append(self.numpy_helper.from_array(arr, name))
+        return name
+
+    def const_as(self, base: str, value, dtype) -> str:
+        """An initializer of its own dtype (int8 weights, int32 column sums)."""
+        name = self.name(base)
+        self.inits.append(self.numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
     def op(self, op_type: str, inputs, base: str | None = None, **attrs) -> str:
@@ -130,9 +147,64 @@ def _resolve(cls: str, cfg: dict):
     return resolve_activation(_SHORTCUTS[cls], cfg)
 
 
+def _int8_layer(g: _GraphBuilder, x: str, layer: dict) -> str:
+    """One quantized Dense layer: what csrc/nn/quantized_network.cpp runs, op for op."""
+    tensor = g.helper.np_dtype_to_tensor_dtype
+    if layer["in_scale"] is not None:   # Standardize / a BatchNorm after an activation
+        x = g.op("Add", [g.op("Mul", [x, g.const("in_scale", layer["in_scale"])]),
+                         g.const("in_shift", layer["in_shift"])])
+    zero = g.const("zero", 0.0)
+    lo = g.op("Min", [g.op("ReduceMin", [x], axes=[1], keepdims=1), zero])
+    hi = g.op("Max", [g.op("ReduceMax", [x], axes=[1], keepdims=1), zero])
+    s = g.op("Div", [g.op("Sub", [hi, lo]), g.const("q_levels", 255.0)])
+    s = g.op("Where", [g.op("Greater", [s, zero]), s, g.const("one", 1.0)], "row_scale")
+    inv = g.op("Div", [g.const("one", 1.0), s])
+    q255 = g.const("q_max", 255.0)
+    zp = g.op("Clip", [g.op("Round", [g.op("Mul", [g.op("Neg", [lo]), inv])]), zero, q255],
+              "row_zero")
+    q = g.op("Clip", [g.op("Add", [g.op("Round", [g.op("Mul", [x, inv])]), zp]), zero, q255])
+    q = g.op("Cast", [q], to=tensor(np.dtype(np.uint8)))
+    W = layer["W"]
+    acc = g.op("MatMulInteger", [q, g.const_as("W_int8", W, np.int8)])
+    colsum = g.const_as("colsum", W.astype(np.int64).sum(axis=0), np.int32)
+    zp32 = g.op("Cast", [zp], to=tensor(np.dtype(np.int32)))
+    acc = g.op("Sub", [acc, g.op("Mul", [zp32, colsum])])
+    scale = g.op("Mul", [s, g.const("w_scale", layer["w_scale"])])
+    y = g.op("Mul", [g.op("Cast", [acc], to=tensor(np.dtype(np.float32))), scale])
+    y = g.op("Add", [y, g.const("b", layer["b"])], "dense_int8")
+    return _activation(g, y, layer["activation"], layer["alpha"])
+
+
+def _int8_proto(model, helper, numpy_helper):
+    q = model.quantized_model
+    g = _GraphBuilder(helper, numpy_helper, np.dtype(np.float32))
+    x = "input"
+    for layer in q.layers:
+        x = _int8_layer(g, x, layer)
+    loss = (model.get_config().get("compile") or {}).get("loss")
+    for link in quantized_links(q.output_activation, loss, inference=True):
+        x = _activation(g, x, link, 0.0)
+    g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(np.float32))
+    graph = helper.make_graph(
+        g.nodes, "fastmlp_int8",
+        [helper.make_tensor_value_info("input", elem, ["N", q.input_dim])],
+        [helper.make_tensor_value_info("output", elem, ["N", q.output_dim])],
+        initializer=g.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="fastmlp")
+    proto.ir_version = min(proto.ir_version, 8)
+    helper.set_model_props(proto, {"fastmlp.quantized": q.mode})
+    return proto
+
+
 def build_model_proto(model):
     """Return the ``onnx.ModelProto`` for ``model`` (checked with ``onnx.checker``)."""
     onnx, helper, numpy_helper = _import_onnx()
+    if getattr(model, "quantized_model", None) is not None:
+        proto = _int8_proto(model, helper, numpy_helper)
+        onnx.checker.check_model(proto, full_check=True)
+        return proto
     config = model.get_config()
     if config.get("input_dim") is None:
         raise ValueError("ONNX export needs a built model: pass input_dim or fit it first")

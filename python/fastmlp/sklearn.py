@@ -516,6 +516,15 @@ class _BaseMLP(BaseEstimator):
         self.coefs_ = [weights[i] for i in idx]
         self.intercepts_ = [weights[i + 1] for i in idx]
 
+    def quantize(self, mode):
+        """Quantize the fitted network in place (:meth:`fastmlp.Sequential.quantize`):
+        ``predict``, ``predict_proba`` and ``score`` then run on int8 weights with activations
+        quantized per row. A later ``fit`` trains a new float network; ``partial_fit`` (and a
+        ``warm_start`` fit) raise, as training a quantized model does. Returns self."""
+        check_is_fitted(self)
+        self._model.quantize(mode)
+        return self
+
     def _dense_indices(self):
         """Positions of each Dense layer's W in ``get_weights()`` (b follows it)."""
         per_hidden = 2 + (4 if self.batch_norm else 0)

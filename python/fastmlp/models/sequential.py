@@ -29,7 +29,9 @@ from fastmlp.errors import InvalidParameterError
 from fastmlp.layers import LAYERS, Dense, Dropout, GaussianNoise, Layer, Standardize, param_specs
 from fastmlp.losses import Huber, check_last_layer, fused_link
 from fastmlp.optimizers import OPTIMIZERS
-from fastmlp.saving import model_to_bytes, read_model_parts, save_model
+from fastmlp.quantization import QuantizedModel, check_mode, quantize_int8
+from fastmlp.quantization import links as quantized_links
+from fastmlp.saving import model_to_bytes, read_model, save_model
 from fastmlp.trainers import Trainer
 
 __all__ = ["Sequential", "saved_class"]
@@ -132,6 +134,8 @@ class Sequential(Trainer):
         trained model (optimizer state, training progress) is refused."""
         if self._net is None:
             return None
+        if self.quantized_model is not None:
+            raise ValueError(f"cannot {verb} a quantized model: build a new Sequential")
         if self._epoch > 0 or int(self._net.step) > 0:
             raise ValueError(f"cannot {verb} a model that is already built and trained: build "
                              f"a new Sequential from the layers you want, e.g. "
@@ -388,6 +392,8 @@ class Sequential(Trainer):
         network (bounds memory, as in Keras; None runs all rows at once)."""
         if not isinstance(training, (bool, np.bool_)):
             raise InvalidParameterError(f"training must be a bool, got {training!r}")
+        if self.quantized_model is not None:
+            return self._predict_quantized(X, training, batch_size)
         link = self._compile_config is not None
         if self._net is not None and type(X) is np.ndarray and X.ndim == 2 and X.size \
                 and X.shape[1] == self._input_dim and X.dtype == self._dtype \
@@ -407,6 +413,66 @@ class Sequential(Trainer):
         # which costs the latency path ~80 ns a call (CPython 3.11).
         return np.concatenate([self._net.predict(X[i:i + rows], training, link, check_finite)
                                for i in range(0, len(X), rows)])
+
+    # ---------------------------------------------------------------- int8
+
+    def quantize(self, mode) -> None:
+        """Post-training quantization in place (Keras 3's name): ``model.quantize("int8")``.
+
+        Every Dense layer becomes int8 weights, symmetric with one scale per output column,
+        after BatchNorm (and Standardize) are folded into the Dense layers around them;
+        activations are quantized per row at predict time (u8 with a zero point) and the int32
+        products dequantized with bias and activation in the GEMM's epilogue (AVX512-VNNI
+        where the CPU has it, a portable path elsewhere). The model then predicts (float32
+        outputs), evaluates, saves, loads, pickles and exports to ONNX; it refuses to train.
+        ``get_weights`` still returns the float weights it was quantized from.
+
+        Raises ValueError for an unknown ``mode``, an unbuilt model, a second call, or a
+        layer stack that cannot be folded.
+        """
+        check_mode(mode)
+        if self._net is None:
+            raise ValueError("quantize needs a built model with trained weights: fit it (or "
+                             "build(input_dim) and set_weights) first")
+        if self.quantized_model is not None:
+            raise ValueError("the model is already quantized (int8); quantize it only once")
+        with self._lock:
+            self.quantized_model = quantize_int8(self._layers, self.get_weights(),
+                                                 self._input_dim)
+
+    @property
+    def quantized(self) -> str | None:
+        """``"int8"`` after :meth:`quantize`, else None."""
+        return None if self.quantized_model is None else self.quantized_model.mode
+
+    def _predict_quantized(self, X, training, batch_size):
+        if training:
+            raise ValueError("a quantized model predicts in inference mode only "
+                             "(training=True needs the float model)")
+        q = self.quantized_model
+        if not (type(X) is np.ndarray and X.ndim == 2 and X.size and X.dtype == np.float32
+                and X.shape[1] == self._input_dim and X.flags.c_contiguous):
+            X = check_X(X, np.float32, self._input_dim)   # else the engine checks finiteness
+        links = self._quantized_links(inference=True)
+        if batch_size is None:
+            return q.predict(X, links)
+        rows = batch_rows(batch_size, len(X), "predict")
+        return np.concatenate([q.predict(X[i:i + rows], links) for i in range(0, len(X), rows)])
+
+    def _quantized_links(self, inference):
+        cfg = self._compile_config
+        return quantized_links(self.quantized_model.output_activation,
+                               None if cfg is None else cfg.loss, inference)
+
+    def _evaluate_engine(self, X, y, rows, sample_weight):
+        if self.quantized_model is None:
+            return super()._evaluate_engine(X, y, rows, sample_weight)
+        # The int8 outputs as the float engine gives them to the loss and metrics.
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        links = self._quantized_links(inference=False)
+        Z = np.concatenate([self.quantized_model.predict(X32[i:i + rows], links)
+                            for i in range(0, len(X32), max(rows, 1))])
+        return self._net.evaluate_outputs(Z.astype(self._dtype, copy=False), y, sample_weight)
 
     def _penalty(self) -> float:
         """The compiled L1/L2 penalty on the Dense weights, in float64 (NumPy)."""
@@ -432,6 +498,9 @@ class Sequential(Trainer):
 
     def set_weights(self, weights) -> None:
         """Set every array from a list like ``get_weights()``'s (count and shapes checked)."""
+        if self.quantized_model is not None:
+            raise ValueError("cannot set the weights of a quantized model: its int8 weights are "
+                             "fixed; set them on the float model, then quantize")
         try:
             weights = list(weights)
         except TypeError:
@@ -611,11 +680,11 @@ class Sequential(Trainer):
     @classmethod
     def from_bytes(cls, data) -> Sequential:
         """Rebuild a model from :meth:`to_bytes` output, every check of ``fm.load`` passed."""
-        return cls._from_parts(*read_model_parts(data))
+        return cls._from_parts(*read_model(data))
 
     @classmethod
-    def _from_parts(cls, config, weights, state) -> Sequential:
-        """The model from a file's checked parts (``read_model_parts``)."""
+    def _from_parts(cls, config, weights, state, quantized=None) -> Sequential:
+        """The model from a file's checked parts (``read_model``)."""
         try:
             model = cls.from_config(config)
         except (TypeError, KeyError, AttributeError) as exc:
@@ -627,6 +696,10 @@ class Sequential(Trainer):
                 model.set_optimizer_state(state)
             except (TypeError, KeyError, IndexError) as exc:
                 raise ValueError(f"invalid optimizer state: {exc}") from exc
+        if quantized is not None:
+            if model._input_dim is None:
+                raise ValueError("invalid model file: a quantized model without input_dim")
+            model.quantized_model = QuantizedModel.from_parts(model._input_dim, *quantized)
         return model
 
     def to_onnx(self, path):

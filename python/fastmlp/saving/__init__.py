@@ -4,10 +4,11 @@ from fastmlp.saving.file_format import (
     MAGIC,
     expected_weight_shapes,
     model_to_bytes,
+    read_model,
     read_model_file,
     read_model_parts,
     save_model,
 )
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "expected_weight_shapes", "model_to_bytes",
-           "read_model_file", "read_model_parts", "save_model"]
+           "read_model", "read_model_file", "read_model_parts", "save_model"]

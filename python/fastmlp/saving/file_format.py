@@ -18,6 +18,12 @@ The JSON header holds the model's ``get_config()``, an array table (name, group,
 shape, offset and nbytes relative to the payload), the optimizer state with its arrays
 replaced by references into that table, the payload length and its SHA-256.
 
+Versions: 1 is the float model; 2 adds the int8 form of a quantized model
+(``model.quantize("int8")``): a ``"quantization"`` header entry (mode, output link, each
+layer's units and activation) and the arrays of group ``"quantized"`` (per layer: ``W`` int8
+(in, units), ``w_scale`` and ``b`` float32 (units,)), beside the float weights. This fastmlp
+writes version 2 and reads both.
+
 Loading trusts nothing: the magic, version, header checksum, JSON structure, layer classes,
 every array's dtype (float32/float64/integers only) and shape (checked against what the
 config implies *before* any array is materialized), the payload length and checksum. Any
@@ -41,11 +47,13 @@ from fastmlp._validation import DTYPE_POLICIES
 from fastmlp.layers import LAYERS, param_specs
 
 MAGIC = b"FASTMLP\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _PREAMBLE = struct.Struct("<8sIQI")  # magic, version, header length, header crc32
 _ALIGN = 64
 _MAX_HEADER_BYTES = 64 << 20  # a real header is a few KiB; anything this big is foreign
 _ALLOWED_DTYPES = ("<f4", "<f8", "<i4", "<i8", "<u4", "<u8")
+_GROUPS = ("weights", "optimizer", "quantized")
 _FLOAT_DTYPES = {"float32": "<f4", "float64": "<f8"}
 
 # ---------------------------------------------------------------------------------------
@@ -92,6 +100,9 @@ def model_to_bytes(model) -> bytes:
         state = model.get_optimizer_state()
         if state is not None:
             opt_state = _encode_tree(state, arrays)
+    quantized = getattr(model, "quantized_model", None)
+    for name, arr in quantized.arrays() if quantized is not None else ():
+        arrays.append((name, "quantized", arr))
 
     table = []
     chunks = []
@@ -122,6 +133,7 @@ def model_to_bytes(model) -> bytes:
         "config": config,
         "arrays": table,
         "optimizer_state": opt_state,
+        "quantization": None if quantized is None else quantized.config(),
         "payload_nbytes": len(payload),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
@@ -137,6 +149,13 @@ def read_model_parts(data) -> tuple[dict, list, Any]:
     """``(config, weights, optimizer_state)`` from :func:`model_to_bytes` output, every check
     of ``fastmlp.io.load`` passed (ValueError otherwise); optimizer_state is None when the
     file has none or the model is not compiled."""
+    return read_model(data)[:3]
+
+
+def read_model(data) -> tuple[dict, list, Any, Any]:
+    """:func:`read_model_parts`' three parts and the quantized part: None, or
+    ``(quantization entry, {name: array})`` of a quantized model (checked further by
+    ``fastmlp.quantization.QuantizedModel.from_parts``)."""
     header, payload = _parse(data)
     config = header["config"]
     dtype = _FLOAT_DTYPES[config["dtype"]]
@@ -180,7 +199,12 @@ def read_model_parts(data) -> tuple[dict, list, Any]:
     state = None
     if header["optimizer_state"] is not None and config.get("compile") is not None:
         state = _decode_tree(header["optimizer_state"], arrays)
-    return config, weights, state
+    quantized = None
+    if header.get("quantization") is not None:
+        quantized = (header["quantization"],
+                     {e["name"]: arrays[e["name"]] for e in header["arrays"]
+                      if e["group"] == "quantized"})
+    return config, weights, state, quantized
 
 
 def expected_weight_shapes(config: dict) -> list[tuple[int, ...]]:
@@ -212,10 +236,11 @@ def _parse(data) -> tuple[dict, memoryview]:
     if len(data) < _PREAMBLE.size or bytes(data[:8]) != MAGIC:
         raise ValueError(_describe_foreign(bytes(data[:16])))
     _, version, hlen, hcrc = _PREAMBLE.unpack(data[: _PREAMBLE.size])
-    if version != FORMAT_VERSION:
+    if version not in _READABLE_VERSIONS:
         raise ValueError(
             f"unsupported fastmlp file format version {version} (this fastmlp reads "
-            f"version {FORMAT_VERSION}); re-save the model with a matching fastmlp"
+            f"versions {', '.join(map(str, _READABLE_VERSIONS))}); re-save the model with a "
+            f"matching fastmlp"
         )
     if hlen > _MAX_HEADER_BYTES or _PREAMBLE.size + hlen > len(data):
         raise ValueError(
@@ -230,7 +255,7 @@ def _parse(data) -> tuple[dict, memoryview]:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"file is damaged: header is not valid JSON ({exc})") from None
     payload = data[_PREAMBLE.size + hlen :]
-    _check_header(header, len(payload))
+    _check_header(header, len(payload), version)
     if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
         raise ValueError("file is damaged: array data checksum mismatch")
     return header, payload
@@ -255,14 +280,16 @@ def _reject_constant(name):
     raise ValueError(f"file is damaged: header contains {name}")
 
 
-def _check_header(h, payload_len: int) -> None:
+def _check_header(h, payload_len: int, version: int) -> None:
     def need(cond, what):
         if not cond:
             raise ValueError(f"file is damaged: {what}")
 
     need(isinstance(h, dict), "header is not an object")
     need(h.get("format") == "fastmlp", "header format tag is not 'fastmlp'")
-    need(h.get("version") == FORMAT_VERSION, f"header version {h.get('version')!r}")
+    need(h.get("version") == version, f"header version {h.get('version')!r}")
+    need(h.get("quantization") is None or isinstance(h["quantization"], dict),
+         "quantization entry is not an object")
     need(h.get("payload_nbytes") == payload_len,
          f"payload is {payload_len} bytes, header says {h.get('payload_nbytes')!r} "
          "(truncated or padded file)")
@@ -278,8 +305,9 @@ def _check_header(h, payload_len: int) -> None:
         name = e.get("name")
         need(isinstance(name, str) and name not in names, f"bad or duplicate array name {name!r}")
         names.add(name)
-        need(e.get("group") in ("weights", "optimizer"), f"array {name!r} has unknown group")
-        need(e.get("dtype") in _ALLOWED_DTYPES,
+        need(e.get("group") in _GROUPS, f"array {name!r} has unknown group")
+        need(e.get("dtype") in _ALLOWED_DTYPES
+             or (e.get("dtype") == "|i1" and e.get("group") == "quantized"),
              f"array {name!r} has dtype {e.get('dtype')!r}; only float32/float64/integer "
              "arrays are allowed")
         shape = e.get("shape")
@@ -351,6 +379,8 @@ def _read_array(payload: memoryview, entry: dict) -> np.ndarray:
 
 
 def _to_storable(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.dtype == np.int8:  # the int8 weights of a quantized model
+        return np.ascontiguousarray(arr)
     if arr.dtype.kind not in "fiu" or arr.dtype.str[1:] not in ("f4", "f8", "i4", "i8", "u4", "u8"):
         if arr.dtype.kind in "iub":
             arr = arr.astype(np.int64)

@@ -124,6 +124,19 @@ class Trainer:
         net.track_abs_error = "mae" in cfg.metrics
         self._current_lr = lr
 
+    # The int8 form of a quantized model (``Sequential.quantize``): it predicts and evaluates,
+    # and refuses to train.
+    quantized_model = None
+
+    def _require_trainable(self, what):
+        if self.quantized_model is not None:
+            raise RuntimeError(f"cannot {what} a quantized model: its int8 weights are fixed. "
+                               f"Train the float model, then quantize it")
+
+    def _evaluate_engine(self, X, y, rows, sample_weight):
+        """The engine's Totals for one pass over (X, y) (a quantized model overrides it)."""
+        return self._net.evaluate(X, y, rows, sample_weight)
+
     def _require_compiled(self, what):
         if self._compile_config is None:
             raise RuntimeError(f"the model must be compiled before {what}: call "
@@ -210,6 +223,7 @@ class Trainer:
         learning rate before every optimizer step from the step count, as Keras does; the
         epoch then runs batch by batch (a Python loop over ``train_batch``).
         """
+        self._require_trainable("fit")
         self._require_compiled("fit")
         X = _x_or_X("fit", X, x)
         source = None
@@ -447,6 +461,7 @@ class Trainer:
     def train_on_batch(self, X, y, sample_weight=None, class_weight=None) -> float:
         """One optimizer step on exactly this batch; returns its loss (with the penalty).
         ``sample_weight``/``class_weight`` as in :meth:`fit`."""
+        self._require_trainable("train_on_batch")
         self._require_compiled("train_on_batch")
         X, y = self._check_xy(X, y)
         sw = self._sample_weight(sample_weight, class_weight, y)
@@ -500,7 +515,7 @@ class Trainer:
         n = len(X)
         rows = batch_rows(batch_size, n, "evaluate")
         if rows >= n:
-            totals = self._net.evaluate(X, y, rows, sample_weight)
+            totals = self._evaluate_engine(X, y, rows, sample_weight)
             loss = totals.loss
         else:
             totals, loss = self._evaluate_in_batches(X, y, rows, sample_weight)
@@ -525,7 +540,7 @@ class Trainer:
         totals = _core.Totals()
         penalty = None
         for Xb, yb, wb in parts:
-            t = self._net.evaluate(Xb, yb, len(Xb), wb)
+            t = self._evaluate_engine(Xb, yb, len(Xb), wb)
             if penalty is None:
                 penalty = t.loss - t.data_sum / (t.count * per_row)
             totals.add(t)
@@ -550,6 +565,7 @@ class Trainer:
         """Gradients of the mean loss (incl. penalty) for the trainable arrays, in
         ``get_weights()`` order (running statistics and Standardize's arrays left out);
         ``sample_weight`` as in :meth:`fit`."""
+        self._require_trainable("compute gradients of")
         self._require_compiled("gradients")
         X, y = self._check_xy(X, y)
         sw = self._sample_weight(sample_weight, None, y)
