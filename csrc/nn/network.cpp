@@ -233,7 +233,8 @@ Totals Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* g
     }
     case LossKind::mse:
     case LossKind::mae:
-    case LossKind::huber: {
+    case LossKind::huber:
+    case LossKind::poisson: {
       r.data_sum = regression_loss(logits, y.values, n * k, T(1) / static_cast<T>(denom), grad);
       if (track_abs_error) r.abs_sum = abs_error_sum(logits, y.values, n * k);
       correct = -1;
@@ -299,6 +300,8 @@ double Network<T>::regression_loss(const T* pred, const T* target, index_t count
       return mae<T>(pred, target, count, grad_scale, grad);
     case LossKind::huber:
       return huber<T>(pred, target, count, static_cast<T>(huber_delta_), grad_scale, grad);
+    case LossKind::poisson:
+      return poisson_nll<T>(pred, target, count, grad_scale, grad);
     default:
       return mse<T>(pred, target, count, grad_scale, grad);
   }
@@ -311,6 +314,8 @@ void Network<T>::apply_link(T* out, index_t n) const {
     softmax_fwd<T>(out, out, n, k);
   else if (loss_ == LossKind::binary_cross_entropy)
     sigmoid_link<T>(out, out, n * k);
+  else if (loss_ == LossKind::poisson)
+    exp_link<T>(out, out, n * k);
 }
 
 // ---- inference ----------------------------------------------------------------------------
