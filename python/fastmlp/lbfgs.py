@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["fit_lbfgs", "minimize_lbfgs"]
 
 
-def minimize_lbfgs(net, chunks, *, max_iter, max_fun, tol, scale=1.0, verbose=False):
+def minimize_lbfgs(net, chunks, *, max_iter, max_fun, tol, scale=1.0):
     """Minimize ``scale * (mean loss + penalty)`` of the engine network ``net`` with L-BFGS-B.
 
     ``chunks()`` yields ``(X, y, sample_weight or None)`` blocks covering the data once per
@@ -23,31 +23,28 @@ def minimize_lbfgs(net, chunks, *, max_iter, max_fun, tol, scale=1.0, verbose=Fa
     """
     from scipy.optimize import minimize  # scipy: only when L-BFGS is asked for
 
-    x0 = np.asarray(net.flat_params(), dtype=np.float64)
-    dtype = net.flat_params().dtype
+    start = net.flat_params()
+    dtype, x0 = start.dtype, start.astype(np.float64)
 
     def objective(x):
-        params = np.ascontiguousarray(x, dtype=dtype)
+        params = np.ascontiguousarray(x, dtype=dtype)  # no copy for float64 networks
         loss, grad, rows = 0.0, None, 0
         for X, y, sw in chunks():
             part, g = net.loss_and_gradient(params, X, y, sw)
             n = X.shape[0]
             loss += n * part
-            grad = g.astype(np.float64) * n if grad is None else grad + g * n
+            grad = g * float(n) if grad is None else grad + g * float(n)
             rows += n
-        return scale * loss / rows, grad * (scale / rows)
+        return scale * loss / rows, np.asarray(grad, dtype=np.float64) * (scale / rows)
 
     options = {"maxfun": int(max_fun), "maxiter": int(max_iter), "gtol": float(tol)}
-    if verbose:
-        options["disp"] = True
     result = minimize(objective, x0, method="L-BFGS-B", jac=True, options=options)
     # The last evaluation need not be the result's point: set the result's parameters.
     net.loss_and_gradient(np.ascontiguousarray(result.x, dtype=dtype), *next(iter(chunks())))
     return result
 
 
-def fit_lbfgs(model, X, y, sample_weight=None, *, max_iter=200, max_fun=15000, tol=1e-5,
-              verbose=False):
+def fit_lbfgs(model, X, y, sample_weight=None, *, max_iter=200, max_fun=15000, tol=1e-5):
     """Train a compiled :class:`fastmlp.Sequential` on ``(X, y)`` by full-batch L-BFGS.
 
     The objective is the compiled loss (the mean over all rows, ``sample_weight`` as in
@@ -65,4 +62,4 @@ def fit_lbfgs(model, X, y, sample_weight=None, *, max_iter=200, max_fun=15000, t
         raise ValueError("fit_lbfgs needs a smooth objective: compile with l1=0 (the L1 "
                          "penalty has no gradient at 0)")
     return minimize_lbfgs(model._net, lambda: [(X, y, sw)], max_iter=max_iter,
-                          max_fun=max_fun, tol=tol, verbose=verbose)
+                          max_fun=max_fun, tol=tol)

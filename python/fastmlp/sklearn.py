@@ -425,8 +425,7 @@ class _BaseMLP(BaseEstimator):
             def chunks():
                 return [(X, y_fit, sw)]
         result = minimize_lbfgs(self._model._net, chunks, max_iter=self.max_iter,
-                                max_fun=self.max_fun, tol=self.tol, scale=1.0 / self._loss_scale,
-                                verbose=bool(self.verbose))
+                                max_fun=self.max_fun, tol=self.tol, scale=1.0 / self._loss_scale)
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self._sync_attributes()
         self.loss_ = self._lbfgs_loss(float(result.fun), y, sample_weight)

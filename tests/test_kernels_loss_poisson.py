@@ -1,6 +1,7 @@
 """The engine's poisson loss (log-rate output, exp link) vs torch's PoissonNLLLoss(log_input=
 True): the kernel (sums, gradients, both dtypes, odd sizes), whole models (mean loss,
-gradients, sample weights), predict's exp link, fitting, saving and ONNX."""
+gradients, sample weights), predict's exp link, fitting, saving and ONNX. Re-run under every
+lower ISA table by test_kernels_activation.test_every_isa_table."""
 import numpy as np
 import pytest
 
