@@ -49,8 +49,6 @@ def _sklearn_backprop(ours, X, Y, sw):
 def _our_objective(est, X, Y, sw):
     """Our estimator's lbfgs objective and gradient (sorted) at its current weights."""
     net = est._model._net
-    if sw is not None:
-        sw = np.ascontiguousarray(sw / sw.mean())
     loss, g = net.loss_and_gradient(net.flat_params(), X, est._engine_targets(Y), sw)
     return loss / est._loss_scale, np.sort(g / est._loss_scale)
 

@@ -462,6 +462,16 @@ void register_model(py::module_& m) {
           "mse: the losses also sum |error| (train_batch/fit_epoch/evaluate 'abs_sum', the mae "
           "metric).")
       .def_property(
+          "divide_by_weight_sum",
+          [](PyNetwork& s) { return s.visit([](auto& n) { return n.divide_by_weight_sum; }); },
+          [](PyNetwork& s, bool on) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
+            s.visit([on](auto& n) { n.divide_by_weight_sum = on; });
+          },
+          "scikit-learn's weighting: each batch's loss is sum(w * loss) / sum(w) and its L1/L2 "
+          "penalty is divided by sum(w) too (the row count when unweighted).")
+      .def_property(
           "bf16", [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16; }); },
           [](PyNetwork& s, bool on) {
             FM_CHECK(!on || s.dtype() == "float32",

@@ -7,8 +7,9 @@ Constructor parameters, defaults, fitted attributes and stopping rules are those
   over outputs) plus ``(alpha / 2) * sum(W**2) / n_batch``. fastmlp's losses are means over
   elements (``mse``, ``binary_cross_entropy``) or over samples (``cross_entropy``); with
   ``c`` the ratio fastmlp loss / scikit-learn loss (1, 1/k or 2/k for k outputs), the penalty
-  becomes ``l2 = c * alpha / batch_size``, SGD's step ``lr / c`` and Adam's/RMSprop's
-  ``eps * c``, so the updates are scikit-learn's. ``loss_curve_`` reports scikit-learn's scale.
+  becomes ``l2 = c * alpha`` (the engine divides it by each batch's rows, or weight sum),
+  SGD's step ``lr / c`` and Adam's/RMSprop's ``eps * c``, so the updates are
+  scikit-learn's. ``loss_curve_`` reports scikit-learn's scale.
 * Weights start as scikit-learn's do (Glorot-uniform weights *and* biases, drawn from
   ``random_state``); shuffling uses fastmlp's counter-based generator, seeded from it.
 * ``solver``: ``"adam"``, ``"sgd"`` (momentum, Nesterov, ``learning_rate`` constant /
@@ -25,10 +26,10 @@ Constructor parameters, defaults, fitted attributes and stopping rules are those
 * ``sample_weight``: scikit-learn's weighted objective (``sum(w * loss) / sum(w)``, the L2
   term divided by ``sum(w)`` too). Small integer weights (at most 4x as many rows in all) are
   trained as repeated rows, so they give exactly what repeating the samples gives (the
-  equivalence scikit-learn's checks test); other weights, rescaled to mean 1, go to the
-  engine's weighted loss. A batch's loss is then ``sum(w * loss) / n_batch`` where
-  scikit-learn divides by the batch's weight sum: the same for one full batch, equal in
-  expectation over mini-batches.
+  equivalence scikit-learn's checks test); other weights go to the
+  engine's weighted loss, which divides each batch's loss and L2 term by the batch's weight
+  sum as scikit-learn does (``_core.Network.divide_by_weight_sum``): every batch's update is
+  scikit-learn's.
 * Extras: ``dropout`` (after each hidden activation), ``batch_norm`` (between each hidden
   Dense and its activation), ``n_threads`` (threads used by fit/predict; None: fastmlp's
   current setting), ``dtype_policy`` (None: the model's dtype follows X, as today;
@@ -373,10 +374,14 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    def _compile(self, batch_size):
-        """(Re)compile when a setting changed, keeping the optimizer's state (warm starts)."""
+    def _compile(self):
+        """(Re)compile when a setting changed, keeping the optimizer's state (warm starts).
+
+        The engine divides each batch's loss and penalty by the batch's weight sum (its rows
+        when unweighted: ``divide_by_weight_sum``), so ``l2`` is ``c * alpha`` (times
+        ``_alpha_scale`` when uniform weights are left out)."""
         c = self._loss_scale
-        l2 = c * float(self.alpha) * self._alpha_scale / batch_size
+        l2 = c * float(self.alpha) * self._alpha_scale
         if self.solver == "adam":
             opt = ("Adam", dict(lr=float(self.learning_rate_init),
                                 betas=(float(self.beta_1), float(self.beta_2)),
@@ -398,6 +403,7 @@ class _BaseMLP(BaseEstimator):
         if state is not None:
             self._model.set_optimizer_state(state)
         self._compiled_as = key
+        self._model._net.divide_by_weight_sum = True
 
     def _fit_lbfgs(self, X, y, sample_weight):
         """scikit-learn's lbfgs: L-BFGS-B on the full-batch objective (data loss + L2 term,
@@ -405,15 +411,14 @@ class _BaseMLP(BaseEstimator):
         n_samples = X.shape[0]
         self._alpha_scale, sw = 1.0, None
         if sample_weight is not None:
-            total = _check_weights(sample_weight)
+            _check_weights(sample_weight)
             if np.all(sample_weight == sample_weight[0]):
                 self._alpha_scale = 1.0 / float(sample_weight[0])
-            else:  # the engine's weighted mean over n rows is sum(w * loss) / sum(w)
-                mean = total / n_samples
-                self._alpha_scale = 1.0 / mean
-                sw = np.ascontiguousarray(sample_weight / mean, dtype=self._dtype)
-        self._compile(n_samples)
+            else:
+                sw = np.ascontiguousarray(sample_weight, dtype=self._dtype)
+        self._compile()
         self._batch_size = n_samples
+        self._batch_weight = n_samples if sw is None else float(sw.sum())
         y_fit = self._engine_targets(y)
         if is_sparse(X):
             blocks = row_blocks(n_samples, X.shape[1])
@@ -469,8 +474,10 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        self._compile(batch_size)
+        self._compile()
         self._batch_size = batch_size
+        # a typical batch's weight sum in the engine (what it divides the penalty by)
+        self._batch_weight = batch_size * (1.0 if sw_fit is None else float(sw_fit.mean()))
         y_fit = self._engine_targets(y_train)
 
         epochs = 1 if incremental else int(self.max_iter)
@@ -524,11 +531,11 @@ class _BaseMLP(BaseEstimator):
 
     def _apply_sample_weight(self, X, y, sw):
         """-> (X, y, engine weights or None), with ``self._alpha_scale`` set so the L2 term is
-        scikit-learn's ``alpha / 2 * sum(W**2) / sum(w)`` for a full batch.
+        scikit-learn's ``alpha / 2 * sum(W**2) / sum(w)`` for each batch.
 
         Uniform weights only rescale the L2 term; small integer weights become repeated rows
-        (exactly "a sample counted w times"); anything else is passed to the engine rescaled to
-        mean 1, the scale moved into the L2 term."""
+        (exactly "a sample counted w times"); anything else goes to the engine, which divides
+        each batch by its weight sum as scikit-learn does."""
         if sw is None:
             return X, y, None
         total = _check_weights(sw)
@@ -540,9 +547,7 @@ class _BaseMLP(BaseEstimator):
             reps = sw.astype(np.int64)
             return (np.ascontiguousarray(np.repeat(X, reps, axis=0)),
                     np.repeat(y, reps, axis=0), None)
-        mean = total / len(sw)
-        self._alpha_scale = 1.0 / mean
-        return X, y, np.ascontiguousarray(sw / mean, dtype=self._dtype)
+        return X, y, np.ascontiguousarray(sw, dtype=self._dtype)
 
     # -- scikit-learn's no-improvement and learning-rate bookkeeping ----------------------
 
@@ -804,7 +809,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if self.loss == "poisson":
             return fm_loss / self._loss_scale + self._offset
         k = self.n_outputs_
-        scale = self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_size)
+        scale = self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_weight)
         return fm_loss / 2.0 + scale * self._sq_weights
 
     def _lbfgs_loss(self, objective, y, sample_weight):
@@ -812,7 +817,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         k = self.n_outputs_
         if self.loss == "poisson" or k == 1:
             return objective + self._offset
-        sw_sum = y.shape[0] / self._alpha_scale
+        sw_sum = y.shape[0] if sample_weight is None else float(sample_weight.sum())
         penalty = 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel()))
                                          for c in self.coefs_) / sw_sum
         return (objective - penalty) / k + penalty
