@@ -556,3 +556,30 @@ def test_weights_out_of_float32_range_are_value_errors(value, match):
                  lambda: m.gradients(X, y, sample_weight=sw)):
         with pytest.raises(ValueError, match=f"sample_weight.*{match}"):
             call()
+
+
+def _engine_loss(m, X, y, w=None):
+    """The engine's evaluate (Sequential.evaluate recombines batches itself)."""
+    X, y = m._check_xy(X, y)
+    return m._net.evaluate(X, y, 256, None if w is None else m._sample_weight(w, None, y)).loss
+
+
+@pytest.mark.parametrize("kind", LOSSES)
+def test_divide_by_weight_sum_is_sklearns_batch_objective(kind):
+    # divide_by_weight_sum: a batch's loss is sum(w * loss) / sum(w) and its penalty is
+    # divided by sum(w) too (scikit-learn's weighting), for gradients, training and evaluate.
+    X, y = _data(kind)
+    w = _fractional_weights(len(X))
+    a, b = _model(kind, l2=0.3), _model(kind, l2=0.3 * len(X))
+    b._net.divide_by_weight_sum = True
+    scale = len(X) / w.sum()   # b's objective = a's * n / sum(w)
+    ref = _engine_loss(a, X, y, w) * scale
+    np.testing.assert_allclose(_engine_loss(b, X, y, w), ref, rtol=1e-12)
+    for ga, gb in zip(a.gradients(X, y, sample_weight=w), b.gradients(X, y, sample_weight=w)):
+        np.testing.assert_allclose(gb, ga * scale, rtol=1e-10, atol=1e-14)
+    # unweighted: the penalty alone is divided, by the row count
+    np.testing.assert_allclose(_engine_loss(b, X, y), _engine_loss(a, X, y), rtol=1e-12)
+    assert b.train_on_batch(X, y, sample_weight=w) == pytest.approx(ref, rel=1e-12)
+    # every weight 0: nothing to learn, a zero loss
+    Xc, yc = b._check_xy(X, y)
+    assert b._net.train_batch(Xc, yc, np.zeros(len(X))) == 0.0

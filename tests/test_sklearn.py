@@ -59,10 +59,8 @@ def test_defaults_match_sklearn(cls):
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
-def test_lbfgs_is_a_clear_error(cls):
-    X, y = make_classification(n_samples=20, random_state=0)
-    with pytest.raises(ValueError, match="lbfgs.*adam.*sgd.*rmsprop"):
-        cls(solver="lbfgs").fit(X, y)
+def test_lbfgs_has_no_partial_fit(cls):
+    # as scikit-learn's: partial_fit is for the stochastic solvers only
     assert not hasattr(cls(solver="lbfgs"), "partial_fit")
 
 
@@ -301,14 +299,16 @@ def test_sample_weight_integer_equals_repetition():
         MLPClassifier().fit(X, y, sample_weight=np.zeros(40))
 
 
+@pytest.mark.parametrize("batch_size", [60, 16])
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 @pytest.mark.parametrize("task", ["multiclass", "multioutput_regression"])
-def test_fractional_sample_weight_follows_sklearn(solver, task):
-    # One full batch, no shuffling: every update is scikit-learn's, so the weights after ten
-    # iterations agree (SGD to rounding; Adam amplifies rounding where v is ~0).
+def test_fractional_sample_weight_follows_sklearn(solver, task, batch_size):
+    # No shuffling: every update is scikit-learn's (each batch divided by its weight sum, the
+    # last one of 12 rows too), so the weights after ten iterations agree (SGD to rounding;
+    # Adam amplifies rounding where v is ~0).
     rng = np.random.RandomState(1)
     kw = dict(random_state=0, max_iter=10, shuffle=False, hidden_layer_sizes=(7,), alpha=0.5,
-              solver=solver, learning_rate_init=0.01)
+              solver=solver, learning_rate_init=0.01, batch_size=batch_size)
     if task == "multiclass":
         X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3,
                                    random_state=0)
@@ -322,7 +322,8 @@ def test_fractional_sample_weight_follows_sklearn(solver, task):
     _fit_quietly(ours, X, y, sample_weight=sw)
     _fit_quietly(theirs, X, y, sample_weight=sw)
     tol = 1e-12 if solver == "sgd" else 1e-5
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=tol)
+    if task == "multiclass" or batch_size == len(X):  # multi-output: reported approximately
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=tol)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, atol=tol)
 

@@ -171,7 +171,7 @@ py::tuple pair_loss_t(PairLoss kind, py::array logits, const py::array& target, 
   return py::make_tuple(loss, g, correct);
 }
 
-enum class RegressionLoss { mse, mae, huber };
+enum class RegressionLoss { mse, mae, huber, poisson };
 
 template <class T>
 py::tuple regression_loss_t(RegressionLoss kind, const py::array& pred, const py::array& target,
@@ -189,6 +189,8 @@ py::tuple regression_loss_t(RegressionLoss kind, const py::array& pred, const py
       loss = fm::mse<T>(pp, tp, numel(shape), s, gp);
     else if (kind == RegressionLoss::mae)
       loss = fm::mae<T>(pp, tp, numel(shape), s, gp);
+    else if (kind == RegressionLoss::poisson)
+      loss = fm::poisson_nll<T>(pp, tp, numel(shape), s, gp);
     else
       loss = fm::huber<T>(pp, tp, numel(shape), static_cast<T>(delta), s, gp);
   }
@@ -575,6 +577,10 @@ void register_kernels(py::module_& m) {
   k.def("mae", no_delta(regression_loss(RegressionLoss::mae)), py::arg("pred"), py::arg("target"),
         py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
         "Sum of absolute errors (L1): (loss, grad or None); grad sign(pred - target).");
+  k.def("poisson_nll", no_delta(regression_loss(RegressionLoss::poisson)), py::arg("log_rate"),
+        py::arg("target"), py::arg("grad_scale") = 1.0, py::arg("want_grad") = true,
+        "Sum of Poisson NLLs exp(z) - y z on the log rate z (torch's poisson_nll_loss, "
+        "log_input=True): (loss, grad or None).");
   k.def("huber", regression_loss(RegressionLoss::huber), py::arg("pred"), py::arg("target"),
         py::arg("grad_scale") = 1.0, py::arg("want_grad") = true, py::arg("delta") = 1.0,
         "Sum of Huber losses with threshold delta (torch's huber_loss): (loss, grad or None).");

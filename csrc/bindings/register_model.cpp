@@ -337,6 +337,33 @@ void check_all_finite(const T* x, index_t rows, index_t cols, const char* name) 
            ")); impute or drop those values first");
 }
 
+// The trainable arrays packed back to back (params() order, without the arena's alignment
+// padding): the flat vector full-batch optimizers work on.
+template <class T>
+index_t packed_size(const Net<T>& net) {
+  index_t size = 0;
+  for (const nn::ParamInfo& p : net.plan().params) size += p.trainable ? p.size() : 0;
+  return size;
+}
+
+template <class T>
+void pack(const Net<T>& net, const T* arena, T* flat) {
+  for (const nn::ParamInfo& p : net.plan().params) {
+    if (!p.trainable) continue;
+    std::memcpy(flat, arena + p.offset, sizeof(T) * p.size());
+    flat += p.size();
+  }
+}
+
+template <class T>
+void unpack(const Net<T>& net, const T* flat, T* arena) {
+  for (const nn::ParamInfo& p : net.plan().params) {
+    if (!p.trainable) continue;
+    std::memcpy(arena + p.offset, flat, sizeof(T) * p.size());
+    flat += p.size();
+  }
+}
+
 template <class T>
 py::array new_array(std::vector<py::ssize_t> shape) {
   return py::array(py::dtype::of<T>(), shape);
@@ -469,6 +496,16 @@ void register_model(py::module_& m) {
           },
           "With sample weights: accuracy and |error| weighted like the loss (True), or every "
           "row counted once (False, Keras' metrics).")
+      .def_property(
+          "divide_by_weight_sum",
+          [](PyNetwork& s) { return s.visit([](auto& n) { return n.divide_by_weight_sum; }); },
+          [](PyNetwork& s, bool on) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(s.mutex());  // never flips mid-epoch
+            s.visit([on](auto& n) { n.divide_by_weight_sum = on; });
+          },
+          "scikit-learn's weighting: each batch's loss is sum(w * loss) / sum(w) and its L1/L2 "
+          "penalty is divided by sum(w) too (the row count when unweighted).")
       .def_property(
           "bf16", [](PyNetwork& s) { return s.visit([](auto& n) { return n.bf16; }); },
           [](PyNetwork& s, bool on) {
@@ -645,6 +682,51 @@ void register_model(py::module_& m) {
           },
           py::arg("X"), py::arg("y"), py::arg("dropout") = true,
           py::arg("sample_weight") = py::none())
+      .def(
+          "flat_params",
+          [](PyNetwork& s) {
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array a = fb::new_array<T>({static_cast<py::ssize_t>(fb::packed_size(n))});
+              fb::pack(n, n.params(), static_cast<T*>(a.mutable_data()));
+              return a;
+            });
+          },
+          "A copy of the trainable arrays (params() order, the padding between them left out) "
+          "in one flat array: what loss_and_gradient takes.")
+      .def(
+          "loss_and_gradient",
+          [](PyNetwork& s, const py::handle& ph, const py::handle& Xh, const py::handle& yh,
+             const py::object& sw) {
+            return s.visit([&](auto& n) {
+              using T = std::remove_reference_t<decltype(*n.params())>;
+              py::array p = fb::as_array(ph, "params");
+              const index_t size = fb::packed_size(n);
+              FM_CHECK(fb::has_dtype<T>(p), "'params' must have dtype ", fb::dtype_name<T>(),
+                       " (the network's dtype), got ", std::string(py::str(p.dtype())));
+              FM_CHECK(p.ndim() == 1 && static_cast<index_t>(p.shape(0)) == size,
+                       "'params' must have shape (", size, ",), got ", fb::shape_str(p));
+              fb::check_layout(p, "params");
+              auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
+              py::array g = fb::new_array<T>({static_cast<py::ssize_t>(size)});
+              const T* src = static_cast<const T*>(p.data());
+              T* dst = static_cast<T*>(g.mutable_data());
+              double loss;
+              {
+                py::gil_scoped_release nogil;
+                std::lock_guard<std::mutex> lock(s.mutex());
+                fb::unpack(n, src, n.params());
+                loss = train::compute_gradients<T>(n, x, t, rows, false);
+                fb::pack(n, n.grads(), dst);
+              }
+              return py::make_tuple(loss, g);
+            });
+          },
+          py::arg("params"), py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(),
+          "Sets the trainable parameters from one flat array (flat_params' layout), then returns "
+          "(mean loss incl. penalty, its gradient as one flat array) over all rows of X as one "
+          "batch, in training mode without dropout/noise and changing no other state: the "
+          "objective full-batch optimizers (L-BFGS) minimize.")
       .def(
           "optimizer_state",
           [](PyNetwork& s) {

@@ -52,7 +52,9 @@ struct LossKernels {
   double (*mse)(const T* pred, const T* target, index_t count, T grad_scale, T* grad);
   double (*mae)(const T* pred, const T* target, index_t count, T grad_scale, T* grad);
   double (*huber)(const T* pred, const T* target, index_t count, T delta, T grad_scale, T* grad);
+  double (*poisson)(const T* log_rate, const T* target, index_t count, T grad_scale, T* grad);
   void (*sigmoid_link)(const T* x, T* y, index_t n);
+  void (*exp_link)(const T* x, T* y, index_t n);
 };
 
 template <class T>

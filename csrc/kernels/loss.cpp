@@ -74,6 +74,22 @@ double huber(const T* pred, const T* target, index_t count, T delta, T grad_scal
 }
 
 template <class T>
+double poisson_nll(const T* log_rate, const T* target, index_t count, T grad_scale, T* grad) {
+  FM_CHECK(count >= 0, "poisson_nll: count must be >= 0, got ", count);
+  if (count == 0) return 0.0;
+  FM_CHECK(log_rate && target, "poisson_nll: null array");
+  return FM_SELECT_ISA(loss_kernels<T>)().poisson(log_rate, target, count, grad_scale, grad);
+}
+
+template <class T>
+void exp_link(const T* x, T* y, index_t n) {
+  FM_CHECK(n >= 0, "exp_link: n must be >= 0, got ", n);
+  if (n == 0) return;
+  FM_CHECK(x && y, "exp_link: null array");
+  FM_SELECT_ISA(loss_kernels<T>)().exp_link(x, y, n);
+}
+
+template <class T>
 void sigmoid_link(const T* x, T* y, index_t n) {
   FM_CHECK(n >= 0, "sigmoid_link: n must be >= 0, got ", n);
   if (n == 0) return;
@@ -89,6 +105,8 @@ void sigmoid_link(const T* x, T* y, index_t n) {
   template double mse<T>(const T*, const T*, index_t, T, T*);                                    \
   template double mae<T>(const T*, const T*, index_t, T, T*);                                    \
   template double huber<T>(const T*, const T*, index_t, T, T, T*);                               \
+  template double poisson_nll<T>(const T*, const T*, index_t, T, T*);                            \
+  template void exp_link<T>(const T*, T*, index_t);                                              \
   template void sigmoid_link<T>(const T*, T*, index_t);
 FM_LOSS_INSTANTIATE(float)
 FM_LOSS_INSTANTIATE(double)

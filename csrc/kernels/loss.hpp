@@ -38,8 +38,17 @@ double mae(const T* pred, const T* target, index_t count, T grad_scale, T* grad)
 template <class T>
 double huber(const T* pred, const T* target, index_t count, T delta, T grad_scale, T* grad);
 
+// Poisson negative log-likelihood on the log rate z (torch's poisson_nll_loss with
+// log_input=True, full=False): exp(z) - y z element-wise; grad exp(z) - y.
+template <class T>
+double poisson_nll(const T* log_rate, const T* target, index_t count, T grad_scale, T* grad);
+
 // Output links for predict: sigmoid element-wise (softmax: activation.hpp softmax_fwd).
 template <class T>
 void sigmoid_link(const T* x, T* y, index_t n);
+
+// The poisson loss's link: exp element-wise.
+template <class T>
+void exp_link(const T* x, T* y, index_t n);
 
 }  // namespace fm

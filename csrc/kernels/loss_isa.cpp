@@ -211,6 +211,28 @@ double huber(const T* pred, const T* target, index_t count, T delta, T grad_scal
   });
 }
 
+// Poisson NLL on the log rate (torch's poisson_nll_loss, log_input=True, full=False):
+// exp(z) - y z; grad (exp(z) - y) times scale.
+template <class T>
+double poisson(const T* z, const T* y, index_t count, T grad_scale, T* grad) {  // (count,)
+  return blocked_sum(count, kElemBlock, [&](index_t b, index_t e, index_t*) {
+    T acc = T(0);
+    for (index_t i = b; i < e; ++i) {
+      const T rate = std::exp(z[i]);
+      acc += rate - y[i] * z[i];
+      if (grad) grad[i] = (rate - y[i]) * grad_scale;
+    }
+    return static_cast<double>(acc);
+  });
+}
+
+template <class T>
+void exp_link(const T* x, T* y, index_t n) {  // (n,)
+  parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    for (index_t i = b; i < e; ++i) y[i] = std::exp(x[i]);
+  });
+}
+
 template <class T>
 void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
@@ -220,7 +242,8 @@ void sigmoid_link(const T* x, T* y, index_t n) {  // (n,)
 
 // The table loss.cpp picks at run time.
 FM_DEFINE_KERNEL_TABLE(LossKernels, loss_kernels, softmax_xent_labels<T>, softmax_xent_probs<T>,
-                       sigmoid_bce<T>, mse<T>, mae<T>, huber<T>, sigmoid_link<T>)
+                       sigmoid_bce<T>, mse<T>, mae<T>, huber<T>, poisson<T>, sigmoid_link<T>,
+                       exp_link<T>)
 
 }  // namespace FM_ISA_NS
 }  // namespace fm

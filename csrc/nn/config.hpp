@@ -7,10 +7,19 @@
 
 namespace fm::nn {
 
-enum class LossKind : int { none = 0, cross_entropy, binary_cross_entropy, mse, mae, huber };
+enum class LossKind : int {
+  none = 0,
+  cross_entropy,
+  binary_cross_entropy,
+  mse,
+  mae,
+  huber,
+  poisson
+};
 // Element-wise losses on the raw output (no link, no accuracy): mse, mae, huber.
 inline bool is_regression(LossKind loss) {
-  return loss == LossKind::mse || loss == LossKind::mae || loss == LossKind::huber;
+  return loss == LossKind::mse || loss == LossKind::mae || loss == LossKind::huber ||
+         loss == LossKind::poisson;
 }
 
 LossKind loss_from_name(const std::string& name);  // ValueError listing the valid names

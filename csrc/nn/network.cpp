@@ -215,12 +215,14 @@ void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
 }
 
 template <class T>
-double Network<T>::penalty_into(T* grads) const {
+double Network<T>::penalty_into(T* grads, double factor) const {
   double total = 0.0;
+  if (factor == 0.0) return total;
   for (const Op& op : plan_.ops) {
     if (op.w < 0 || (op.l1_eff == 0.0 && op.l2_eff == 0.0)) continue;
-    total += l1_l2_penalty<T>(params_.data() + op.w, op.in * op.out, static_cast<T>(op.l1_eff),
-                              static_cast<T>(op.l2_eff), grads ? grads + op.w : nullptr);
+    total +=
+        l1_l2_penalty<T>(params_.data() + op.w, op.in * op.out, static_cast<T>(op.l1_eff * factor),
+                         static_cast<T>(op.l2_eff * factor), grads ? grads + op.w : nullptr);
   }
   return total;
 }
@@ -230,6 +232,13 @@ double Network<T>::penalty_into(T* grads) const {
 template <class T>
 double Network<T>::loss_denom(index_t n) const {
   return static_cast<double>(n) *
+         (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(plan_.output_dim));
+}
+
+template <class T>
+double Network<T>::weight_denom(double weight_sum) const {
+  if (!(weight_sum > 0.0)) return 1.0;  // every weight 0: the loss sum is 0 too
+  return weight_sum *
          (loss_ == LossKind::cross_entropy ? 1.0 : static_cast<double>(plan_.output_dim));
 }
 
@@ -258,7 +267,8 @@ Totals Network<T>::loss_of(const T* logits, const Targets<T>& y, index_t n, T* g
     }
     case LossKind::mse:
     case LossKind::mae:
-    case LossKind::huber: {
+    case LossKind::huber:
+    case LossKind::poisson: {
       r.data_sum = regression_loss(logits, y.values, n * k, T(1) / static_cast<T>(denom), grad);
       if (track_abs_error) r.abs_sum = abs_error_sum(logits, y.values, n * k);
       correct = -1;
@@ -281,7 +291,12 @@ Totals Network<T>::weighted_loss_of(const T* logits, const Targets<T>& y, index_
   FM_CHECK(loss_ != LossKind::none, "the network is not compiled: call compile() first");
   Totals r;
   r.count = n;
-  const double denom = loss_denom(n);
+  double denom = loss_denom(n);
+  if (divide_by_weight_sum) {
+    double weight_sum = 0.0;
+    for (index_t i = 0; i < n; ++i) weight_sum += static_cast<double>(y.weights[i]);
+    denom = weight_denom(weight_sum);
+  }
   const T scale = T(1) / static_cast<T>(denom);
   for (index_t i = 0; i < n; ++i) {
     const T w = y.weights[i];
@@ -325,6 +340,8 @@ double Network<T>::regression_loss(const T* pred, const T* target, index_t count
       return mae<T>(pred, target, count, grad_scale, grad);
     case LossKind::huber:
       return huber<T>(pred, target, count, static_cast<T>(huber_delta_), grad_scale, grad);
+    case LossKind::poisson:
+      return poisson_nll<T>(pred, target, count, grad_scale, grad);
     default:
       return mse<T>(pred, target, count, grad_scale, grad);
   }
@@ -337,6 +354,8 @@ void Network<T>::apply_link(T* out, index_t n) const {
     softmax_fwd<T>(out, out, n, k);
   else if (loss_ == LossKind::binary_cross_entropy)
     sigmoid_link<T>(out, out, n * k);
+  else if (loss_ == LossKind::poisson)
+    exp_link<T>(out, out, n * k);
 }
 
 // ---- inference ----------------------------------------------------------------------------
@@ -430,7 +449,8 @@ Totals Network<T>::evaluate(const T* X, const Targets<T>& y, index_t n) const {
   });
   Totals total;
   for (const Totals& p : parts) total.add(p);  // fixed order: deterministic
-  total.set_loss(total.data_sum / loss_denom(total.count) + penalty_value());
+  const double denom = divide_by_weight_sum ? weight_denom(total.weight) : loss_denom(total.count);
+  total.set_loss(total.data_sum / denom + penalty_value(penalty_factor(total.weight)));
   return total;
 }
 

@@ -84,6 +84,15 @@ class Network {
   // weighted like the loss (Keras' weighted_metrics) or count every row once (Keras' metrics,
   // what fastmlp.keras reports). The loss and its gradient are weighted either way.
   bool weighted_metrics = true;
+  // scikit-learn's weighted objective, batch by batch: the loss is divided by the batch's
+  // sample-weight sum instead of its row count (sum(w * loss) / sum(w)), and the L1/L2 penalty
+  // by that sum too (the row count when unweighted). Its estimators set it.
+  bool divide_by_weight_sum = false;
+  // The penalty's factor for a batch of total weight `weight`: 1, or 1 / weight (0 for an
+  // all-zero-weight batch) when divide_by_weight_sum.
+  double penalty_factor(double weight) const {
+    return !divide_by_weight_sum ? 1.0 : weight > 0.0 ? 1.0 / weight : 0.0;
+  }
   // The mixed_bfloat16 policy (float networks only): every Dense GEMM -- forward, dW = xᵀ·dZ,
   // dX = dZ·Wᵀ and inference -- rounds its operands to bf16 and accumulates in float32, as
   // torch.autocast does; weights, gradients, optimizer state, BatchNorm and losses stay T.
@@ -124,9 +133,12 @@ class Network {
   Totals loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
   // Backward from ws.grad_a (dlogits, (n, output_dim)) into grads(); x0 as given to forward.
   void backward(Workspace<T>& ws, const T* x0, index_t n);
-  // L1/L2 penalty over Dense weights (resolved per layer); adds its gradient when with_grad.
-  double penalty(bool with_grad) { return penalty_into(with_grad ? grads_.data() : nullptr); }
-  double penalty_value() const { return penalty_into(nullptr); }
+  // L1/L2 penalty over Dense weights (resolved per layer), times factor (penalty_factor);
+  // adds its gradient when with_grad.
+  double penalty(bool with_grad, double factor = 1.0) {
+    return penalty_into(with_grad ? grads_.data() : nullptr, factor);
+  }
+  double penalty_value(double factor = 1.0) const { return penalty_into(nullptr, factor); }
 
   // ---- inference ------------------------------------------------------------------------
   // out (n, output_dim) = network(X (n, input_dim)) with running statistics, no dropout/noise,
@@ -147,13 +159,15 @@ class Network {
  private:
   void infer_block(const T* x, index_t rows, T* out, int threads,
                    const PackedWeights* packed) const;
-  double penalty_into(T* grads) const;  // grads null: the value only
+  double penalty_into(T* grads, double factor) const;  // grads null: the value only
   Totals weighted_loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
   // The compiled element-wise loss (mse, mae, huber) over count elements.
   double regression_loss(const T* pred, const T* target, index_t count, T grad_scale,
                          T* grad) const;
-  // Divisor of the mean loss over n rows: n (ce) or n * output_dim (bce, mse).
+  // Divisor of the mean loss over n rows: n (ce) or n * output_dim (bce, mse); weight_denom:
+  // the same with the weight sum in place of n (divide_by_weight_sum; 1 for a zero sum).
   double loss_denom(index_t n) const;
+  double weight_denom(double weight_sum) const;
 
   Plan plan_;
   std::uint64_t seed_;

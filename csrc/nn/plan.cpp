@@ -26,8 +26,9 @@ LossKind loss_from_name(const std::string& name) {
   if (name == "mse") return LossKind::mse;
   if (name == "mae") return LossKind::mae;
   if (name == "huber") return LossKind::huber;
+  if (name == "poisson") return LossKind::poisson;
   FM_CHECK(false, "unknown loss '", name,
-           "'; valid losses: cross_entropy, binary_cross_entropy, mse, mae, huber");
+           "'; valid losses: cross_entropy, binary_cross_entropy, mse, mae, huber, poisson");
 }
 
 const char* loss_name(LossKind loss) {
@@ -42,6 +43,8 @@ const char* loss_name(LossKind loss) {
       return "mae";
     case LossKind::huber:
       return "huber";
+    case LossKind::poisson:
+      return "poisson";
     default:
       return "none";
   }

@@ -24,7 +24,7 @@ StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const in
     return r;
   }
   net.backward(ws, x0, n);
-  r.totals.set_loss(r.totals.loss + net.penalty(true));
+  r.totals.set_loss(r.totals.loss + net.penalty(true, net.penalty_factor(r.totals.weight)));
   if (!std::isfinite(r.totals.loss)) {
     r.finite = false;
     return r;
@@ -64,9 +64,9 @@ double compute_gradients(Network<T>& net, const T* X, const Targets<T>& y, index
   mode.update_running = false;
   const T* x0 = net.gather_input(ws, X, net.input_dim(), nullptr, n);
   const T* logits = net.forward_train(ws, x0, n, mode);
-  const double data_loss = net.loss_of(logits, y, n, ws.grad_a).loss;
+  const Totals data = net.loss_of(logits, y, n, ws.grad_a);
   net.backward(ws, x0, n);
-  return data_loss + net.penalty(true);
+  return data.loss + net.penalty(true, net.penalty_factor(data.weight));
 }
 
 template <class T>

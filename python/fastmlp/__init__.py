@@ -37,6 +37,7 @@ from fastmlp.layers import (
     Standardize,
     Tanh,
 )
+from fastmlp.lbfgs import fit_lbfgs
 from fastmlp.models import Sequential
 from fastmlp.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from fastmlp.runtime import build_info, get_num_threads, set_num_threads
@@ -52,4 +53,5 @@ __all__ = [
     "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ModelCheckpoint",
     "CSVLogger", "TerminateOnNaN", "History",
     "Sequential", "Standardizer", "train_dev_test_split", "diagnose", "gradcheck", "load",
+    "fit_lbfgs",
 ]

@@ -78,8 +78,16 @@ class Network:
         """
     def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> EpochResult:
         ...
+    def flat_params(self) -> numpy.ndarray:
+        """
+        A copy of the trainable arrays (params() order, the padding between them left out) in one flat array: what loss_and_gradient takes.
+        """
     def gradients(self, X: typing.Any, y: typing.Any, dropout: bool = True, sample_weight: typing.Any = None) -> list:
         ...
+    def loss_and_gradient(self, params: typing.Any, X: typing.Any, y: typing.Any, sample_weight: typing.Any = None) -> tuple:
+        """
+        Sets the trainable parameters from one flat array (flat_params' layout), then returns (mean loss incl. penalty, its gradient as one flat array) over all rows of X as one batch, in training mode without dropout/noise and changing no other state: the objective full-batch optimizers (L-BFGS) minimize.
+        """
     def optimizer_state(self) -> list:
         """
         Optimizer state: for each trainable array (params() order), its state_slots arrays.
@@ -311,6 +319,11 @@ class kernels:
     def mae(pred: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True) -> tuple:
         """
         Sum of absolute errors (L1): (loss, grad or None); grad sign(pred - target).
+        """
+    @staticmethod
+    def poisson_nll(log_rate: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True) -> tuple:
+        """
+        Sum of Poisson NLLs exp(z) - y z on the log rate z (torch's poisson_nll_loss, log_input=True): (loss, grad or None).
         """
     @staticmethod
     def huber(pred: numpy.ndarray, target: numpy.ndarray, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, want_grad: bool = True, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> tuple:

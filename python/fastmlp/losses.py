@@ -4,7 +4,9 @@
 raw logits, or ends with that softmax/sigmoid itself (Keras' way), which the engine then takes
 as the loss's link (``fused_link``). ``mse`` is the mean over all elements (PyTorch's
 ``MSELoss``), ``mae`` the mean absolute error (``l1_loss``), ``huber`` the Huber loss
-(``huber_loss``; :class:`Huber` sets its delta).
+(``huber_loss``; :class:`Huber` sets its delta). ``poisson`` takes the last layer's output as
+the log rate ``z`` (link ``exp``, which ``predict`` applies) and is the mean over all elements
+of ``exp(z) - y * z``: PyTorch's ``PoissonNLLLoss(log_input=True)``.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ __all__ = ["LOSSES", "ALIASES", "Huber", "resolve_loss", "resolve_loss_spec", "p
 
 #: loss name -> the output link the engine applies in ``predict`` (and fuses in the loss)
 LOSSES = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": None,
-          "mae": None, "huber": None}
+          "mae": None, "huber": None, "poisson": "exp"}
 
 ALIASES = {
     "categorical_crossentropy": "cross_entropy",
@@ -34,6 +36,7 @@ ALIASES = {
     "absolute_error": "mae",
     "smooth_l1": "huber",
     "huber_loss": "huber",
+    "poisson_nll": "poisson",
 }
 
 
@@ -170,6 +173,9 @@ def prepare_targets(y, loss: str, out_dim: int, dtype: str, n: int | None = None
             raise ValueError(f"{name} must hold 0/1 targets (or probabilities in [0, 1]) for "
                              f"loss='binary_cross_entropy', found values in "
                              f"[{out.min().item()}, {out.max().item()}]")
+        if loss == "poisson" and out.min() < 0:
+            raise ValueError(f"{name} must hold counts or rates >= 0 for loss='poisson', found "
+                             f"{out.min().item()}")
     if n is not None and len(out) != n:
         raise ValueError(f"X and {name} have different numbers of samples: {n} and {len(out)}")
     return out

@@ -276,6 +276,8 @@ def build_model_proto(model):
         x = g.op("Softmax", [x], axis=-1)
     elif loss == "binary_cross_entropy" and last_act != "sigmoid":
         x = g.op("Sigmoid", [x])
+    elif loss == "poisson":
+        x = g.op("Exp", [x])
     g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
 
     out_dim = _output_dim(config)

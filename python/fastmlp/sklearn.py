@@ -7,25 +7,38 @@ Constructor parameters, defaults, fitted attributes and stopping rules are those
   over outputs) plus ``(alpha / 2) * sum(W**2) / n_batch``. fastmlp's losses are means over
   elements (``mse``, ``binary_cross_entropy``) or over samples (``cross_entropy``); with
   ``c`` the ratio fastmlp loss / scikit-learn loss (1, 1/k or 2/k for k outputs), the penalty
-  becomes ``l2 = c * alpha / batch_size``, SGD's step ``lr / c`` and Adam's/RMSprop's
-  ``eps * c``, so the updates are scikit-learn's. ``loss_curve_`` reports scikit-learn's scale.
+  becomes ``l2 = c * alpha`` (the engine divides it by each batch's rows, or weight sum),
+  SGD's step ``lr / c`` and Adam's/RMSprop's ``eps * c``, so the updates are
+  scikit-learn's. ``loss_curve_`` reports scikit-learn's scale.
 * Weights start as scikit-learn's do (Glorot-uniform weights *and* biases, drawn from
   ``random_state``); shuffling uses fastmlp's counter-based generator, seeded from it.
 * ``solver``: ``"adam"``, ``"sgd"`` (momentum, Nesterov, ``learning_rate`` constant /
-  invscaling / adaptive as scikit-learn) and ``"rmsprop"`` (fastmlp's extra: squared-gradient
-  decay ``beta_2``, ``epsilon``, no momentum). ``"lbfgs"`` is not available.
+  invscaling / adaptive as scikit-learn), ``"rmsprop"`` (fastmlp's extra: squared-gradient
+  decay ``beta_2``, ``epsilon``, no momentum) and ``"lbfgs"``: scikit-learn's
+  ``scipy.optimize.minimize(method="L-BFGS-B")`` on the flattened parameters (``max_iter``,
+  ``max_fun``, ``tol`` as ``gtol``), each loss-and-gradient evaluation one engine call over
+  the whole set (:func:`fastmlp.lbfgs.minimize_lbfgs`). For several regression outputs the
+  objective minimized is the one whose gradient scikit-learn uses (half the squared error
+  summed over outputs); ``loss_`` is reported on scikit-learn's scale.
+* ``MLPRegressor(loss="poisson")``: exp output link and half the Poisson deviance, as
+  scikit-learn (the engine trains PyTorch's Poisson NLL, which differs by a constant that
+  ``loss_`` / ``loss_curve_`` add back).
 * ``sample_weight``: scikit-learn's weighted objective (``sum(w * loss) / sum(w)``, the L2
   term divided by ``sum(w)`` too). Small integer weights (at most 4x as many rows in all) are
   trained as repeated rows, so they give exactly what repeating the samples gives (the
-  equivalence scikit-learn's checks test); other weights, rescaled to mean 1, go to the
-  engine's weighted loss. A batch's loss is then ``sum(w * loss) / n_batch`` where
-  scikit-learn divides by the batch's weight sum: the same for one full batch, equal in
-  expectation over mini-batches.
+  equivalence scikit-learn's checks test); other weights go to the
+  engine's weighted loss, which divides each batch's loss and L2 term by the batch's weight
+  sum as scikit-learn does (``_core.Network.divide_by_weight_sum``): every batch's update is
+  scikit-learn's.
 * Extras: ``dropout`` (after each hidden activation), ``batch_norm`` (between each hidden
   Dense and its activation), ``n_threads`` (threads used by fit/predict; None: fastmlp's
   current setting), ``dtype_policy`` (None: the model's dtype follows X, as today;
   ``"mixed_bfloat16"``: float32 weights with every Dense GEMM on bf16 operands, see
-  ``fastmlp.Sequential``). Sparse input is accepted and densified.
+  ``fastmlp.Sequential``).
+* Sparse input (scipy.sparse CSR/CSC) is never densified whole: batches (and predict's and
+  L-BFGS' row blocks) are gathered from CSR into dense blocks (``fastmlp.sparse_rows``).
+* Divergence: with ``early_stopping=True`` a diverging run stops, records a NaN validation
+  score and keeps the best weights (scikit-learn's behaviour); without, a ValueError.
 """
 from __future__ import annotations
 
@@ -50,6 +63,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 try:
@@ -58,6 +72,8 @@ except ImportError:  # scikit-learn < 1.6
     _sk_validate_data = None
 
 import fastmlp as fm
+from fastmlp.lbfgs import minimize_lbfgs
+from fastmlp.sparse_rows import SparseBatches, as_csr, dense_rows, is_sparse, row_blocks
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -80,11 +96,22 @@ def _validate_data(est, X, y=_NO_Y, reset=True, **kw):
     return est._validate_data(X, y, reset=reset, **kw)  # pragma: no cover
 
 
-def _dense(X, dtype=None):
-    """Densify sparse input; cast to the model's dtype; C-contiguous (fastmlp never copies)."""
-    if hasattr(X, "toarray"):
-        X = X.toarray()
+def _rows(X, dtype):
+    """The model's dtype; CSR for sparse input (never densified whole), else C-contiguous
+    (fastmlp never copies)."""
+    if is_sparse(X):
+        return as_csr(X, dtype)
     return np.ascontiguousarray(X, dtype=dtype)
+
+
+def _check_weights(sw):
+    """scikit-learn's rules on sample_weight; returns its sum."""
+    if np.any(sw < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    total = float(sw.sum())
+    if not total > 0:
+        raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+    return total
 
 
 @contextlib.contextmanager
@@ -224,14 +251,6 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.solver} is not stochastic.")
         return True
 
-    def _check_solver_supported(self):
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "solver='lbfgs' is not supported by fastmlp's estimators (they train with "
-                "mini-batch optimizers in C++); use solver='adam' (default), 'sgd' or "
-                "'rmsprop', or sklearn.neural_network for L-BFGS."
-            )
-
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
 
@@ -252,7 +271,6 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         self._validate_params()
-        self._check_solver_supported()
         hidden = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
             hidden = [hidden]
@@ -274,7 +292,7 @@ class _BaseMLP(BaseEstimator):
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         else:
             dtype = self._dtype
-        X = _dense(X, dtype)
+        X = _rows(X, dtype)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if not first_pass and [c.shape[1] for c in self.coefs_[:-1]] != hidden:
@@ -295,8 +313,12 @@ class _BaseMLP(BaseEstimator):
         if not first_pass and self._dtype == np.float32:  # warm start may switch the policy
             self._model.dtype_policy = self.dtype_policy or "float32"
 
+        self._offset = self._loss_offset(y, sample_weight)
         with _threads(self.n_threads):
-            self._fit_stochastic(X, y, sample_weight, incremental)
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, y, sample_weight)
+            else:
+                self._fit_stochastic(X, y, sample_weight, incremental)
         return self
 
     def _initialize(self, y, layer_units):
@@ -335,6 +357,12 @@ class _BaseMLP(BaseEstimator):
         self._compiled_as = None
         self._best_weights = None
         self._lr = float(self.learning_rate_init)
+        if self.solver in _SOLVERS:
+            self._init_stochastic_state()
+        self._sync_attributes()
+
+    def _init_stochastic_state(self):
+        """What the stochastic solvers keep (scikit-learn's lbfgs has none of it)."""
         self.loss_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping:
@@ -345,12 +373,15 @@ class _BaseMLP(BaseEstimator):
             self.best_loss_ = np.inf
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        self._sync_attributes()
 
-    def _compile(self, batch_size):
-        """(Re)compile when a setting changed, keeping the optimizer's state (warm starts)."""
+    def _compile(self):
+        """(Re)compile when a setting changed, keeping the optimizer's state (warm starts).
+
+        The engine divides each batch's loss and penalty by the batch's weight sum (its rows
+        when unweighted: ``divide_by_weight_sum``), so ``l2`` is ``c * alpha`` (times
+        ``_alpha_scale`` when uniform weights are left out)."""
         c = self._loss_scale
-        l2 = c * float(self.alpha) * self._alpha_scale / batch_size
+        l2 = c * float(self.alpha) * self._alpha_scale
         if self.solver == "adam":
             opt = ("Adam", dict(lr=float(self.learning_rate_init),
                                 betas=(float(self.beta_1), float(self.beta_2)),
@@ -372,8 +403,52 @@ class _BaseMLP(BaseEstimator):
         if state is not None:
             self._model.set_optimizer_state(state)
         self._compiled_as = key
+        self._model._net.divide_by_weight_sum = True
+
+    def _fit_lbfgs(self, X, y, sample_weight):
+        """scikit-learn's lbfgs: L-BFGS-B on the full-batch objective (data loss + L2 term,
+        both divided by the weight sum), one engine call per evaluation for dense X."""
+        n_samples = X.shape[0]
+        self._alpha_scale, sw = 1.0, None
+        if sample_weight is not None:
+            _check_weights(sample_weight)
+            if np.all(sample_weight == sample_weight[0]):
+                self._alpha_scale = 1.0 / float(sample_weight[0])
+            else:
+                sw = np.ascontiguousarray(sample_weight, dtype=self._dtype)
+        self._compile()
+        self._batch_size = n_samples
+        self._batch_weight = n_samples if sw is None else float(sw.sum())
+        y_fit = self._engine_targets(y)
+        if is_sparse(X):
+            blocks = row_blocks(n_samples, X.shape[1])
+
+            def chunks():
+                for rows in blocks:
+                    yield dense_rows(X, rows), y_fit[rows], None if sw is None else sw[rows]
+        else:
+            def chunks():
+                return [(X, y_fit, sw)]
+        result = minimize_lbfgs(self._model._net, chunks, max_iter=self.max_iter,
+                                max_fun=self.max_fun, tol=self.tol, scale=1.0 / self._loss_scale)
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self._sync_attributes()
+        self.loss_ = self._lbfgs_loss(float(result.fun), y, sample_weight)
+        if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may "
+                             "contain large values and need to be preprocessed.")
+
+    def _lbfgs_loss(self, objective, y, sample_weight):
+        """``loss_`` on scikit-learn's scale from the minimized objective."""
+        return objective
+
+    def _loss_offset(self, y, sample_weight):
+        """What scikit-learn's loss adds to the engine's that depends on y only."""
+        return 0.0
 
     def _fit_stochastic(self, X, y, sample_weight, incremental):
+        if not hasattr(self, "loss_curve_"):  # warm start after lbfgs
+            self._init_stochastic_state()
         sw_val = None
         if self.early_stopping:
             arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
@@ -399,8 +474,10 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        self._compile(batch_size)
+        self._compile()
         self._batch_size = batch_size
+        # a typical batch's weight sum in the engine (what it divides the penalty by)
+        self._batch_weight = batch_size * (1.0 if sw_fit is None else float(sw_fit.mean()))
         y_fit = self._engine_targets(y_train)
 
         epochs = 1 if incremental else int(self.max_iter)
@@ -409,9 +486,20 @@ class _BaseMLP(BaseEstimator):
         try:
             self._run_epochs(X_train, y_fit, sw_fit, epochs, batch_size, stopper)
         except FloatingPointError as exc:  # fm.DivergenceError
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                f"large values and need to be preprocessed. ({exc})") from exc
+            if not self.early_stopping:
+                raise ValueError(
+                    "Solver produced non-finite parameter weights. The input data may contain "
+                    f"large values and need to be preprocessed. ({exc})") from exc
+            # scikit-learn (its issue #29504): the diverged epoch scores NaN, the best
+            # weights are kept.
+            self.n_iter_ += 1
+            self.loss_ = np.nan
+            self.loss_curve_.append(np.nan)
+            self.validation_scores_.append(np.nan)
+            stopper.stopped = True
+            warnings.warn(f"The optimization diverged at iteration {self.n_iter_}; the best "
+                          "weights found by early stopping are kept.", ConvergenceWarning,
+                          stacklevel=3)
         finally:
             if self.early_stopping and getattr(self, "_best_weights", None) is not None:
                 self._model.set_weights(self._best_weights)
@@ -425,10 +513,16 @@ class _BaseMLP(BaseEstimator):
         """Train up to ``epochs`` epochs; the callback applies scikit-learn's stopping rules.
 
         The learning rate of each epoch is read from ``self._lr`` (SGD's invscaling and
-        adaptive schedules change it between epochs)."""
+        adaptive schedules change it between epochs). Sparse X trains on batches gathered
+        from CSR."""
         callbacks = [stopper]
         if self.solver == "sgd":
             callbacks.insert(0, fm.LearningRateScheduler(lambda epoch: self._lr / self._loss_scale))
+        if is_sparse(X):
+            seed = int(self._random_state.randint(0, np.iinfo(np.int32).max))
+            batches = SparseBatches(X, y, sample_weight, batch_size, self.shuffle, seed)
+            self._model.fit(x=batches, epochs=epochs, callbacks=callbacks, verbose=0)
+            return
         self._model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle),
                         callbacks=callbacks, verbose=0, sample_weight=sample_weight)
 
@@ -437,28 +531,23 @@ class _BaseMLP(BaseEstimator):
 
     def _apply_sample_weight(self, X, y, sw):
         """-> (X, y, engine weights or None), with ``self._alpha_scale`` set so the L2 term is
-        scikit-learn's ``alpha / 2 * sum(W**2) / sum(w)`` for a full batch.
+        scikit-learn's ``alpha / 2 * sum(W**2) / sum(w)`` for each batch.
 
         Uniform weights only rescale the L2 term; small integer weights become repeated rows
-        (exactly "a sample counted w times"); anything else is passed to the engine rescaled to
-        mean 1, the scale moved into the L2 term."""
+        (exactly "a sample counted w times"); anything else goes to the engine, which divides
+        each batch by its weight sum as scikit-learn does."""
         if sw is None:
             return X, y, None
-        if np.any(sw < 0):
-            raise ValueError("sample_weight must be non-negative.")
-        total = float(sw.sum())
-        if not total > 0:
-            raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+        total = _check_weights(sw)
         if np.all(sw == sw[0]):
             self._alpha_scale = 1.0 / float(sw[0])
             return X, y, None
-        if np.all(sw == np.round(sw)) and total <= self._MAX_REPEAT * len(sw):
+        if np.all(sw == np.round(sw)) and total <= self._MAX_REPEAT * len(sw) \
+                and not is_sparse(X):
             reps = sw.astype(np.int64)
             return (np.ascontiguousarray(np.repeat(X, reps, axis=0)),
                     np.repeat(y, reps, axis=0), None)
-        mean = total / len(sw)
-        self._alpha_scale = 1.0 / mean
-        return X, y, sw / mean
+        return X, y, np.ascontiguousarray(sw, dtype=self._dtype)
 
     # -- scikit-learn's no-improvement and learning-rate bookkeeping ----------------------
 
@@ -534,8 +623,16 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self)
         X = _validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                            dtype=(np.float64, np.float32))
+        X = _rows(X, self._dtype)
         with _threads(self.n_threads):
-            return self._model.predict(_dense(X, self._dtype))
+            return self._predict_rows(X)
+
+    def _predict_rows(self, X):
+        """The model's predictions; sparse X a dense block of rows at a time."""
+        if not is_sparse(X):
+            return self._model.predict(X)
+        return np.concatenate([self._model.predict(dense_rows(X, rows))
+                               for rows in row_blocks(X.shape[0], X.shape[1])])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -582,9 +679,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return X, y
 
     def _stratify_labels(self, y):
-        if self.n_outputs_ != 1 and self._label_binarizer.y_type_ != "multiclass":
-            return None  # multi-label: scikit-learn does not stratify
-        return np.argmax(y, axis=1) if y.shape[1] > 1 else y.ravel()
+        # scikit-learn's rule: the binarized targets, only with one output (binary)
+        return y if self.n_outputs_ == 1 else None
 
     def _decode_targets(self, y):
         return self._label_binarizer.inverse_transform(y)
@@ -602,7 +698,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return np.ascontiguousarray(y, dtype=self._dtype)
 
     def _score(self, X, y, sample_weight=None):
-        y_pred = self._predict_labels(self._model.predict(np.ascontiguousarray(X)))
+        y_pred = self._predict_labels(self._predict_rows(X))
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
@@ -652,12 +748,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor: ``sklearn.neural_network.MLPRegressor`` on fastmlp.
 
-    Trains half the squared error (as scikit-learn; ``loss="squared_error"`` only).
+    Trains half the squared error (``loss="squared_error"``) or, with an exp output link,
+    half the Poisson deviance (``loss="poisson"``), as scikit-learn.
     """
 
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -677,15 +774,29 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                               y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("loss='poisson' needs targets y >= 0 (counts or rates).")
         return X, y
 
     def _stratify_labels(self, y):
         return None
 
+    def _loss_offset(self, y, sample_weight):
+        """Half the Poisson deviance minus the engine's Poisson NLL: the y-only terms
+        ``xlogy(y, y) - y`` (summed over outputs, weighted mean over samples)."""
+        if self.loss != "poisson":
+            return 0.0
+        from scipy.special import xlogy
+        return float(np.average(xlogy(y, y) - y, weights=sample_weight, axis=0).sum())
+
     def _decode_targets(self, y):
         return y.ravel() if y.shape[1] == 1 else y
 
     def _targets(self, y):
+        if self.loss == "poisson":
+            # fastmlp's Poisson NLL is the mean over all n*k elements, scikit-learn's deviance
+            # a sum over outputs: ratio 1/k (and the constant _loss_offset).
+            return "poisson", 1.0 / y.shape[1], "exp"
         # scikit-learn's gradient is that of 0.5 * sum over outputs, mean over samples;
         # fastmlp's mse is the mean over all n*k elements: ratio 2/k.
         return "mse", 2.0 / y.shape[1], "identity"
@@ -698,18 +809,30 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         # outputs that is fastmlp's loss / 2 plus the part of the L2 term the halving removed,
         # taken at the epoch's starting weights (exact for one full batch).
         self._sq_weights = 0.0
-        if self.n_outputs_ > 1 and self.alpha > 0:
+        if self.n_outputs_ > 1 and self.alpha > 0 and self.loss == "squared_error":
             weights = self._model.get_weights()
             self._sq_weights = sum(float(np.dot(weights[i].ravel(), weights[i].ravel()))
                                    for i in self._dense_indices())
 
     def _report_loss(self, fm_loss):
+        if self.loss == "poisson":
+            return fm_loss / self._loss_scale + self._offset
         k = self.n_outputs_
-        scale = self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_size)
+        scale = self.alpha * self._alpha_scale * (1 - 1 / k) / (2 * self._batch_weight)
         return fm_loss / 2.0 + scale * self._sq_weights
 
+    def _lbfgs_loss(self, objective, y, sample_weight):
+        # scikit-learn's squared loss is a mean over outputs (its gradient that of the sum)
+        k = self.n_outputs_
+        if self.loss == "poisson" or k == 1:
+            return objective + self._offset
+        sw_sum = y.shape[0] if sample_weight is None else float(sample_weight.sum())
+        penalty = 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel()))
+                                         for c in self.coefs_) / sw_sum
+        return (objective - penalty) / k + penalty
+
     def _score(self, X, y, sample_weight=None):
-        y_pred = self._model.predict(np.ascontiguousarray(X))
+        y_pred = self._predict_rows(X)
         if y_pred.shape[1] == 1:
             y_pred = y_pred.ravel()
         if not np.isfinite(y_pred).all():

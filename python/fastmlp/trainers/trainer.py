@@ -84,12 +84,15 @@ class Trainer:
 
         Parameters
         ----------
-        loss : "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber" or fm.losses.Huber
+        loss : "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "poisson" or
+            fm.losses.Huber
             The classification losses fuse the softmax/sigmoid: the last layer outputs logits,
             or ends with that softmax/sigmoid (Keras' way), which is then fused into the loss
             (training on the logits, ``predict`` returning the same probabilities). "mae" (or
             "l1") is the mean absolute error, "huber" (or "smooth_l1") the Huber loss with
-            delta 1 (``fm.losses.Huber(delta)`` for another).
+            delta 1 (``fm.losses.Huber(delta)`` for another). "poisson": the last layer outputs
+            the log rate, ``predict`` returns ``exp`` of it (torch's PoissonNLLLoss with
+            log_input=True).
         optimizer : Optimizer or str
             ``fm.SGD``, ``fm.RMSprop``, ``fm.Adam``, ``fm.AdamW`` or one of their names.
         l1, l2 : float
