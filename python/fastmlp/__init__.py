@@ -5,6 +5,7 @@ steps with the GIL released) behind a Keras-style API and scikit-learn drop-in e
 """
 from fastmlp import losses, ops, schedules
 from fastmlp.callbacks import (
+    BackupAndRestore,
     Callback,
     CSVLogger,
     EarlyStopping,
@@ -50,6 +51,6 @@ __all__ = [
     "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize", "Layer",
     "SGD", "RMSprop", "Adam", "AdamW", "Optimizer",
     "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ModelCheckpoint",
-    "CSVLogger", "TerminateOnNaN", "History",
+    "CSVLogger", "TerminateOnNaN", "History", "BackupAndRestore",
     "Sequential", "Standardizer", "train_dev_test_split", "diagnose", "gradcheck", "load",
 ]

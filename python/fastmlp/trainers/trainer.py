@@ -58,6 +58,7 @@ class Trainer:
         self._epoch = 0                # epochs trained so far: seeds shuffling and schedules
         self.stop_training = False
         self.history = None
+        self._fit_progress = {}        # fit's resume bookkeeping (BackupAndRestore)
 
     # ---------------------------------------------------------------- compile
 
@@ -255,9 +256,6 @@ class Trainer:
         self.history = history
         self.stop_training = False
         callbacks.set_model(self)
-        callbacks.on_train_begin({})
-
-        progress = Progress(verbose, epochs, n_samples, self._metric_logs)
         optimizer = self._compile_config.optimizer
         per_step = bool(getattr(optimizer.lr, "per_step", False))
         # Two epoch numbers: Keras' ``epoch`` (initial_epoch .. epochs-1), which callbacks, History
@@ -270,6 +268,14 @@ class Trainer:
         # after 5 epochs repeats epochs 5..9 of one fit(epochs=10) bit for bit, even on a model
         # whose count says otherwise (weights restored into a fresh model, say).
         engine_offset = (self._epoch if initial_epoch == 0 else initial_epoch) - initial_epoch
+        # What BackupAndRestore saves, and where it says to resume ("resume": Keras' epoch and
+        # the engine offset of the run it backed up).
+        self._fit_progress = {"engine_offset": engine_offset, "interrupted": False}
+        callbacks.on_train_begin({})
+        resume = self._fit_progress.pop("resume", None)
+        if resume is not None:
+            initial_epoch, engine_offset = resume
+        progress = Progress(verbose, epochs, n_samples, self._metric_logs)
         diverged = None
         try:
             for epoch in range(initial_epoch, epochs):
@@ -303,6 +309,7 @@ class Trainer:
                         warn_ran_out("x")
                     else:                       # interrupted before the first batch
                         progress.message("Interrupted: training stopped.")
+                        self._fit_progress["interrupted"] = True
                     break
                 logs = {"loss": float(totals.loss)}
                 logs.update(self._metric_logs(totals))
@@ -320,11 +327,13 @@ class Trainer:
                 progress.update(epoch, logs, time.perf_counter() - t0)
                 if interrupted:
                     progress.message("Interrupted: training stopped after the current batch.")
+                    self._fit_progress["interrupted"] = True
                     break
                 if stop or self.stop_training:
                     break
         except KeyboardInterrupt:
             progress.message("Interrupted: training stopped.")
+            self._fit_progress["interrupted"] = True
         finally:
             progress.close()
         if diverged is not None and callbacks.has(TerminateOnNaN):
