@@ -159,8 +159,8 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
                                    const TrainMode& mode) const {
   // Training steps: streams from (layer, step, purpose); predict(training=True) call k mixes k
   // in, so every call differs and training's masks stay what they always were.
-  const std::uint64_t step_salt =
-      static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
+  const std::uint64_t step_salt = static_cast<std::uint64_t>(step) ^
+                                  (mode.draw ? mix64(mode.draw) : 0) ^ (rank ? mix64(~rank) : 0);
   // Running statistics are written only when mode.update_running (callers hold the network).
   const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data())};
   const T* x = x0;  // (n, op.in) input of the current op

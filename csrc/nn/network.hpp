@@ -75,6 +75,9 @@ class Network {
   // dX = dZ·Wᵀ and inference -- rounds its operands to bf16 and accumulates in float32, as
   // torch.autocast does; weights, gradients, optimizer state, BatchNorm and losses stay T.
   bool bf16 = false;
+  // Data-parallel training: this process's rank, mixed into the dropout and noise streams so
+  // that every rank draws its own masks (rank 0 draws what a single process draws).
+  std::uint64_t rank = 0;
 
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------
   // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,

@@ -3,7 +3,7 @@
 A C++ core (own packed GEMM with AVX-512/AVX2 micro-kernels, fused kernels, whole training
 steps with the GIL released) behind a Keras-style API and scikit-learn drop-in estimators.
 """
-from fastmlp import losses, ops, schedules
+from fastmlp import distributed, losses, ops, schedules
 from fastmlp.callbacks import (
     BackupAndRestore,
     Callback,
@@ -45,7 +45,8 @@ from fastmlp.runtime import build_info, get_num_threads, set_num_threads
 __version__ = build_info()["version"]
 
 __all__ = [
-    "build_info", "get_num_threads", "set_num_threads", "ops", "__version__", "schedules", "losses",
+    "build_info", "get_num_threads", "set_num_threads", "ops", "distributed", "__version__",
+    "schedules", "losses",
     "DivergenceError", "InvalidParameterError", "SymmetryWarning",
     "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "ELU",
     "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize", "Layer",

@@ -1,0 +1,114 @@
+"""Jobs that tests/test_distributed.py runs under ``mpiexec -n 2``: ``python mpi_jobs.py NAME
+[ARGS]``. Each rank asserts; a failed assert aborts the job (nonzero exit, the message on
+stderr)."""
+import os
+import sys
+
+import numpy as np
+
+import fastmlp as fm
+
+
+def _data(n=203, d=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 0.5)
+    return X, y
+
+
+def _all_equal_across_ranks(comm, arrays):
+    """Every rank holds bit-identical arrays (rank 0's broadcast, compared bytewise)."""
+    for a in arrays:
+        mine = np.ascontiguousarray(a)
+        root = comm.comm.bcast(mine.copy())
+        if mine.tobytes() != root.tobytes():
+            return False
+    return True
+
+
+def equivalence(comm):
+    """float64 SGD without shuffling: shards X[rank::size] with batch b per rank equal one
+    process with batch size*b (weights, History, validation)."""
+    X, y = _data()
+    b = 8
+
+    def model():
+        m = fm.Sequential([fm.Dense(16, activation="tanh"), fm.Dense(3)], dtype="float64",
+                          seed=1)
+        m.compile(optimizer=fm.SGD(lr=0.1, momentum=0.9), l2=1e-3)
+        return m
+
+    dist = model()
+    h = dist.fit(X[comm.rank::comm.size], y[comm.rank::comm.size], epochs=3, batch_size=b,
+                 shuffle=False, verbose=0, validation_data=(X[:50], y[:50]), distributed=comm)
+    ref = model()
+    hr = ref.fit(X, y, epochs=3, batch_size=b * comm.size, shuffle=False, verbose=0,
+                 validation_data=(X[:50], y[:50]))
+    for a, r in zip(dist.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, r, rtol=0, atol=1e-10)
+    for key in hr.history:
+        np.testing.assert_allclose(h.history[key], hr.history[key], rtol=1e-10, err_msg=key)
+    assert int(dist._net.step) == int(ref._net.step)
+
+
+def identical_weights(comm):
+    """Shuffled Adam training with Dropout and BatchNorm: weights, optimizer state and running
+    statistics identical on every rank after fit; dropout masks differ per rank."""
+    X, y = _data(n=157)
+    X = X.astype(np.float32)
+    m = fm.Sequential([fm.Dense(32), fm.BatchNorm(), fm.ReLU(), fm.Dropout(0.3), fm.Dense(3)],
+                      seed=5)
+    m.compile(optimizer="adam")
+    h = m.fit(X[comm.rank::comm.size], y[comm.rank::comm.size], epochs=2, batch_size=16,
+              validation_split=0.2, verbose=0, distributed=comm)
+    assert _all_equal_across_ranks(comm, m.get_weights() + m.get_optimizer_state()["arrays"])
+    assert comm.comm.allgather(h.history) == [h.history] * comm.size
+    assert m._net.rank == comm.rank
+    masks = m.predict(X[:20], training=True)
+    others = comm.comm.allgather(masks)
+    assert not np.array_equal(others[0], others[1]), "dropout masks should differ per rank"
+
+
+def backup(comm, backup_dir):
+    """BackupAndRestore under distributed: rank 0 writes, every rank restores; 2 epochs then
+    a resumed fit to 4 equal one fit of 4."""
+    X, y = _data(n=120)
+
+    def fit(epochs, callbacks):
+        m = fm.Sequential([fm.Dense(8, activation="relu"), fm.Dense(3)], dtype="float64", seed=2)
+        m.compile(optimizer="adam")
+        h = m.fit(X[comm.rank::comm.size], y[comm.rank::comm.size], epochs=epochs,
+                  batch_size=10, verbose=0, callbacks=callbacks, distributed=comm)
+        return m, h
+
+    ref, href = fit(4, [])
+    fit(2, [fm.BackupAndRestore(backup_dir, delete_checkpoint=False)])
+    assert os.path.exists(os.path.join(backup_dir, "backup.npz"))
+    m, h = fit(4, [fm.BackupAndRestore(backup_dir)])
+    for a, r in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, r)
+    assert h.history == href.history
+
+
+def fails_on_rank1(comm):
+    """An exception on rank 1 only must end every rank (no hang)."""
+    class Boom(fm.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if comm.rank == 1 and epoch == 1:
+                raise RuntimeError("boom on rank 1")
+
+    X, y = _data()
+    m = fm.Sequential([fm.Dense(8), fm.Dense(3)], seed=0)
+    m.compile()
+    m.fit(X[comm.rank::2], y[comm.rank::2], epochs=50, batch_size=8, verbose=0,
+          callbacks=[Boom()], distributed=comm)
+
+
+if __name__ == "__main__":
+    comm_ = fm.distributed.init()
+    try:
+        globals()[sys.argv[1]](comm_, *sys.argv[2:])
+    except Exception as e:    # one rank's failed assert must not leave the other waiting
+        fm.distributed.abort_on_error(comm_, e)
+        raise
+    print(f"rank {comm_.rank}: {sys.argv[1]} ok", flush=True)
