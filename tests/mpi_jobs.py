@@ -51,6 +51,29 @@ def equivalence(comm):
     assert int(dist._net.step) == int(ref._net.step)
 
 
+def sync_batchnorm(comm):
+    """BatchNorm(synchronized=True): 2 ranks with batch b equal one process with batch 2b
+    (global batch statistics, their gradients and the running statistics), also with shards
+    of unequal size and a last step with unequal rows."""
+    X, y = _data(n=203)
+    X[:, 3] = 5 * X[:, 3] + 2
+
+    def model():
+        m = fm.Sequential([fm.Dense(12), fm.BatchNorm(synchronized=True, momentum=0.3),
+                           fm.Tanh(), fm.Dense(3)], dtype="float64", seed=4)
+        m.compile(optimizer=fm.SGD(lr=0.05))
+        return m
+
+    dist = model()
+    h = dist.fit(X[comm.rank::comm.size], y[comm.rank::comm.size], epochs=2, batch_size=6,
+                 shuffle=False, verbose=0, distributed=comm)
+    ref = model()
+    hr = ref.fit(X, y, epochs=2, batch_size=12, shuffle=False, verbose=0)
+    for a, r in zip(dist.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, r, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(h.history["loss"], hr.history["loss"], rtol=1e-10)
+
+
 def identical_weights(comm):
     """Shuffled Adam training with Dropout and BatchNorm: weights, optimizer state and running
     statistics identical on every rank after fit; dropout masks differ per rank."""

@@ -29,7 +29,7 @@ def _run(job, *args, timeout=120):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-@pytest.mark.parametrize("job", ["equivalence", "identical_weights"])
+@pytest.mark.parametrize("job", ["equivalence", "sync_batchnorm", "identical_weights"])
 def test_two_ranks(job):
     proc = _run(job)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

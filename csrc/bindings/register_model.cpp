@@ -95,6 +95,7 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
     case OpKind::batchnorm:
       s.momentum = get_float(d, "momentum", 0.1, w);
       s.eps = get_float(d, "eps", 1e-5, w);
+      s.synchronized = get_bool(d, "synchronized", false);
       break;
     case OpKind::noise:
       s.stddev = get_float(d, "stddev", 0.0, w);
@@ -507,19 +508,28 @@ void register_model(py::module_& m) {
           "fit_epoch",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size,
              bool shuffle, long long epoch, const py::object& progress, const py::object& sw,
-             const py::object& sync, long long steps) {
+             const py::object& sync, long long steps, const py::object& across) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()),
                      "'progress' must be callable or None");
             FM_CHECK(sync.is_none() || PyCallable_Check(sync.ptr()),
                      "'sync' must be callable or None");
             FM_CHECK(sync.is_none() || steps >= 1, "'steps' must be >= 1 with sync, got ", steps);
+            FM_CHECK(across.is_none() || (!sync.is_none() && PyCallable_Check(across.ptr())),
+                     "'across' must be callable, and given with sync");
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               fb::InterruptPoll poll(progress);
               fb::PySync<T> reduce(sync);
-              train::GradientSync<T> gs{std::ref(reduce), static_cast<index_t>(steps)};
+              fb::PySync<double> sum(across);
+              train::GradientSync<T> gs{std::ref(reduce), {}, static_cast<index_t>(steps)};
+              if (!across.is_none())
+                gs.across = [&sum, &gs](double* v, index_t len) {
+                  double flags[3] = {0.0, 0.0, 0.0};
+                  sum(v, len, flags);
+                  if (flags[2] != 0.0) gs.want_stop = true;  // failed: every rank stops soon
+                };
               train::EpochResult r;
               {
                 py::gil_scoped_release nogil;
@@ -528,6 +538,7 @@ void register_model(py::module_& m) {
                                         sync.is_none() ? nullptr : &gs);
               }
               reduce.rethrow();
+              sum.rethrow();
               poll.rethrow();
               return r;
             });
@@ -535,8 +546,10 @@ void register_model(py::module_& m) {
           py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true,
           py::arg("epoch") = 0, py::arg("progress") = py::none(),
           py::arg("sample_weight") = py::none(), py::arg("sync") = py::none(), py::arg("steps") = 0,
+          py::arg("across") = py::none(),
           "sync(grads, flags): data-parallel training (fastmlp.distributed), called every step "
-          "to allreduce the gradient arena; steps: the epoch's step count on every rank.")
+          "to allreduce the gradient arena; steps: the epoch's step count on every rank; "
+          "across(values, flags): sums float64 values over the ranks (synchronized BatchNorm).")
       .def_property(
           "rank", [](PyNetwork& s) { return s.visit([](auto& n) { return n.rank; }); },
           [](PyNetwork& s, unsigned long long r) { s.visit([r](auto& n) { n.rank = r; }); },

@@ -40,6 +40,7 @@ struct LayerSpec {
   double rate = 0.0;            // dropout
   double momentum = 0.1;        // batchnorm
   double eps = 1e-5;            // batchnorm
+  bool synchronized = false;    // batchnorm: global batch statistics in distributed training
   double stddev = 0.0;          // noise
 };
 
@@ -68,6 +69,7 @@ struct Op {
   // batchnorm
   index_t gamma = -1, beta = -1, running_mean = -1, running_var = -1;
   double momentum = 0.1, eps = 1e-5;
+  bool synchronized = false;
   // dropout / noise
   double rate = 0.0, stddev = 0.0;
   // standardize

@@ -11,6 +11,7 @@
 // in blocks through thread_local scratch, so concurrent predicts never share mutable memory.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/aligned_buffer.hpp"
@@ -98,6 +99,10 @@ class Network {
   Totals loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
   // Backward from ws.grad_a (dlogits, (n, output_dim)) into grads(); x0 as given to forward.
   void backward(Workspace<T>& ws, const T* x0, index_t n);
+  // Distributed training, a rank without rows in a step (or whose loss was not finite, so
+  // it skips backward: forward false): makes the calls to `across` that a forward and
+  // backward of its synchronized BatchNorm ops would, with zeros, as the other ranks wait.
+  void idle_across(const std::function<void(double*, index_t)>& across, bool forward) const;
   // L1/L2 penalty over Dense weights (resolved per layer); adds its gradient when with_grad.
   double penalty(bool with_grad) { return penalty_into(with_grad ? grads_.data() : nullptr); }
   double penalty_value() const { return penalty_into(nullptr); }

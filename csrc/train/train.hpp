@@ -30,6 +30,9 @@ struct StepResult {
 template <class T>
 struct GradientSync {
   std::function<void(T* grads, index_t n, double* flags)> reduce;
+  // Sums v (len values) over the ranks in place: BatchNorm(synchronized=True)'s statistics
+  // (empty: no synchronized BatchNorm).
+  std::function<void(double* v, index_t len)> across;
   index_t steps = 0;       // steps of the epoch: the most any rank has (idle ranks send 0 rows)
   bool want_stop = false;  // this rank asks to stop (sent with the next step's flags)
 };

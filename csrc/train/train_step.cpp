@@ -18,16 +18,21 @@ StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const in
   if (n > 0) {
     const T* x0 = net.gather_input(ws, idx ? X : X + begin * d, d, idx, n);  // (n, in)
     Targets<T> t = net.gather_targets(ws, y, idx, begin, n);
-    const T* logits = net.forward_train(ws, x0, n, nn::TrainMode{});  // (n, out)
-    r.totals = net.loss_of(logits, t, n, ws.grad_a);  // loss: the mean without penalty
+    nn::TrainMode mode;
+    if (sync && sync->across) mode.across = &sync->across;
+    const T* logits = net.forward_train(ws, x0, n, mode);  // (n, out)
+    r.totals = net.loss_of(logits, t, n, ws.grad_a);       // loss: the mean without penalty
     r.finite = std::isfinite(r.totals.loss);
     if (r.finite) {
       net.backward(ws, x0, n);
       r.totals.set_loss(r.totals.loss + net.penalty(true));
       r.finite = std::isfinite(r.totals.loss);
+    } else if (mode.across) {
+      net.idle_across(*mode.across, false);  // the other ranks' backward waits for this one
     }
   } else {
     std::memset(net.grads(), 0, sizeof(T) * net.trainable_size());  // weighs 0 in the mean
+    if (sync && sync->across) net.idle_across(sync->across, true);
   }
   if (sync) {
     double flags[3] = {static_cast<double>(n), r.finite ? 0.0 : 1.0, sync->want_stop ? 1.0 : 0.0};

@@ -123,6 +123,20 @@ def gradient_reducer(comm: Communicator, running_stats: list):
     return reduce
 
 
+def stats_summer(comm: Communicator):
+    """fit_epoch's ``across(values, flags)``: sums a few float64 values over the ranks
+    (BatchNorm(synchronized=True)'s statistics), polled with ``sched_yield`` as the gradient
+    allreduce is."""
+    MPI = comm._MPI
+    yield_ = getattr(os, "sched_yield", lambda: None)
+
+    def across(values, flags):
+        req = comm.comm.Iallreduce(MPI.IN_PLACE, values, op=MPI.SUM)
+        while not req.Test():
+            yield_()
+    return across
+
+
 class _NodeAllreduce:
     """The step's allreduce through an MPI shared-memory window on each node.
 

@@ -288,6 +288,10 @@ class BatchNorm(Layer):
     Training: normalize with the batch mean and (biased) variance, and update
     ``running = (1 - momentum) * running + momentum * batch`` (unbiased variance).
     Inference: use the running statistics. Arrays: ``gamma, beta, running_mean, running_var``.
+
+    ``synchronized=True`` (Keras' name; PyTorch's SyncBatchNorm): in ``fit(...,
+    distributed=comm)`` the batch statistics (and their gradients) are those of the global
+    batch, every rank's rows together; elsewhere it changes nothing.
     """
 
     _params = ("momentum", "eps")
@@ -295,7 +299,10 @@ class BatchNorm(Layer):
                     "eps": [Interval(Real, 0, None, closed="neither")]}
     _kind = "batchnorm"
 
-    def __init__(self, momentum=0.1, eps=1e-5):
+    def __init__(self, momentum=0.1, eps=1e-5, synchronized=False):
+        validate_params("BatchNorm", {"synchronized": synchronized},
+                        {"synchronized": ["boolean"]})
+        self.synchronized = bool(synchronized)
         self._set_numbers(momentum=momentum, eps=eps)
         if self.momentum > 0.5:
             # Keras' momentum is the weight of the old statistics (0.99 there is 0.01 here):
@@ -305,6 +312,13 @@ class BatchNorm(Layer):
                 f"new batch, so the running statistics follow the last batches closely. Keras' "
                 f"momentum={self.momentum:g} is momentum={1 - self.momentum:.2g} here.",
                 UserWarning, stacklevel=2)
+
+    def get_config(self) -> dict:
+        # synchronized only when set: configs (and saved files) of other models are unchanged.
+        config = super().get_config()
+        if self.synchronized:
+            config["synchronized"] = True
+        return config
 
     def param_specs(self, input_dim):
         return [("gamma", (input_dim,), True), ("beta", (input_dim,), True),

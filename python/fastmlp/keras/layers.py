@@ -122,7 +122,8 @@ class BatchNormalization(_fm.BatchNorm):
                                  f"{arg}={value!r} (it starts at {want!r})")
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization momentum must be in [0, 1], got {momentum!r}")
-        super().__init__(momentum=1.0 - float(momentum), eps=epsilon)
+        super().__init__(momentum=1.0 - float(momentum), eps=epsilon,
+                         synchronized=synchronized)
 
     def __repr__(self):
         return f"BatchNormalization(momentum={1.0 - self.momentum:g}, epsilon={self.eps:g})"

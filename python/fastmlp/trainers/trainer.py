@@ -25,7 +25,13 @@ import numpy as np
 from fastmlp import _core
 from fastmlp._validation import Interval, Options, batch_rows, check_X, validate_params
 from fastmlp.callbacks import CallbackList, History, TerminateOnNaN
-from fastmlp.distributed import GlobalTotals, abort_on_error, as_communicator, gradient_reducer
+from fastmlp.distributed import (
+    GlobalTotals,
+    abort_on_error,
+    as_communicator,
+    gradient_reducer,
+    stats_summer,
+)
 from fastmlp.errors import DivergenceError, InvalidParameterError
 from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss_spec
 from fastmlp.metrics import metric_logs, resolve_metrics
@@ -281,7 +287,7 @@ class Trainer:
             Xv, yv, swv = self._fit_validation_arrays(validation_data)
             n_samples = None
         validating = Xv is not None or val_source is not None
-        sync, steps = None, 0
+        sync, steps, across = None, 0, None
         if comm is not None:
             if source is not None or augment is not None or \
                     getattr(self._compile_config.optimizer.lr, "per_step", False):
@@ -292,6 +298,8 @@ class Trainer:
             callbacks = CallbackList([cb for cb in callbacks if comm.rank == 0
                                       or not getattr(cb, "_rank0_only", False)])
             sync, steps = self._start_distributed(comm, len(X), batch_size)
+            if any(getattr(layer, "synchronized", False) for layer in self.layers):
+                across = stats_summer(comm)
 
         history = History()
         history.params = {"epochs": epochs, "batch_size": batch_size, "samples": n_samples,
@@ -338,7 +346,7 @@ class Trainer:
                                                  int(global_epoch),
                                                  progress=progress.start_epoch(epoch),
                                                  sample_weight=sw, sync=sync,
-                                                 steps=steps)
+                                                 steps=steps, across=across)
                     totals, nonfinite, interrupted = (result.totals, result.nonfinite,
                                                       result.interrupted)
                     if comm is not None:    # History and callbacks see the global sums
