@@ -74,6 +74,33 @@ def sync_batchnorm(comm):
     np.testing.assert_allclose(h.history["loss"], hr.history["loss"], rtol=1e-10)
 
 
+def estimator(comm):
+    """MLPClassifier.fit(distributed=comm): 2 ranks with batch b equal one process with 2b
+    (SGD, no shuffling, alpha); classes are every rank's together."""
+    import warnings
+
+    from fastmlp.sklearn import MLPClassifier
+
+    X, y = _data(n=200)
+    y[y == 2] = 7                       # labels 0, 1, 7
+    kw = dict(hidden_layer_sizes=(9,), solver="sgd", shuffle=False, random_state=0,
+              max_iter=3, alpha=1e-3, learning_rate_init=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # ConvergenceWarning after 3 iterations
+        dist = MLPClassifier(batch_size=10, **kw).fit(
+            X[comm.rank::comm.size], y[comm.rank::comm.size], distributed=comm)
+        ref = MLPClassifier(batch_size=20, **kw).fit(X, y)
+        for a, r in zip(dist.coefs_ + dist.intercepts_, ref.coefs_ + ref.intercepts_):
+            np.testing.assert_allclose(a, r, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(dist.loss_curve_, ref.loss_curve_, rtol=1e-10)
+        # A rank that never sees label 7 still learns all three classes.
+        mine = y[comm.rank::comm.size]
+        keep = mine != 7 if comm.rank == 1 else np.ones(len(mine), bool)
+        part = MLPClassifier(batch_size=10, **kw).fit(
+            X[comm.rank::comm.size][keep], mine[keep], distributed=comm)
+    assert list(part.classes_) == [0, 1, 7]
+
+
 def identical_weights(comm):
     """Shuffled Adam training with Dropout and BatchNorm: weights, optimizer state and running
     statistics identical on every rank after fit; dropout masks differ per rank."""

@@ -29,7 +29,8 @@ def _run(job, *args, timeout=120):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-@pytest.mark.parametrize("job", ["equivalence", "sync_batchnorm", "identical_weights"])
+@pytest.mark.parametrize("job", ["equivalence", "sync_batchnorm", "identical_weights",
+                                 "estimator"])
 def test_two_ranks(job):
     proc = _run(job)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -70,3 +71,17 @@ def test_bad_distributed_argument():
     m.compile()
     with pytest.raises(TypeError, match="distributed"):
         m.fit(X, y, distributed="yes", verbose=0)
+
+
+def test_cli_train_distributed(tmp_path):
+    out = tmp_path / "m.fm"
+    cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "fastmlp", "train", "digits",
+           "--distributed", "--epochs", "10", "--layers", "32", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert proc.stdout.count("test accuracy") == 1       # rank 0 alone reports
+    assert "distributed: 2 ranks" in proc.stdout
+    acc = float(proc.stdout.split("test accuracy: ")[1].split("%")[0])
+    assert acc > 70     # one process with batch 128: 81%
+    assert fm.load(str(out)).predict(np.zeros((1, 64))).shape == (1, 10)

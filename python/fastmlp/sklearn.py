@@ -100,6 +100,14 @@ def _threads(n):
         fm.set_num_threads(before)
 
 
+def _all_ranks_labels(y, comm):
+    """``y``, or with ``comm`` (distributed fit) every rank's distinct labels together, so
+    that every rank learns the same classes (a multi-label indicator is the same anywhere)."""
+    if comm is None or comm.size == 1 or y.ndim == 2:
+        return y
+    return np.concatenate(comm.comm.allgather(np.unique(y)))
+
+
 class _Stopper(fm.Callback):
     """Runs scikit-learn's per-iteration bookkeeping from inside ``Sequential.fit``."""
 
@@ -117,7 +125,7 @@ class _Stopper(fm.Callback):
         est.loss_ = est._report_loss(float(logs["loss"]))
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)
-        if est.verbose:
+        if est.verbose and (est._comm is None or est._comm.rank == 0):
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         est._update_no_improvement_count(self.X_val, self.y_val, self.sw_val)
         est._iteration_ends()
@@ -232,7 +240,7 @@ class _BaseMLP(BaseEstimator):
                 "'rmsprop', or sklearn.neural_network for L-BFGS."
             )
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, distributed=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -243,14 +251,27 @@ class _BaseMLP(BaseEstimator):
             multi-label classification.
         sample_weight : array-like of shape (n_samples,), default=None
             Integer (or uniform) sample weights.
+        distributed : fm.distributed.init()'s communicator, optional
+            Data-parallel training over MPI: every rank calls fit with its own rows;
+            ``batch_size`` is per rank (``alpha`` is scaled to the global batch), the classes
+            are the union of every rank's labels and the loss curve is global. Not with
+            ``early_stopping=True`` (its validation score is not a sum over ranks).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         distributed=distributed)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, distributed=None):
+        self._comm = None if distributed is None else fm.distributed.as_communicator(distributed)
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental)
+        finally:
+            self._comm = None
+
+    def _fit_checked(self, X, y, sample_weight, incremental):
         self._validate_params()
         self._check_solver_supported()
         hidden = self.hidden_layer_sizes
@@ -263,6 +284,9 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if self.early_stopping and self._comm is not None:
+            raise ValueError("fit(distributed=...) does not support early_stopping=True: its "
+                             "validation score is computed on one rank's rows")
 
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -399,7 +423,8 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        self._compile(batch_size)
+        # alpha's penalty is per global batch: every rank's rows together.
+        self._compile(batch_size * (self._comm.size if self._comm is not None else 1))
         self._batch_size = batch_size
         y_fit = self._engine_targets(y_train)
 
@@ -430,7 +455,8 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "sgd":
             callbacks.insert(0, fm.LearningRateScheduler(lambda epoch: self._lr / self._loss_scale))
         self._model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle),
-                        callbacks=callbacks, verbose=0, sample_weight=sample_weight)
+                        callbacks=callbacks, verbose=0, sample_weight=sample_weight,
+                        distributed=self._comm)
 
     #: integer weights are trained as repeated rows up to this many rows per sample on average
     _MAX_REPEAT = 4
@@ -556,7 +582,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         # Same class bookkeeping as scikit-learn (see its _validate_input).
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer.fit(_all_ranks_labels(y, self._comm))
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -597,10 +623,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, distributed=None):
         """Update the model with a single epoch over the given data.
 
-        ``classes`` (all classes across calls) is required on the first call.
+        ``classes`` (all classes across calls) is required on the first call;
+        ``distributed`` as in :meth:`fit`.
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -608,7 +635,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         distributed=distributed)
 
     def _predict_labels(self, proba):
         if self.n_outputs_ == 1:
@@ -708,9 +736,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the model with a single epoch over the given data."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None, distributed=None):
+        """Update the model with a single epoch over the given data (``distributed`` as in
+        :meth:`fit`)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         distributed=distributed)
 
     def predict(self, X):
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
