@@ -84,7 +84,7 @@ def _dense(X, dtype=None):
     """Densify sparse input; cast to the model's dtype; C-contiguous (fastmlp never copies)."""
     if hasattr(X, "toarray"):
         X = X.toarray()
-    return np.ascontiguousarray(X, dtype=dtype)
+    return np.require(X, dtype=dtype, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
 @contextlib.contextmanager

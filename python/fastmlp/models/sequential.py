@@ -391,7 +391,7 @@ class Sequential(Trainer):
         link = self._compile_config is not None
         if self._net is not None and type(X) is np.ndarray and X.ndim == 2 and X.size \
                 and X.shape[1] == self._input_dim and X.dtype == self._dtype \
-                and X.flags.c_contiguous:
+                and X.flags.c_contiguous and X.flags.aligned:
             # Already what the engine takes (the latency path): it checks shape and
             # finiteness itself, with the GIL released.
             if batch_size is None:
