@@ -101,6 +101,30 @@ def estimator(comm):
     assert list(part.classes_) == [0, 1, 7]
 
 
+def allreduce_paths(comm):
+    """The step's allreduce within a node and between nodes (one "node" per rank here): the
+    row-weighted mean, the same bits on every rank, the flags summed, nothing changed when a
+    loss was not finite."""
+    from fastmlp.distributed import gradient_reducer
+
+    rng = np.random.default_rng(comm.rank)
+    for dtype in (np.float32, np.float64):
+        g = rng.normal(size=1001).astype(dtype)
+        every = comm.comm.allgather(g)
+        for rows in ((5, 5), (7, 3)):
+            want = sum(r * x.astype(np.float64) for r, x in zip(rows, every)) / sum(rows)
+            for node in (None, comm.comm.Split(comm.rank)):
+                out, flags = g.copy(), np.array([rows[comm.rank], 0.0, comm.rank])
+                gradient_reducer(comm, [], node)(out, flags)
+                tol = 1e-6 if dtype == np.float32 else 1e-14
+                np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+                assert list(flags) == [sum(rows), 0.0, 1.0]
+                assert _all_equal_across_ranks(comm, [out])
+        out, flags = g.copy(), np.array([4.0, float(comm.rank == 1), 0.0])
+        gradient_reducer(comm, [])(out, flags)
+        assert flags[1] == 1.0 and np.array_equal(out, g)
+
+
 def identical_weights(comm):
     """Shuffled Adam training with Dropout and BatchNorm: weights, optimizer state and running
     statistics identical on every rank after fit; dropout masks differ per rank."""

@@ -30,7 +30,7 @@ def _run(job, *args, timeout=120):
 
 
 @pytest.mark.parametrize("job", ["equivalence", "sync_batchnorm", "identical_weights",
-                                 "estimator"])
+                                 "estimator", "allreduce_paths"])
 def test_two_ranks(job):
     proc = _run(job)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

@@ -103,19 +103,21 @@ def as_communicator(obj) -> Communicator:
                     f"communicator, got {type(obj).__name__}")
 
 
-def gradient_reducer(comm: Communicator, running_stats: list):
+def gradient_reducer(comm: Communicator, running_stats: list, node_comm=None):
     """fit_epoch's ``sync(grads, flags)``: sums the step's
     flags (rows, not-finite, stop) over the ranks and replaces the gradients by their
     row-weighted mean ``sum_r rows_r * g_r / sum_r rows_r`` (left alone when some loss was not
     finite), then broadcasts rank 0's BatchNorm running statistics. The sums run through node
-    shared memory (:class:`_NodeAllreduce`)."""
+    shared memory (:class:`_NodeAllreduce`); ``node_comm`` replaces the MPI shared-memory split
+    that groups the ranks into nodes (tests use one "node" per rank to run the path between
+    nodes)."""
     if comm.size == 1:
         return lambda grads, flags: None
     node = []   # set up by the first step (every rank takes it together: it is collective)
 
     def reduce(grads, flags):
         if not node:
-            node.append(_NodeAllreduce(comm, grads.size, grads.dtype))
+            node.append(_NodeAllreduce(comm, grads.size, grads.dtype, node_comm))
         node[0](grads, flags)
         if flags[1] == 0:
             for a in running_stats:
@@ -162,10 +164,11 @@ class _NodeAllreduce:
     own time and waits only at two barriers.
     """
 
-    def __init__(self, comm: Communicator, n: int, dtype):
+    def __init__(self, comm: Communicator, n: int, dtype, local=None):
         MPI = comm._MPI
         self._MPI = MPI
-        self.local = comm.comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.rank)
+        self.local = comm.comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.rank) \
+            if local is None else local
         lr, ls = self.local.Get_rank(), self.local.Get_size()
         self.lr, self.ls, self.n = lr, ls, n
         dtype = np.dtype(dtype)
