@@ -72,8 +72,10 @@ class Network:
         """
         Totals of the set in inference mode (loss: the mean incl. penalty).
         """
-    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> EpochResult:
-        ...
+    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None, sync: typing.Any = None, steps: typing.SupportsInt | typing.SupportsIndex = 0, across: typing.Any = None) -> EpochResult:
+        """
+        sync(grads, flags): data-parallel training (fastmlp.distributed), called every step to allreduce the gradient arena; steps: the epoch's step count on every rank; across(values, flags): sums float64 values over the ranks (synchronized BatchNorm).
+        """
     def gradients(self, X: typing.Any, y: typing.Any, dropout: bool = True, sample_weight: typing.Any = None) -> list:
         ...
     def optimizer_state(self) -> list:
@@ -114,6 +116,14 @@ class Network:
         ...
     @property
     def output_dim(self) -> int:
+        ...
+    @property
+    def rank(self) -> int:
+        """
+        Data-parallel rank, mixed into the dropout/noise streams (0: a single process's).
+        """
+    @rank.setter
+    def rank(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def step(self) -> int:
