@@ -122,3 +122,12 @@ def test_bad_arguments_and_foreign_file(tmp_path):
     (d / "backup.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a readable fastmlp backup"):
         _fit_with(d, 1)
+
+
+def test_keras_name(tmp_path):
+    from fastmlp.keras.callbacks import BackupAndRestore
+
+    cb = BackupAndRestore(str(tmp_path), save_freq="epoch", delete_checkpoint=False)
+    assert isinstance(cb, fm.BackupAndRestore) and not cb.delete_checkpoint
+    with pytest.raises(ValueError, match="double_checkpoint"):
+        BackupAndRestore(str(tmp_path), double_checkpoint=True)
