@@ -164,6 +164,14 @@ def backup(comm, backup_dir):
     assert h.history == href.history
 
 
+def threads(comm):
+    """init() gave each rank its node's CPUs divided by the ranks on the node."""
+    from fastmlp.runtime import cpus_available
+
+    assert comm.local_size == comm.size == 2
+    assert fm.get_num_threads() == max(1, cpus_available() // 2)
+
+
 def fails_on_rank1(comm):
     """An exception on rank 1 only must end every rank (no hang)."""
     class Boom(fm.Callback):

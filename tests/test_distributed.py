@@ -23,9 +23,9 @@ def _mpiexec():
     return exe
 
 
-def _run(job, *args, timeout=120):
+def _run(job, *args, timeout=120, env=None):
     cmd = [_mpiexec(), "-n", "2", sys.executable, _JOBS, job, *map(str, args)]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = env or dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -41,6 +41,12 @@ def test_backup_and_restore_two_ranks(tmp_path):
     proc = _run("backup", tmp_path / "bk")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert not (tmp_path / "bk" / "backup.npz").exists()
+
+
+def test_threads_default_to_node_cores_over_local_ranks():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = _run("threads", env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
 def test_error_on_one_rank_stops_all():
