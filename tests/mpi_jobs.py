@@ -41,6 +41,14 @@ def equivalence(comm):
     dist = model()
     h = dist.fit(X[comm.rank::comm.size], y[comm.rank::comm.size], epochs=3, batch_size=b,
                  shuffle=False, verbose=0, validation_data=(X[:50], y[:50]), distributed=comm)
+    # Standardize learns the whole set's statistics from the ranks' rows.
+    std = fm.Sequential([fm.Standardize(), fm.Dense(3)], dtype="float64")
+    std.compile()
+    std.fit(X[comm.rank::comm.size] * 3 + 1, y[comm.rank::comm.size], epochs=1, verbose=0,
+            distributed=comm)
+    mean_std = std.get_weights()[:2]
+    np.testing.assert_allclose(mean_std[0], (X * 3 + 1).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(mean_std[1], (X * 3 + 1).std(axis=0), rtol=1e-12)
     ref = model()
     hr = ref.fit(X, y, epochs=3, batch_size=b * comm.size, shuffle=False, verbose=0,
                  validation_data=(X[:50], y[:50]))

@@ -355,10 +355,17 @@ class Standardize(Layer):
         return [np.zeros(input_dim), np.ones(input_dim)]
 
     @staticmethod
-    def statistics(X: np.ndarray):
-        """Mean and population std of the columns of X (float64), std 1 where constant."""
-        mean = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+    def statistics(X: np.ndarray, sum_over=None):
+        """Mean and population std of the columns of X (float64), std 1 where constant.
+        ``sum_over(a)``, given, sums a float64 array over the parts of a data set split
+        between processes (distributed training): the statistics are then the whole set's."""
+        if sum_over is None:
+            mean = X.mean(axis=0, dtype=np.float64)
+            std = X.std(axis=0, dtype=np.float64)
+        else:   # two passes, as NumPy's std, each summed over the parts
+            s = sum_over(np.append(X.sum(axis=0, dtype=np.float64), len(X)))
+            mean = s[:-1] / s[-1]
+            std = np.sqrt(sum_over(((X - mean) ** 2).sum(axis=0)) / s[-1])
         std[std <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
         return mean, std
 

@@ -360,11 +360,12 @@ class Sequential(Trainer):
 
     # ---------------------------------------------------------------- data and inference
 
-    def _fit_standardize(self, X: np.ndarray) -> None:
-        """Standardize learns mean/std from the first data the model is trained on."""
+    def _fit_standardize(self, X: np.ndarray, comm=None) -> None:
+        """Standardize learns mean/std from the first data the model is trained on (with
+        ``comm``, a distributed fit: every rank's rows)."""
         if self._layers and isinstance(self._layers[0], Standardize) \
                 and not self._layers[0]._fitted:
-            mean, std = Standardize.statistics(X)
+            mean, std = Standardize.statistics(X, None if comm is None else comm.allreduce)
             params = self._net.params()
             params[0][...] = mean
             params[1][...] = std

@@ -10,7 +10,7 @@ model rolled back (in C++) to the start of the epoch that diverged.
 What the model class provides (``Sequential`` does): ``_net`` (the engine's network once
 built, else None), ``_lock``, ``dtype``, ``seed``, ``input_dim``, ``output_dim``, ``layers``,
 ``_convert_X(X, name)`` (checks and converts X, building the network),
-``_check_output_layer(layers, loss)`` and ``_fit_standardize(X)``; it calls
+``_check_output_layer(layers, loss)`` and ``_fit_standardize(X, comm=None)``; it calls
 ``_init_trainer()`` in its constructor and ``_compile_engine(net)`` when it builds a network
 after ``compile``.
 """
@@ -279,7 +279,7 @@ class Trainer:
         if source is None:
             X, y, sw, Xv, yv, swv = self._fit_data(X, y, sample_weight, class_weight,
                                                    validation_data, validation_split)
-            self._fit_standardize(X)
+            self._fit_standardize(X, comm)
             batch_size = min(batch_size, len(X))
             n_samples = len(X)
         else:
