@@ -105,6 +105,7 @@ LayerSpec parse_layer(const py::handle& h, std::size_t i) {
       s.momentum = get_float(d, "momentum", 0.1, w);
       s.eps = get_float(d, "eps", 1e-5, w);
       s.unbiased_var = parse_running_var(get_str(d, "running_var", "unbiased", w), w);
+      s.synchronized = get_bool(d, "synchronized", false);
       break;
     case OpKind::noise:
       s.stddev = get_float(d, "stddev", 0.0, w);
@@ -204,6 +205,46 @@ class InterruptPoll {
  private:
   py::object progress_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::unique_ptr<py::error_already_set> error_;
+};
+
+// ---- data-parallel training ---------------------------------------------------------------
+
+// fit_epoch's GradientSync::reduce for a Python callable reduce(grads, flags) (see
+// fastmlp.distributed): takes the GIL, hands it the gradient arena and the flags as NumPy views
+// (no copies) and lets it allreduce them in place. An exception is kept (re-raised by
+// rethrow()) and turns into "not finite, stop", so this rank makes no update and leaves the
+// epoch; Python then aborts the job, since the other ranks wait in the collective.
+template <class T>
+class PySync {
+ public:
+  explicit PySync(py::object fn) : fn_(std::move(fn)) {}
+  void operator()(T* grads, index_t n, double* flags) {
+    if (error_) {
+      flags[1] = flags[2] = 1.0;
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    py::capsule none(grads, [](void*) {});  // a base: the arrays view memory they do not own
+    py::array g(py::dtype::of<T>(), {static_cast<py::ssize_t>(n)}, {}, grads, none);
+    py::array f(py::dtype::of<double>(), {py::ssize_t(3)}, {}, flags, none);
+    try {
+      fn_(g, f);
+    } catch (py::error_already_set& e) {
+      error_ = std::make_unique<py::error_already_set>(std::move(e));
+      flags[1] = flags[2] = 1.0;
+    }
+  }
+  // Call with the GIL held.
+  void rethrow() {
+    if (error_) {
+      std::unique_ptr<py::error_already_set> e = std::move(error_);
+      throw *e;
+    }
+  }
+
+ private:
+  py::object fn_;
   std::unique_ptr<py::error_already_set> error_;
 };
 
@@ -548,27 +589,53 @@ void register_model(py::module_& m) {
       .def(
           "fit_epoch",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, long long batch_size,
-             bool shuffle, long long epoch, const py::object& progress, const py::object& sw) {
+             bool shuffle, long long epoch, const py::object& progress, const py::object& sw,
+             const py::object& sync, long long steps, const py::object& across) {
             FM_CHECK(batch_size >= 1, "'batch_size' must be >= 1, got ", batch_size);
             FM_CHECK(progress.is_none() || PyCallable_Check(progress.ptr()),
                      "'progress' must be callable or None");
+            FM_CHECK(sync.is_none() || PyCallable_Check(sync.ptr()),
+                     "'sync' must be callable or None");
+            FM_CHECK(sync.is_none() || steps >= 1, "'steps' must be >= 1 with sync, got ", steps);
+            FM_CHECK(across.is_none() || (!sync.is_none() && PyCallable_Check(across.ptr())),
+                     "'across' must be callable, and given with sync");
             return s.visit([&](auto& n) {
               using T = std::remove_reference_t<decltype(*n.params())>;
               auto [x, rows, t] = fb::parse_batch(n, Xh, yh, sw);
               fb::InterruptPoll poll(progress);
+              fb::PySync<T> reduce(sync);
+              fb::PySync<double> sum(across);
+              train::GradientSync<T> gs{std::ref(reduce), {}, static_cast<index_t>(steps)};
+              if (!across.is_none())
+                gs.across = [&sum, &gs](double* v, index_t len) {
+                  double flags[3] = {0.0, 0.0, 0.0};
+                  sum(v, len, flags);
+                  if (flags[2] != 0.0) gs.want_stop = true;  // failed: every rank stops soon
+                };
               train::EpochResult r;
               {
                 py::gil_scoped_release nogil;
                 std::lock_guard<std::mutex> lock(s.mutex());
-                r = train::fit_epoch<T>(n, x, t, rows, batch_size, shuffle, epoch, std::ref(poll));
+                r = train::fit_epoch<T>(n, x, t, rows, batch_size, shuffle, epoch, std::ref(poll),
+                                        sync.is_none() ? nullptr : &gs);
               }
+              reduce.rethrow();
+              sum.rethrow();
               poll.rethrow();
               return r;
             });
           },
           py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true,
           py::arg("epoch") = 0, py::arg("progress") = py::none(),
-          py::arg("sample_weight") = py::none())
+          py::arg("sample_weight") = py::none(), py::arg("sync") = py::none(), py::arg("steps") = 0,
+          py::arg("across") = py::none(),
+          "sync(grads, flags): data-parallel training (fastmlp.distributed), called every step "
+          "to allreduce the gradient arena; steps: the epoch's step count on every rank; "
+          "across(values, flags): sums float64 values over the ranks (synchronized BatchNorm).")
+      .def_property(
+          "rank", [](PyNetwork& s) { return s.visit([](auto& n) { return n.rank; }); },
+          [](PyNetwork& s, unsigned long long r) { s.visit([r](auto& n) { n.rank = r; }); },
+          "Data-parallel rank, mixed into the dropout/noise streams (0: a single process's).")
       .def(
           "train_batch",
           [](PyNetwork& s, const py::handle& Xh, const py::handle& yh, const py::object& sw,

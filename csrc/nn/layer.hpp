@@ -41,6 +41,7 @@ struct LayerSpec {
   double momentum = 0.1;        // batchnorm
   double eps = 1e-5;            // batchnorm
   bool unbiased_var = true;     // batchnorm running_var: unbiased (PyTorch) or biased (Keras)
+  bool synchronized = false;    // batchnorm: global batch statistics in distributed training
   double stddev = 0.0;          // noise
 };
 
@@ -70,6 +71,7 @@ struct Op {
   index_t gamma = -1, beta = -1, running_mean = -1, running_var = -1;
   double momentum = 0.1, eps = 1e-5;
   bool unbiased_var = true;
+  bool synchronized = false;
   // dropout / noise
   double rate = 0.0, stddev = 0.0;
   // standardize

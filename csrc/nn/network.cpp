@@ -179,13 +179,14 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
                                    const TrainMode& mode) const {
   // Training steps: streams from (layer, step, purpose); predict(training=True) call k mixes k
   // in, so every call differs and training's masks stay what they always were.
-  const std::uint64_t step_salt =
-      static_cast<std::uint64_t>(step) ^ (mode.draw ? mix64(mode.draw) : 0);
+  const std::uint64_t step_salt = static_cast<std::uint64_t>(step) ^
+                                  (mode.draw ? mix64(mode.draw) : 0) ^ (rank ? mix64(~rank) : 0);
   // Running statistics are written only when mode.update_running (callers hold the network).
   const auto packed = packed_weights(PackedLayout::forward);
   const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data()), packed.get()};
   const T* x = x0;  // (n, op.in) input of the current op
   ws.stochastic = mode.stochastic;
+  ws.across = mode.across;
   for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
     const Op& op = plan_.ops[i];
     op_fns<T>(op.kind).forward(op, {x, n, ws.ops[i], arenas, mode, seed_, step_salt, i == 0, bf16});
@@ -210,8 +211,28 @@ void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
     const Op& op = plan_.ops[i];
     const T* x = i == 0 ? x0 : ws.ops[i - 1].y;  // (n, op.in) input the forward read
     op_fns<T>(op.kind).backward(
-        op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic, bf16});
+        op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic, bf16, ws.across});
   }
+}
+
+template <class T>
+void Network<T>::idle_across(const std::function<void(double*, index_t)>& across,
+                             bool forward) const {
+  // The calls a forward (when asked) and a backward of synchronized BatchNorm ops make
+  // (ops/batchnorm.cpp), in the same order and sizes, with zeros.
+  std::vector<double> zeros;
+  auto call = [&](index_t len) {
+    zeros.assign(static_cast<std::size_t>(len), 0.0);
+    across(zeros.data(), len);
+  };
+  for (const Op& op : plan_.ops)
+    if (forward && op.kind == OpKind::batchnorm && op.synchronized) {
+      call(op.out + 1);
+      call(op.out);
+    }
+  for (int i = static_cast<int>(plan_.ops.size()) - 1; i >= plan_.first_trainable_op; --i)
+    if (plan_.ops[i].kind == OpKind::batchnorm && plan_.ops[i].synchronized)
+      call(2 * plan_.ops[i].out);
 }
 
 template <class T>

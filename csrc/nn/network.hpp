@@ -11,6 +11,7 @@
 // in blocks through thread_local scratch, so concurrent predicts never share mutable memory.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -97,6 +98,9 @@ class Network {
   // dX = dZ·Wᵀ and inference -- rounds its operands to bf16 and accumulates in float32, as
   // torch.autocast does; weights, gradients, optimizer state, BatchNorm and losses stay T.
   bool bf16 = false;
+  // Data-parallel training: this process's rank, mixed into the dropout and noise streams so
+  // that every rank draws its own masks (rank 0 draws what a single process draws).
+  std::uint64_t rank = 0;
 
   // ---- bf16 weight copies (nn/packed_weights.hpp) -----------------------------------------
   // Marks the weights changed: the packed bf16 copies are rebuilt on their next use. Every
@@ -133,6 +137,10 @@ class Network {
   Totals loss_of(const T* logits, const Targets<T>& y, index_t n, T* grad) const;
   // Backward from ws.grad_a (dlogits, (n, output_dim)) into grads(); x0 as given to forward.
   void backward(Workspace<T>& ws, const T* x0, index_t n);
+  // Distributed training, a rank without rows in a step (or whose loss was not finite, so
+  // it skips backward: forward false): makes the calls to `across` that a forward and
+  // backward of its synchronized BatchNorm ops would, with zeros, as the other ranks wait.
+  void idle_across(const std::function<void(double*, index_t)>& across, bool forward) const;
   // L1/L2 penalty over Dense weights (resolved per layer), times factor (penalty_factor);
   // adds its gradient when with_grad.
   double penalty(bool with_grad, double factor = 1.0) {

@@ -3,6 +3,7 @@
 // mask, saved batch statistics) for up to `capacity` rows, carved out of one buffer of T and
 // one of bytes. Grown only when a larger batch arrives; never allocated per batch.
 #include <cstdint>
+#include <functional>
 #include <new>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct OpBuffers {
   std::uint8_t* mask = nullptr;  // (rows, out) dropout keep mask
   T* save_mean = nullptr;        // (out,) batchnorm
   T* save_invstd = nullptr;      // (out,) batchnorm
+  double sync_share = 1.0;       // batchnorm synchronized: this rank's rows / all ranks' rows
 };
 
 template <class T>
@@ -35,6 +37,9 @@ struct Workspace {
   T* grad_b = nullptr;
   T* targets = nullptr;    // (rows, target_cols) gathered float targets
   bool stochastic = true;  // whether the last forward applied dropout (backward needs to know)
+  // Distributed training: sums v (len values) over the ranks in place, for BatchNorm with
+  // synchronized=True; set by the last forward (its backward needs it too), else null.
+  const std::function<void(double* v, index_t len)>* across = nullptr;
 
   // Lays the buffers out for `rows` rows (no-op when already large enough).
   void ensure(const Plan& plan, index_t rows, index_t tcols) {

@@ -60,12 +60,13 @@ template class Checkpoint<double>;
 template <class T>
 EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t n,
                       index_t batch_size, bool shuffle, long long epoch,
-                      const std::function<bool(const Totals&)>& should_stop) {
+                      const std::function<bool(const Totals&)>& should_stop,
+                      GradientSync<T>* sync) {
   FM_CHECK(net.compiled(), "the network is not compiled: call compile() first");
   FM_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
   FM_CHECK(n >= 1, "X must have at least one row");
   const bool bn = net.plan().has_batchnorm;
-  FM_CHECK(!bn || n >= 2,
+  FM_CHECK(!bn || n >= 2 || sync,
            "BatchNorm needs at least 2 rows per training batch (batch statistics), got 1");
   const index_t bs = std::min(batch_size, n);
   net.workspace().ensure(net.plan(), bs, y.values ? y.cols : 0);
@@ -79,7 +80,25 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
   start.take(net);
 
   EpochResult res;
-  for (index_t begin = 0; begin < n; begin += bs) {
+  if (sync) {
+    for (index_t k = 0; k < sync->steps; ++k) {
+      const index_t begin = std::min(k * bs, n);
+      index_t b = std::min(bs, n - begin);
+      if (bn && b == 1) b = 0;  // BatchNorm cannot train on one row: this rank sends none
+      StepResult s = train_step(net, X, y, shuffle ? perm.data() + begin : nullptr, begin, b, sync);
+      if (!s.finite) {
+        res.nonfinite = true;
+        break;
+      }
+      res.totals.add(s.totals);
+      if (s.stop) {
+        res.interrupted = true;
+        break;
+      }
+      if (should_stop && should_stop(res.totals)) sync->want_stop = true;
+    }
+  }
+  for (index_t begin = 0; !sync && begin < n; begin += bs) {
     index_t b = std::min(bs, n - begin);
     // BatchNorm cannot train on one row: a trailing single-row batch is skipped.
     if (bn && b == 1) break;
@@ -106,9 +125,11 @@ EpochResult fit_epoch(Network<T>& net, const T* X, const Targets<T>& y, index_t 
 
 template EpochResult fit_epoch<float>(Network<float>&, const float*, const Targets<float>&, index_t,
                                       index_t, bool, long long,
-                                      const std::function<bool(const Totals&)>&);
+                                      const std::function<bool(const Totals&)>&,
+                                      GradientSync<float>*);
 template EpochResult fit_epoch<double>(Network<double>&, const double*, const Targets<double>&,
                                        index_t, index_t, bool, long long,
-                                       const std::function<bool(const Totals&)>&);
+                                       const std::function<bool(const Totals&)>&,
+                                       GradientSync<double>*);
 
 }  // namespace fm::train

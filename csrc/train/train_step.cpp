@@ -10,25 +10,37 @@ namespace fm::train {
 
 template <class T>
 StepResult train_step(Network<T>& net, const T* X, const Targets<T>& y, const index_t* idx,
-                      index_t begin, index_t n) {
+                      index_t begin, index_t n, GradientSync<T>* sync) {
   nn::Workspace<T>& ws = net.workspace();
   const index_t d = net.input_dim();
-  // forward -> loss (dlogits into grad_a) -> backward -> penalty -> update
-  const T* x0 = net.gather_input(ws, idx ? X : X + begin * d, d, idx, n);  // (n, in)
-  Targets<T> t = net.gather_targets(ws, y, idx, begin, n);
-  const T* logits = net.forward_train(ws, x0, n, nn::TrainMode{});  // (n, out)
   StepResult r;
-  r.totals = net.loss_of(logits, t, n, ws.grad_a);  // loss: the mean without penalty
-  if (!std::isfinite(r.totals.loss)) {
-    r.finite = false;
-    return r;
+  // forward -> loss (dlogits into grad_a) -> backward -> penalty -> [allreduce] -> update
+  if (n > 0) {
+    const T* x0 = net.gather_input(ws, idx ? X : X + begin * d, d, idx, n);  // (n, in)
+    Targets<T> t = net.gather_targets(ws, y, idx, begin, n);
+    nn::TrainMode mode;
+    if (sync && sync->across) mode.across = &sync->across;
+    const T* logits = net.forward_train(ws, x0, n, mode);  // (n, out)
+    r.totals = net.loss_of(logits, t, n, ws.grad_a);       // loss: the mean without penalty
+    r.finite = std::isfinite(r.totals.loss);
+    if (r.finite) {
+      net.backward(ws, x0, n);
+      r.totals.set_loss(r.totals.loss + net.penalty(true, net.penalty_factor(r.totals.weight)));
+      r.finite = std::isfinite(r.totals.loss);
+    } else if (mode.across) {
+      net.idle_across(*mode.across, false);  // the other ranks' backward waits for this one
+    }
+  } else {
+    std::memset(net.grads(), 0, sizeof(T) * net.trainable_size());  // weighs 0 in the mean
+    if (sync && sync->across) net.idle_across(sync->across, true);
   }
-  net.backward(ws, x0, n);
-  r.totals.set_loss(r.totals.loss + net.penalty(true, net.penalty_factor(r.totals.weight)));
-  if (!std::isfinite(r.totals.loss)) {
-    r.finite = false;
-    return r;
+  if (sync) {
+    double flags[3] = {static_cast<double>(n), r.finite ? 0.0 : 1.0, sync->want_stop ? 1.0 : 0.0};
+    sync->reduce(net.grads(), net.trainable_size(), flags);
+    r.finite = flags[1] == 0.0;
+    r.stop = flags[2] > 0.0;
   }
+  if (!r.finite) return r;
   optimizer_update(net);
   return r;
 }
@@ -89,7 +101,7 @@ void predict_training(const Network<T>& net, const T* X, index_t n, T* out, bool
 
 #define FM_INSTANTIATE(T)                                                                        \
   template StepResult train_step<T>(Network<T>&, const T*, const Targets<T>&, const index_t*,    \
-                                    index_t, index_t);                                           \
+                                    index_t, index_t, GradientSync<T>*);                         \
   template StepResult train_batch<T>(Network<T>&, const T*, const Targets<T>&, index_t);         \
   template double compute_gradients<T>(Network<T>&, const T*, const Targets<T>&, index_t, bool); \
   template void predict_training<T>(const Network<T>&, const T*, index_t, T*, bool);

@@ -3,8 +3,9 @@
 A C++ core (own packed GEMM with AVX-512/AVX2 micro-kernels, fused kernels, whole training
 steps with the GIL released) behind a Keras-style API and scikit-learn drop-in estimators.
 """
-from fastmlp import losses, ops, schedules
+from fastmlp import distributed, losses, ops, schedules
 from fastmlp.callbacks import (
+    BackupAndRestore,
     Callback,
     CSVLogger,
     EarlyStopping,
@@ -45,13 +46,14 @@ from fastmlp.runtime import build_info, get_num_threads, set_num_threads
 __version__ = build_info()["version"]
 
 __all__ = [
-    "build_info", "get_num_threads", "set_num_threads", "ops", "__version__", "schedules", "losses",
+    "build_info", "get_num_threads", "set_num_threads", "ops", "distributed", "__version__",
+    "schedules", "losses",
     "DivergenceError", "InvalidParameterError", "SymmetryWarning",
     "Dense", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "ELU",
     "GELU", "SiLU", "Dropout", "BatchNorm", "GaussianNoise", "Standardize", "Layer",
     "SGD", "RMSprop", "Adam", "AdamW", "Optimizer",
     "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ModelCheckpoint",
-    "CSVLogger", "TerminateOnNaN", "History",
+    "CSVLogger", "TerminateOnNaN", "History", "BackupAndRestore",
     "Sequential", "Standardizer", "train_dev_test_split", "diagnose", "gradcheck", "load",
     "fit_lbfgs",
 ]

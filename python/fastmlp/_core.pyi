@@ -76,8 +76,10 @@ class Network:
         """
         evaluate's Totals from outputs Z computed elsewhere (before the link).
         """
-    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None) -> EpochResult:
-        ...
+    def fit_epoch(self, X: typing.Any, y: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool = True, epoch: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None, sample_weight: typing.Any = None, sync: typing.Any = None, steps: typing.SupportsInt | typing.SupportsIndex = 0, across: typing.Any = None) -> EpochResult:
+        """
+        sync(grads, flags): data-parallel training (fastmlp.distributed), called every step to allreduce the gradient arena; steps: the epoch's step count on every rank; across(values, flags): sums float64 values over the ranks (synchronized BatchNorm).
+        """
     def flat_params(self) -> numpy.ndarray:
         """
         A copy of the trainable arrays (params() order, the padding between them left out) in one flat array: what loss_and_gradient takes.
@@ -126,6 +128,14 @@ class Network:
         ...
     @property
     def output_dim(self) -> int:
+        ...
+    @property
+    def rank(self) -> int:
+        """
+        Data-parallel rank, mixed into the dropout/noise streams (0: a single process's).
+        """
+    @rank.setter
+    def rank(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def step(self) -> int:

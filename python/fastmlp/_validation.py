@@ -173,7 +173,9 @@ def as_float_array(a, name: str, dtype, ndim=(1, 2)) -> np.ndarray:
         raise ValueError(f"{name} must be {dims}, got an array of shape {raw.shape}{hint}")
     if raw.size == 0:
         raise ValueError(f"{name} is empty (shape {raw.shape}); at least one sample is needed")
-    return np.ascontiguousarray(raw, dtype=dtype)
+    # Aligned too: arrays rebuilt from pickle-5 buffers (Dask, multiprocessing) may start at
+    # any byte, and the engine reads whole elements.
+    return np.require(raw, dtype=dtype, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
 def check_finite(a: np.ndarray, name: str) -> None:

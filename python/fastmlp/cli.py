@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                        default="float32", help="dtype policy (default: float32; "
                        "mixed_bfloat16: float32 weights, bf16 matrix products)")
     train.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel training under mpiexec or srun (needs fastmlp[mpi]): "
+                            "every rank reads DATA and keeps its rows of the train and dev "
+                            "splits (row k to rank k mod N); gradients are averaged every step; "
+                            "--batch-size is per rank; rank 0 prints, tests and writes files")
 
     predict = sub.add_parser("predict", parents=[common], help="predict with a saved model",
                              description="Write predictions (and class probabilities) as CSV.")
@@ -417,6 +422,24 @@ def _regression_scores(pred: np.ndarray, y: np.ndarray) -> dict:
 
 
 def cmd_train(args) -> int:
+    if not args.distributed:
+        return _train(args, None)
+    import fastmlp as fm
+
+    try:
+        comm = fm.distributed.init()
+    except ImportError as exc:
+        raise UsageError(f"--distributed: {exc}") from exc
+    if comm.rank != 0:
+        args.quiet = True
+    try:
+        return _train(args, comm)
+    except Exception as exc:    # one rank's error ends every rank (they would wait forever)
+        fm.distributed.abort_on_error(comm, exc)
+        raise
+
+
+def _train(args, comm) -> int:
     if args.plot:
         from fastmlp.plotting import _import_matplotlib
 
@@ -455,6 +478,12 @@ def cmd_train(args) -> int:
         raise UsageError(f"cannot split {len(X)} rows into train/dev/test: {exc}") from exc
     _say(args, f"split: {len(X_tr):,} train / {len(X_dev):,} dev / {len(X_te):,} test "
                f"(seed {args.seed})")
+    n_train = len(X_tr)
+    if comm is not None:    # this rank's rows; every rank drew the same split
+        X_tr, y_tr = X_tr[comm.rank::comm.size], y_tr[comm.rank::comm.size]
+        X_dev, y_dev = X_dev[comm.rank::comm.size], y_dev[comm.rank::comm.size]
+        _say(args, f"distributed: {comm.size} ranks, {len(X_tr):,} train rows on rank 0, "
+                   f"{fm.get_num_threads()} thread(s) a rank")
 
     if args.class_weight and task != "classification":
         raise UsageError("--class-weight needs a classification task")
@@ -477,10 +506,12 @@ def cmd_train(args) -> int:
     try:
         history = model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size,
                             validation_data=(X_dev, y_dev), shuffle=True, callbacks=callbacks,
-                            verbose=0, class_weight=args.class_weight)
+                            verbose=0, class_weight=args.class_weight, distributed=comm)
     finally:
         progress.close()
     fit_s = time.perf_counter() - t_fit
+    if comm is not None and comm.rank != 0:
+        return 0    # the weights are rank 0's: it tests, prints and writes
     epochs_run = len(history.history.get("loss", [])) or progress.epoch
     if epochs_run < args.epochs:
         _say(args, f"stopped early after {epochs_run} epochs (best dev loss kept)")
@@ -494,7 +525,7 @@ def cmd_train(args) -> int:
         reg = _regression_scores(model.predict(X_te), y_te)
         print(f"test RMSE: {reg['rmse']:.4g}  R^2: {reg['r2']:.4f}  (MSE {reg['mse']:.4g})")
     total_s = time.perf_counter() - t_start
-    n_seen = len(X_tr) * epochs_run
+    n_seen = n_train * epochs_run
     print(f"time: {fit_s:.2f} s training ({n_seen / max(fit_s, 1e-9):,.0f} samples/s), "
           f"{total_s:.2f} s in all")
 

@@ -294,6 +294,10 @@ class BatchNorm(Layer):
     ``running = (1 - momentum) * running + momentum * batch`` (the unbiased batch variance, or
     with ``running_var="biased"`` the biased one, as Keras' ``BatchNormalization``).
     Inference: use the running statistics. Arrays: ``gamma, beta, running_mean, running_var``.
+
+    ``synchronized=True`` (Keras' name; PyTorch's SyncBatchNorm): in ``fit(...,
+    distributed=comm)`` the batch statistics (and their gradients) are those of the global
+    batch, every rank's rows together; elsewhere it changes nothing.
     """
 
     _params = ("momentum", "eps")
@@ -302,12 +306,15 @@ class BatchNorm(Layer):
     _kind = "batchnorm"
     _warn_keras_momentum = True     # fastmlp.keras' BatchNormalization converts it already
 
-    def __init__(self, momentum=0.1, eps=1e-5, *, running_var="unbiased"):
+    def __init__(self, momentum=0.1, eps=1e-5, synchronized=False, *, running_var="unbiased"):
         if running_var not in ("unbiased", "biased"):
             raise InvalidParameterError(
                 f"The 'running_var' parameter of BatchNorm must be 'unbiased' or 'biased'. Got "
                 f"{running_var!r} instead.")
+        validate_params("BatchNorm", {"synchronized": synchronized},
+                        {"synchronized": ["boolean"]})
         self.running_var = running_var
+        self.synchronized = bool(synchronized)
         self._set_numbers(momentum=momentum, eps=eps)
         if self.momentum > 0.5 and self._warn_keras_momentum:
             # Keras' momentum is the weight of the old statistics (0.99 there is 0.01 here):
@@ -319,9 +326,12 @@ class BatchNorm(Layer):
                 UserWarning, stacklevel=2)
 
     def get_config(self) -> dict:
+        # Each only when set: configs (and saved files) of other models are unchanged.
         cfg = super().get_config()
-        if self.running_var != "unbiased":  # absent for PyTorch's: files stay as they were
+        if self.running_var != "unbiased":
             cfg["running_var"] = self.running_var
+        if self.synchronized:
+            cfg["synchronized"] = True
         return cfg
 
     def param_specs(self, input_dim):
@@ -359,10 +369,17 @@ class Standardize(Layer):
         return [np.zeros(input_dim), np.ones(input_dim)]
 
     @staticmethod
-    def statistics(X: np.ndarray):
-        """Mean and population std of the columns of X (float64), std 1 where constant."""
-        mean = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+    def statistics(X: np.ndarray, sum_over=None):
+        """Mean and population std of the columns of X (float64), std 1 where constant.
+        ``sum_over(a)``, given, sums a float64 array over the parts of a data set split
+        between processes (distributed training): the statistics are then the whole set's."""
+        if sum_over is None:
+            mean = X.mean(axis=0, dtype=np.float64)
+            std = X.std(axis=0, dtype=np.float64)
+        else:   # two passes, as NumPy's std, each summed over the parts
+            s = sum_over(np.append(X.sum(axis=0, dtype=np.float64), len(X)))
+            mean = s[:-1] / s[-1]
+            std = np.sqrt(sum_over(((X - mean) ** 2).sum(axis=0)) / s[-1])
         std[std <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
         return mean, std
 

@@ -127,6 +127,14 @@ def _threads(n):
         fm.set_num_threads(before)
 
 
+def _all_ranks_labels(y, comm):
+    """``y``, or with ``comm`` (distributed fit) every rank's distinct labels together, so
+    that every rank learns the same classes (a multi-label indicator is the same anywhere)."""
+    if comm is None or comm.size == 1 or y.ndim == 2:
+        return y
+    return np.concatenate(comm.comm.allgather(np.unique(y)))
+
+
 class _Stopper(fm.Callback):
     """Runs scikit-learn's per-iteration bookkeeping from inside ``Sequential.fit``."""
 
@@ -144,7 +152,7 @@ class _Stopper(fm.Callback):
         est.loss_ = est._report_loss(float(logs["loss"]))
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)
-        if est.verbose:
+        if est.verbose and (est._comm is None or est._comm.rank == 0):
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         est._update_no_improvement_count(self.X_val, self.y_val, self.sw_val)
         est._iteration_ends()
@@ -251,7 +259,7 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.solver} is not stochastic.")
         return True
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, distributed=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -262,14 +270,27 @@ class _BaseMLP(BaseEstimator):
             multi-label classification.
         sample_weight : array-like of shape (n_samples,), default=None
             Integer (or uniform) sample weights.
+        distributed : fm.distributed.init()'s communicator, optional
+            Data-parallel training over MPI: every rank calls fit with its own rows;
+            ``batch_size`` is per rank (``alpha`` is scaled to the global batch), the classes
+            are the union of every rank's labels and the loss curve is global. Not with
+            ``early_stopping=True`` (its validation score is not a sum over ranks).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         distributed=distributed)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, distributed=None):
+        self._comm = None if distributed is None else fm.distributed.as_communicator(distributed)
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental)
+        finally:
+            self._comm = None
+
+    def _fit_checked(self, X, y, sample_weight, incremental):
         self._validate_params()
         hidden = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
@@ -281,6 +302,12 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if self.solver == "lbfgs" and self._comm is not None:
+            raise ValueError("fit(distributed=...) does not support solver='lbfgs': it trains "
+                             "with mini-batch solvers ('adam', 'sgd', 'rmsprop')")
+        if self.early_stopping and self._comm is not None:
+            raise ValueError("fit(distributed=...) does not support early_stopping=True: its "
+                             "validation score is computed on one rank's rows")
 
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -374,14 +401,15 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    def _compile(self):
+    def _compile(self, ranks=1):
         """(Re)compile when a setting changed, keeping the optimizer's state (warm starts).
 
         The engine divides each batch's loss and penalty by the batch's weight sum (its rows
         when unweighted: ``divide_by_weight_sum``), so ``l2`` is ``c * alpha`` (times
-        ``_alpha_scale`` when uniform weights are left out)."""
+        ``_alpha_scale`` when uniform weights are left out), over ``ranks`` when the ranks'
+        gradients are averaged (distributed)."""
         c = self._loss_scale
-        l2 = c * float(self.alpha) * self._alpha_scale
+        l2 = c * float(self.alpha) * self._alpha_scale / ranks
         if self.solver == "adam":
             opt = ("Adam", dict(lr=float(self.learning_rate_init),
                                 betas=(float(self.beta_1), float(self.beta_2)),
@@ -474,7 +502,9 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        self._compile()
+        # alpha's penalty is per global batch: every rank's rows together (the engine divides
+        # each rank's by its own batch, and the ranks' gradients are averaged).
+        self._compile(self._comm.size if self._comm is not None else 1)
         self._batch_size = batch_size
         # a typical batch's weight sum in the engine (what it divides the penalty by)
         self._batch_weight = batch_size * (1.0 if sw_fit is None else float(sw_fit.mean()))
@@ -524,7 +554,8 @@ class _BaseMLP(BaseEstimator):
             self._model.fit(x=batches, epochs=epochs, callbacks=callbacks, verbose=0)
             return
         self._model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle),
-                        callbacks=callbacks, verbose=0, sample_weight=sample_weight)
+                        callbacks=callbacks, verbose=0, sample_weight=sample_weight,
+                        distributed=self._comm)
 
     #: integer weights are trained as repeated rows up to this many rows per sample on average
     _MAX_REPEAT = 4
@@ -662,7 +693,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         # Same class bookkeeping as scikit-learn (see its _validate_input).
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer.fit(_all_ranks_labels(y, self._comm))
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -702,10 +733,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, distributed=None):
         """Update the model with a single epoch over the given data.
 
-        ``classes`` (all classes across calls) is required on the first call.
+        ``classes`` (all classes across calls) is required on the first call;
+        ``distributed`` as in :meth:`fit`.
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -713,7 +745,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         distributed=distributed)
 
     def _predict_labels(self, proba):
         if self.n_outputs_ == 1:
@@ -840,9 +873,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the model with a single epoch over the given data."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None, distributed=None):
+        """Update the model with a single epoch over the given data (``distributed`` as in
+        :meth:`fit`)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         distributed=distributed)
 
     def predict(self, X):
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""

@@ -29,6 +29,8 @@ struct TrainMode {
   bool update_running = true;  // BatchNorm running statistics updated
   std::uint64_t purpose_dropout = kPurposeDropout, purpose_noise = kPurposeNoise;
   std::uint64_t draw = 0;  // > 0: predict(training=True)'s call number (fresh masks per call)
+  // Distributed training steps: sums over the ranks (BatchNorm with synchronized=True).
+  const std::function<void(double* v, index_t len)>* across = nullptr;
 };
 
 // ---- planning -----------------------------------------------------------------------------
@@ -119,6 +121,7 @@ struct BackwardArgs {
   bool need_dx;     // false for the first trainable op (nothing upstream needs dx)
   bool stochastic;  // whether the forward applied dropout
   bool bf16;        // Dense GEMMs on bf16 operands (Network::bf16)
+  const std::function<void(double* v, index_t len)>* across = nullptr;  // as the forward's
 };
 
 template <class T>

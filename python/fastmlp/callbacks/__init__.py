@@ -5,6 +5,7 @@ The Keras ones keep Keras 3's names, defaults and rules (epochs are 0-based in t
 run, so what they add to ``logs`` is not in ``history.history``. One callback a module, as in
 Keras' ``callbacks/``; ``CallbackList`` calls them in order.
 """
+from fastmlp.callbacks.backup_and_restore import BackupAndRestore
 from fastmlp.callbacks.callback import Callback, CallbackList
 from fastmlp.callbacks.csv_logger import CSVLogger
 from fastmlp.callbacks.early_stopping import EarlyStopping
@@ -14,4 +15,5 @@ from fastmlp.callbacks.model_checkpoint import ModelCheckpoint
 from fastmlp.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "LearningRateScheduler",
-           "ReduceLROnPlateau", "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "History"]
+           "ReduceLROnPlateau", "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "History",
+           "BackupAndRestore"]

@@ -17,6 +17,8 @@ class Callback:
     True (or setting ``model.stop_training = True``) stops training after that epoch."""
 
     model = None
+    # Attributes BackupAndRestore saves and restores: JSON scalars, or lists of arrays.
+    _resumable: tuple = ()
 
     def set_model(self, model):
         self.model = model
@@ -72,6 +74,10 @@ class CallbackList:
     def on_train_begin(self, logs=None):
         for cb in self.callbacks:
             cb.on_train_begin(logs)
+        # Restoring a backup comes after every callback's own reset (BackupAndRestore).
+        for cb in self.callbacks:
+            if hasattr(cb, "after_train_begin"):
+                cb.after_train_begin(self.callbacks)
 
     def on_epoch_begin(self, epoch, logs=None):
         for cb in self.callbacks:

@@ -20,6 +20,8 @@ class CSVLogger(Callback):
     ``fit`` ends with an exception.
     """
 
+    _rank0_only = True  # distributed fit: only rank 0 writes files
+
     def __init__(self, filename, separator=",", append=False):
         validate_params("CSVLogger", dict(filename=filename, separator=separator, append=append),
                         {"filename": [str, os.PathLike], "separator": [str],

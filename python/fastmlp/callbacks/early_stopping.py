@@ -17,6 +17,7 @@ class EarlyStopping(MonitorCallback):
     _constraints = {"monitor": [str], "patience": [Interval(Integral, 0, None)],
                     "min_delta": [Interval(Real, 0, None)], "restore_best_weights": ["boolean"],
                     "mode": MODE}
+    _resumable = ("best", "best_epoch", "wait", "stopped_epoch", "best_weights")
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best_weights=True,
                  mode="auto"):

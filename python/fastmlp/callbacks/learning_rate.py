@@ -53,6 +53,8 @@ class ReduceLROnPlateau(MonitorCallback):
                     "cooldown": [Interval(Integral, 0, None)],
                     "min_lr": [Interval(Real, 0, None)]}
 
+    _resumable = ("best", "wait", "cooldown_counter")
+
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0):
         validate_params("ReduceLROnPlateau", dict(

@@ -22,6 +22,8 @@ class ModelCheckpoint(MonitorCallback):
 
     _constraints = {"filepath": [str, os.PathLike], "monitor": [str], "verbose": VERBOSE,
                     "save_best_only": ["boolean"], "mode": MODE}
+    _resumable = ("best",)
+    _rank0_only = True  # distributed fit: only rank 0 writes files
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  mode="auto", save_freq="epoch"):

@@ -7,7 +7,7 @@ from fastmlp import callbacks as _fm
 from fastmlp.keras._compat import refuse_unsupported
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "CSVLogger",
-           "TerminateOnNaN", "ReduceLROnPlateau", "LearningRateScheduler"]
+           "TerminateOnNaN", "ReduceLROnPlateau", "LearningRateScheduler", "BackupAndRestore"]
 
 Callback, History = _fm.Callback, _fm.History
 CSVLogger, TerminateOnNaN = _fm.CSVLogger, _fm.TerminateOnNaN
@@ -62,3 +62,13 @@ class EarlyStopping(_fm.EarlyStopping):
         refuse_unsupported("EarlyStopping", baseline=baseline, start_from_epoch=start_from_epoch)
         super().__init__(monitor=monitor, patience=patience, min_delta=abs(min_delta),
                          restore_best_weights=restore_best_weights, mode=mode)
+
+
+class BackupAndRestore(_fm.BackupAndRestore):
+    """Keras' signature; ``double_checkpoint=True`` is refused (the one backup file is replaced
+    atomically, so a crash mid-write already leaves the previous backup whole)."""
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        refuse_unsupported("BackupAndRestore", double_checkpoint=double_checkpoint)
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)

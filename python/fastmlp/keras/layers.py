@@ -170,7 +170,8 @@ class BatchNormalization(_Named, _fm.BatchNorm):
                                  f"{arg}={value!r} (it starts at {want!r})")
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization momentum must be in [0, 1], got {momentum!r}")
-        super().__init__(momentum=1.0 - float(momentum), eps=epsilon, running_var="biased")
+        super().__init__(momentum=1.0 - float(momentum), eps=epsilon, running_var="biased",
+                         synchronized=synchronized)
         self._set_name(name)
 
     _warn_keras_momentum = False

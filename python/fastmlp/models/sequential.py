@@ -364,11 +364,12 @@ class Sequential(Trainer):
 
     # ---------------------------------------------------------------- data and inference
 
-    def _fit_standardize(self, X: np.ndarray) -> None:
-        """Standardize learns mean/std from the first data the model is trained on."""
+    def _fit_standardize(self, X: np.ndarray, comm=None) -> None:
+        """Standardize learns mean/std from the first data the model is trained on (with
+        ``comm``, a distributed fit: every rank's rows)."""
         if self._layers and isinstance(self._layers[0], Standardize) \
                 and not self._layers[0]._fitted:
-            mean, std = Standardize.statistics(X)
+            mean, std = Standardize.statistics(X, None if comm is None else comm.allreduce)
             params = self._net.params()
             params[0][...] = mean
             params[1][...] = std
@@ -397,7 +398,7 @@ class Sequential(Trainer):
         link = self._compile_config is not None
         if self._net is not None and type(X) is np.ndarray and X.ndim == 2 and X.size \
                 and X.shape[1] == self._input_dim and X.dtype == self._dtype \
-                and X.flags.c_contiguous:
+                and X.flags.c_contiguous and X.flags.aligned:
             # Already what the engine takes (the latency path): it checks shape and
             # finiteness itself, with the GIL released.
             if batch_size is None:

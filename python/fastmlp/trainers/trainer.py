@@ -10,7 +10,7 @@ model rolled back (in C++) to the start of the epoch that diverged.
 What the model class provides (``Sequential`` does): ``_net`` (the engine's network once
 built, else None), ``_lock``, ``dtype``, ``seed``, ``input_dim``, ``output_dim``, ``layers``,
 ``_convert_X(X, name)`` (checks and converts X, building the network),
-``_check_output_layer(layers, loss)`` and ``_fit_standardize(X)``; it calls
+``_check_output_layer(layers, loss)`` and ``_fit_standardize(X, comm=None)``; it calls
 ``_init_trainer()`` in its constructor and ``_compile_engine(net)`` when it builds a network
 after ``compile``.
 """
@@ -25,6 +25,13 @@ import numpy as np
 from fastmlp import _core
 from fastmlp._validation import Interval, Options, batch_rows, check_X, validate_params
 from fastmlp.callbacks import CallbackList, History, TerminateOnNaN
+from fastmlp.distributed import (
+    GlobalTotals,
+    abort_on_error,
+    as_communicator,
+    gradient_reducer,
+    stats_summer,
+)
 from fastmlp.errors import DivergenceError, InvalidParameterError
 from fastmlp.losses import prepare_sample_weight, prepare_targets, resolve_loss_spec
 from fastmlp.metrics import metric_logs, resolve_metrics
@@ -58,6 +65,8 @@ class Trainer:
         self._epoch = 0                # epochs trained so far: seeds shuffling and schedules
         self.stop_training = False
         self.history = None
+        self._fit_progress = {}        # fit's resume bookkeeping (BackupAndRestore)
+        self._comm = None              # the communicator of a distributed fit in progress
 
     # ---------------------------------------------------------------- compile
 
@@ -171,7 +180,8 @@ class Trainer:
     def fit(self, X=None, y=None, epochs=1, batch_size=32, validation_split=0.0,
             validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None,
             sample_weight=None, class_weight=None, initial_epoch=0, validation_freq=1, *,
-            x=None, steps_per_epoch=None, validation_steps=None, validation_batch_size=None):
+            x=None, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            distributed=None):
         """Train epochs ``initial_epoch .. epochs-1`` over (X, y) (``epochs`` passes by
         default); returns a :class:`~fastmlp.History`.
 
@@ -222,11 +232,41 @@ class Trainer:
         validation_batch_size : int, optional
             Rows per pass when evaluating an array dev set.
 
+        distributed : fm.distributed.init()'s communicator, optional
+            Data-parallel training over MPI (see :mod:`fastmlp.distributed`): every rank calls
+            fit with its own rows (arrays), ``batch_size`` per rank; gradients are averaged
+            every step, so the weights stay identical on every rank. Batches as ``x``,
+            ``augment`` and per-step schedules are not supported with it.
+
         A schedule with ``per_step = True`` (``fastmlp.keras.optimizers.schedules``) sets the
         learning rate before every optimizer step from the step count, as Keras does; the
         epoch then runs batch by batch (a Python loop over ``train_batch``).
         """
         self._require_trainable("fit")
+        args = dict(X=X, y=y, epochs=epochs, batch_size=batch_size,
+                    validation_split=validation_split, validation_data=validation_data,
+                    shuffle=shuffle, callbacks=callbacks, verbose=verbose, augment=augment,
+                    sample_weight=sample_weight, class_weight=class_weight,
+                    initial_epoch=initial_epoch, validation_freq=validation_freq, x=x,
+                    steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+                    validation_batch_size=validation_batch_size)
+        if distributed is None:
+            return self._fit(**args)
+        comm = as_communicator(distributed)
+        try:
+            return self._fit(**args, comm=comm)
+        except DivergenceError:
+            raise               # every rank diverged together (the flags are global)
+        except Exception as e:
+            abort_on_error(comm, e)
+            raise
+        finally:
+            self._comm = None
+
+    def _fit(self, X, y, epochs, batch_size, validation_split, validation_data, shuffle,
+             callbacks, verbose, augment, sample_weight, class_weight, initial_epoch,
+             validation_freq, x, steps_per_epoch, validation_steps, validation_batch_size,
+             comm=None):
         self._require_compiled("fit")
         X = _x_or_X("fit", X, x)
         source = None
@@ -256,7 +296,7 @@ class Trainer:
         if source is None:
             X, y, sw, Xv, yv, swv = self._fit_data(X, y, sample_weight, class_weight,
                                                    validation_data, validation_split)
-            self._fit_standardize(X)
+            self._fit_standardize(X, comm)
             batch_size = min(batch_size, len(X))
             n_samples = len(X)
         else:
@@ -264,6 +304,19 @@ class Trainer:
             Xv, yv, swv = self._fit_validation_arrays(validation_data)
             n_samples = None
         validating = Xv is not None or val_source is not None
+        sync, steps, across = None, 0, None
+        if comm is not None:
+            if source is not None or augment is not None or \
+                    getattr(self._compile_config.optimizer.lr, "per_step", False):
+                raise ValueError("fit(distributed=...) trains arrays in the engine's epoch loop: "
+                                 "batches as x, augment and per-step schedules are not "
+                                 "supported with it")
+            verbose = verbose if comm.rank == 0 else 0
+            callbacks = CallbackList([cb for cb in callbacks if comm.rank == 0
+                                      or not getattr(cb, "_rank0_only", False)])
+            sync, steps = self._start_distributed(comm, len(X), batch_size)
+            if any(getattr(layer, "synchronized", False) for layer in self.layers):
+                across = stats_summer(comm)
 
         history = History()
         history.params = {"epochs": epochs, "batch_size": batch_size, "samples": n_samples,
@@ -272,9 +325,6 @@ class Trainer:
         self.history = history
         self.stop_training = False
         callbacks.set_model(self)
-        callbacks.on_train_begin({})
-
-        progress = Progress(verbose, epochs, n_samples, self._metric_logs)
         optimizer = self._compile_config.optimizer
         per_step = bool(getattr(optimizer.lr, "per_step", False))
         # Two epoch numbers: Keras' ``epoch`` (initial_epoch .. epochs-1), which callbacks, History
@@ -287,6 +337,14 @@ class Trainer:
         # after 5 epochs repeats epochs 5..9 of one fit(epochs=10) bit for bit, even on a model
         # whose count says otherwise (weights restored into a fresh model, say).
         engine_offset = (self._epoch if initial_epoch == 0 else initial_epoch) - initial_epoch
+        # What BackupAndRestore saves, and where it says to resume ("resume": Keras' epoch and
+        # the engine offset of the run it backed up).
+        self._fit_progress = {"engine_offset": engine_offset, "interrupted": False}
+        callbacks.on_train_begin({})
+        resume = self._fit_progress.pop("resume", None)
+        if resume is not None:
+            initial_epoch, engine_offset = resume
+        progress = Progress(verbose, epochs, n_samples, self._metric_logs)
         diverged = None
         try:
             for epoch in range(initial_epoch, epochs):
@@ -304,9 +362,13 @@ class Trainer:
                     result = self._net.fit_epoch(X, y, batch_size, bool(shuffle),
                                                  int(global_epoch),
                                                  progress=progress.start_epoch(epoch),
-                                                 sample_weight=sw)
+                                                 sample_weight=sw, sync=sync,
+                                                 steps=steps, across=across)
                     totals, nonfinite, interrupted = (result.totals, result.nonfinite,
                                                       result.interrupted)
+                    if comm is not None:    # History and callbacks see the global sums
+                        totals = GlobalTotals(totals, comm, extra=(interrupted,))
+                        interrupted = bool(totals.extra[0])
                 else:
                     totals, nonfinite = self._batch_epoch(
                         self._array_batches(X, y, sw, batch_size, shuffle, global_epoch,
@@ -320,6 +382,7 @@ class Trainer:
                         warn_ran_out("x")
                     else:                       # interrupted before the first batch
                         progress.message("Interrupted: training stopped.")
+                        self._fit_progress["interrupted"] = True
                     break
                 logs = {"loss": float(totals.loss)}
                 logs.update(self._metric_logs(totals))
@@ -329,7 +392,8 @@ class Trainer:
                     if val_source is not None:
                         val_logs = self._evaluate_source(val_source)
                     else:
-                        val_logs = self._evaluate_arrays(Xv, yv, validation_batch_size, swv)
+                        val_logs = self._evaluate_arrays(Xv, yv, validation_batch_size, swv,
+                                                         comm)
                     for k, v in val_logs.items():
                         logs["val_" + k] = v
                 # History last, as in Keras: what a callback adds to the logs (Keras'
@@ -342,11 +406,13 @@ class Trainer:
                 progress.update(epoch, logs, time.perf_counter() - t0)
                 if interrupted:
                     progress.message("Interrupted: training stopped after the current batch.")
+                    self._fit_progress["interrupted"] = True
                     break
                 if stop or self.stop_training:
                     break
         except KeyboardInterrupt:
             progress.message("Interrupted: training stopped.")
+            self._fit_progress["interrupted"] = True
         finally:
             progress.close()
         if diverged is not None and callbacks.has(TerminateOnNaN):
@@ -364,6 +430,19 @@ class Trainer:
                 f"friendlier initialization.", epoch=diverged, history=history)
         callbacks.on_train_end({})
         return history
+
+    def _start_distributed(self, comm, n, batch_size):
+        """Rank 0's weights on every rank, this rank's dropout streams, the step count of an
+        epoch (the most any rank has) and fit_epoch's gradient allreduce."""
+        self._comm = comm
+        self._net.rank = comm.rank
+        views = self._net.params()
+        for view in views:
+            comm.bcast(view)
+        running = [v for v, (_, name, _, _) in zip(views, self._param_specs())
+                   if name in ("running_mean", "running_var")]
+        steps = comm.allreduce(np.array([-(-n // batch_size)], np.int64), "max")
+        return gradient_reducer(comm, running), int(steps[0])
 
     def _fit_data(self, X, y, sample_weight, class_weight, validation_data, validation_split):
         """Checked training arrays and dev set: ``(X, y, sw, Xv, yv, swv)`` (Xv, yv None
@@ -512,12 +591,14 @@ class Trainer:
         logs = self._evaluate_arrays(X, y, len(X) if one_block else batch_size, sw)
         return _keras_form(logs, return_dict)
 
-    def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None) -> dict:
+    def _evaluate_arrays(self, X, y, batch_size=None, sample_weight=None, comm=None) -> dict:
         # Like Keras' batch_size, the rows of one pass bound its memory; the numbers agree with
-        # one pass up to the order of the sums.
+        # one pass up to the order of the sums. comm: sums over the ranks' sets (distributed).
         n = len(X)
         rows = batch_rows(batch_size, n, "evaluate")
-        if rows >= n:
+        if comm is not None:
+            totals, loss = self._evaluate_in_batches(X, y, rows, sample_weight, comm)
+        elif rows >= n:
             totals = self._evaluate_engine(X, y, rows, sample_weight)
             loss = totals.loss
         else:
@@ -526,17 +607,17 @@ class Trainer:
         out.update(self._metric_logs(totals))
         return out
 
-    def _evaluate_in_batches(self, X, y, rows, sample_weight):
+    def _evaluate_in_batches(self, X, y, rows, sample_weight, comm=None):
         """``net.evaluate`` over ``rows``-row slices, their Totals added up in order; returns
         ``(totals, mean loss)``."""
         parts = ((X[s:s + rows], y[s:s + rows],
                   None if sample_weight is None else sample_weight[s:s + rows])
                  for s in range(0, len(X), rows))
-        return self._evaluate_parts(parts)
+        return self._evaluate_parts(parts, comm)
 
-    def _evaluate_parts(self, parts):
+    def _evaluate_parts(self, parts, comm=None):
         """``net.evaluate`` on each ``(X, y, sample_weight)`` part, their Totals added up in
-        order; returns ``(totals, mean loss)``."""
+        order (then over the ranks with ``comm``); returns ``(totals, mean loss)``."""
         # The engine's mean loss is data_sum / (n * per_row) + penalty: the penalty is read off
         # the first part, the data sums add up over all of them.
         per_row = 1 if self._compile_config.loss == "cross_entropy" else self.output_dim
@@ -549,6 +630,8 @@ class Trainer:
             totals.add(t)
         if penalty is None:
             raise ValueError("the batches to evaluate are empty: nothing was yielded")
+        if comm is not None:
+            totals = GlobalTotals(totals, comm)
         return totals, totals.data_sum / (totals.count * per_row) + penalty
 
     def _evaluate_source(self, source) -> dict:
