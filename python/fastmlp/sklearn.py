@@ -420,6 +420,8 @@ class _BaseMLP(BaseEstimator):
         else:
             opt = ("SGD", dict(lr=self._lr / c, momentum=float(self.momentum),
                                nesterov=bool(self.nesterovs_momentum and self.momentum > 0)))
+        # Not kept in the model's file: set again after unpickling (the key survives it).
+        self._model._net.divide_by_weight_sum = True
         key = (self._loss_name, opt[0], tuple(sorted(opt[1].items())), l2)
         if key == self._compiled_as:
             return
@@ -431,7 +433,6 @@ class _BaseMLP(BaseEstimator):
         if state is not None:
             self._model.set_optimizer_state(state)
         self._compiled_as = key
-        self._model._net.divide_by_weight_sum = True
 
     def _fit_lbfgs(self, X, y, sample_weight):
         """scikit-learn's lbfgs: L-BFGS-B on the full-batch objective (data loss + L2 term,

@@ -97,9 +97,11 @@ class BackupAndRestore(Callback):
                 _restore_callback(self._callbacks[k], state, arrays, k)
         model._fit_progress["resume"] = (meta["epoch"], meta["engine_offset"])
 
-    def on_epoch_end(self, epoch, logs=None):
+    def after_epoch_end(self, epoch, logs=None):
+        # After the other callbacks and History (CallbackList.after_epoch_end): the backup
+        # holds the epoch's History entry and every callback's state after this epoch.
         if not self._writes():
-            return False
+            return
         model = self.model
         arrays = {}
         weights = model.get_weights()
@@ -121,7 +123,6 @@ class BackupAndRestore(Callback):
                           for k, cb in enumerate(self._callbacks)],
         }
         _write_atomic(self.path, arrays, meta)
-        return False
 
     def on_train_end(self, logs=None):
         interrupted = self.model._fit_progress.get("interrupted", False)

@@ -89,6 +89,13 @@ class CallbackList:
             stop = bool(cb.on_epoch_end(epoch, logs)) or stop
         return stop
 
+    def after_epoch_end(self, epoch, logs=None):
+        """After every callback's ``on_epoch_end`` and History's record of the epoch: what
+        saves the state of a finished epoch (BackupAndRestore) sees all of it."""
+        for cb in self.callbacks:
+            if hasattr(cb, "after_epoch_end"):
+                cb.after_epoch_end(epoch, logs)
+
     def on_train_end(self, logs=None):
         for cb in self.callbacks:
             cb.on_train_end(logs)

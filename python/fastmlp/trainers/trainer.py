@@ -403,6 +403,7 @@ class Trainer:
                     stop = callbacks.on_epoch_end(epoch, logs)
                 finally:
                     history.on_epoch_end(epoch, logs)
+                callbacks.after_epoch_end(epoch, logs)
                 progress.update(epoch, logs, time.perf_counter() - t0)
                 if interrupted:
                     progress.message("Interrupted: training stopped after the current batch.")
