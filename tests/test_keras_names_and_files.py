@@ -1,6 +1,8 @@
 """fastmlp.keras layer and model names (Keras' automatic ones, name=, get_layer, summary) and
 files (save/load_model keep names, Keras classes, metric names and Keras' update rules;
 compile=False; save_weights/load_weights), without Keras installed."""
+import pickle
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,10 @@ def test_save_and_load_keep_names_classes_metrics_and_rules(tmp_path):
     assert native.optimizer.rule == "keras" and native.layers[1].running_var == "biased"
     with pytest.raises(FileExistsError):
         model.save(path, overwrite=False)
+    # pickling (joblib, multiprocessing) goes through the same bytes
+    copy = pickle.loads(pickle.dumps(model))
+    assert type(copy) is keras.Sequential and copy.name == "clf"
+    assert [layer.name for layer in copy.layers] == [layer.name for layer in model.layers]
 
 
 def _trained_and_saved(path):

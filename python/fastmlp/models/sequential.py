@@ -713,7 +713,7 @@ class Sequential(Trainer):
         return {"fastmlp_bytes": self.to_bytes()}
 
     def __setstate__(self, state):
-        other = Sequential.from_bytes(state["fastmlp_bytes"])
+        other = type(self).from_bytes(state["fastmlp_bytes"])   # keras.Sequential: its names
         self.__dict__.update(other.__dict__)
         if self._net is not None:
             self._attach_layers()
