@@ -66,8 +66,6 @@ def _load(out):
     return arrays, json.loads(arrays.pop("meta").tobytes())
 
 
-@pytest.mark.skipif(os.environ.get("FASTMLP_SANITIZED") == "1",
-                    reason="a SIGKILLed child under ASan adds nothing and is slow")
 def test_killed_run_resumes_bit_identical(tmp_path):
     ref, _, _, ref_out = _run(tmp_path, "ref")
     assert ref.returncode == 0, ref.stderr[-3000:]

@@ -2,7 +2,6 @@
 worker processes: dask-ml's ParallelPostFit (predict/predict_proba over chunked dask arrays),
 GridSearchCV under joblib's dask backend, and dask-ml's Incremental with partial_fit. Each
 result is checked against the same estimator run in this process."""
-import os
 import warnings
 
 import numpy as np
@@ -22,9 +21,6 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from fastmlp.sklearn import MLPClassifier  # noqa: E402
 
 from conftest import make_data  # noqa: E402
-
-pytestmark = pytest.mark.skipif(os.environ.get("FASTMLP_SANITIZED") == "1",
-                                reason="worker processes do not load the ASan runtime")
 
 
 @pytest.fixture(scope="module")

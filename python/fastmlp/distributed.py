@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -263,4 +264,7 @@ def abort_on_error(comm: Communicator, error: BaseException) -> None:
                      f"every rank:\n" + "".join(traceback.format_exception(
                          type(error), error, error.__traceback__)))
     sys.stderr.flush()
+    # The launcher forwards our stderr through a pipe and the abort through another channel:
+    # without a pause, a loaded machine sometimes kills the job before the message is out.
+    time.sleep(1.0)
     comm.abort(1)
