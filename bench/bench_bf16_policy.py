@@ -1,7 +1,7 @@
 """mixed_bfloat16 against float32 and torch.autocast(bfloat16), interleaved in one process:
 training at batch 1024 (and 64), predicting 6,000 rows and one-row predict latency, each peer
-measured in turn every round, the ratios taken per round and summarised by their median and
-range (the host is shared: only same-round ratios mean anything).
+measured in turn every round (the order rotating), the ratios taken per round and summarised
+by their median and range (the host is shared: only same-round ratios mean anything).
 
     PYTHONPATH=build/dev-NAME/pkg python bench/bench_bf16_policy.py [--rounds 7] [--threads 2]
 """
@@ -53,8 +53,12 @@ def main(argv=None):
         models[name] = peer.build(net)
         peer.fit(models[name], X[:4096], y[:4096], 1024, 1)  # warm-up
     runs = {}
-    for _ in range(args.rounds):
-        for name, peer in peers.items():
+    names = list(peers)
+    for rnd in range(args.rounds):
+        # The order rotates every round: whoever runs right after PyTorch shares the CPU with
+        # its OpenMP threads still spinning.
+        for name in names[rnd % len(names):] + names[:rnd % len(names)]:
+            peer = peers[name]
             peer.fm.set_num_threads(args.threads) if hasattr(peer, "fm") else \
                 peer.torch.set_num_threads(args.threads)
             m = models[name]

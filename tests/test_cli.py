@@ -304,6 +304,8 @@ def test_benchmark_report_on_tiny_config():
     row = runner.rows[0]
     assert isinstance(row.values["fastmlp"], float) and row.values["fastmlp"] > 0
     bf16 = [r for r in runner.rows if r.case.endswith(", bf16")]
-    assert [r.case.split(", ")[1] for r in bf16] == ["batch 64", "batch 1024", "784-256-128-10"]
+    assert [r.case.split(", ")[1] for r in bf16] == ["batch 64", "batch 1024", "784-256-128-10",
+                                                      "784-256-128-10"]
+    assert bf16[-1].case.startswith("predict 1 sample") and bf16[-1].unit == "us"
     assert all(isinstance(r.values["fastmlp"], float) and "x fastmlp float32" in r.note
                for r in bf16)

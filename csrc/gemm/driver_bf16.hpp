@@ -273,7 +273,9 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* b
     return;
   }
   const index_t mt = ceil_div(g.M, Cfg::MR), ntl = ceil_div(g.N, Cfg::NR);
-  int nt = threads < 1 ? 1 : threads;
+  // As gemm_run: no more threads than the pool can run now (one, while it has backed off on a
+  // busy machine: a split the caller would run alone only adds packing).
+  int nt = usable_threads(threads < 1 ? 1 : threads);
   const bool split_n = ntl >= mt || (g.M <= g.N && ntl >= nt);
   const index_t parts = split_n ? ntl : mt;
   if (parts < nt) nt = static_cast<int>(parts);

@@ -427,7 +427,7 @@ class Runner:
         self.rows += [latency, throughput]
         self.log("  done: predict")
 
-        self._bf16_cases(big, X, y, f32_rows=self.rows[:2] + [throughput])
+        self._bf16_cases(big, X, y, f32_rows=self.rows[:2] + [throughput, latency])
         self._int8_cases(X)
 
         Xs, ys = make_data(cfg.n_tiny, 20, 1, seed=1)
@@ -443,23 +443,28 @@ class Runner:
 
     def _bf16_cases(self, net: Net, X, y, f32_rows) -> None:
         """fastmlp's mixed_bfloat16 policy against torch.autocast(bfloat16): training at batch
-        64 and 1024, and predicting every row with the batch-1024 model; each row's note
-        compares fastmlp bf16 with fastmlp float32 (f32_rows: the same cases in float32)."""
+        64 and 1024, and predicting every row and one row with the batch-1024 model; each row's
+        note compares fastmlp bf16 with fastmlp float32 (f32_rows: the same cases in float32;
+        above 1: bf16 is faster)."""
         makers = {"fastmlp": lambda: FastMLP(self.cfg.threads, dtype="mixed_bfloat16"),
                   "torch": lambda: Torch(self.cfg.threads, autocast=True)}
         peers = {name: make() for name, make in makers.items() if name in self.peers}
         fitted = {}
         cases = [(f"train {net.name()}, batch {b}, bf16", b) for b in (64, 1024)]
         cases.append((f"predict {len(X):,} rows, {net.name()}, bf16", None))
+        cases.append((f"predict 1 sample, {net.name()}, bf16", 1))
         for (case, batch), base in zip(cases, f32_rows):
-            row = Row(case, "samples/s")
+            row = Row(case, "us" if batch == 1 else "samples/s")
             for name in PEERS:
                 peer = peers.get(name)
-                if peer is None or (batch is None and name not in fitted):
+                if peer is None or (batch in (None, 1) and name not in fitted):
                     row.values[name] = "n/a" if name in self.peers else self._absent(name)
                     continue
                 try:
-                    if batch is None:
+                    if batch == 1:
+                        row.values[name] = _median_latency_us(peer.predict_fn(fitted[name]),
+                                                              X[:1], self.cfg.latency_repeats)
+                    elif batch is None:
                         row.values[name] = _throughput(peer.predict_fn(fitted[name]), X,
                                                        self.cfg.throughput_repeats)
                     else:
@@ -472,8 +477,8 @@ class Runner:
                     row.values[name] = "error"
                     self.errors.append(f"{case} [{name}]: {_short_error(exc)}")
             a, b = row.values.get("fastmlp"), base.values.get("fastmlp")
-            if isinstance(a, float) and isinstance(b, float) and b > 0:
-                row.note = f"{a / b:.2f}x fastmlp float32"
+            if isinstance(a, float) and isinstance(b, float) and a > 0 and b > 0:
+                row.note = f"{(b / a if row.unit == 'us' else a / b):.2f}x fastmlp float32"
             self.rows.append(row)
             self.log(f"  done: {case}")
         if "fastmlp" in self.peers:
