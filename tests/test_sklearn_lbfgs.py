@@ -211,3 +211,9 @@ def test_fit_lbfgs_on_sequential():
     m.compile(loss="cross_entropy", l1=0.1)
     with pytest.raises(ValueError, match="l1"):
         fm.fit_lbfgs(m, X, y)
+    bn = fm.Sequential([fm.Dense(4), fm.BatchNorm(), fm.Dense(2)], input_dim=5)
+    bn.compile(loss="cross_entropy")
+    with pytest.raises(ValueError, match="BatchNorm"):
+        fm.fit_lbfgs(bn, X, y)
+    with pytest.raises(ValueError, match="batch_norm"):
+        MLPClassifier(solver="lbfgs", batch_norm=True).fit(X, y)

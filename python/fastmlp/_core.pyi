@@ -160,6 +160,14 @@ class Network:
     def weighted_metrics(self, arg1: bool) -> None:
         ...
     @property
+    def divide_by_weight_sum(self) -> bool:
+        """
+        scikit-learn's weighting: each batch's loss is sum(w * loss) / sum(w) and its L1/L2 penalty is divided by sum(w) too (the row count when unweighted).
+        """
+    @divide_by_weight_sum.setter
+    def divide_by_weight_sum(self, arg1: bool) -> None:
+        ...
+    @property
     def bf16(self) -> bool:
         """
         mixed_bfloat16: every Dense GEMM (forward, both backward GEMMs, inference) on bf16 operands with float32 accumulation.

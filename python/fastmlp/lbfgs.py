@@ -48,13 +48,17 @@ def fit_lbfgs(model, X, y, sample_weight=None, *, max_iter=200, max_fun=15000, t
     """Train a compiled :class:`fastmlp.Sequential` on ``(X, y)`` by full-batch L-BFGS.
 
     The objective is the compiled loss (the mean over all rows, ``sample_weight`` as in
-    ``fit``) plus the L1/L2 penalty; the optimizer given to ``compile`` is not used. Dropout
-    and noise are off (the objective must be deterministic); BatchNorm uses the statistics
-    of the whole set. ``max_iter``: L-BFGS iterations, ``max_fun``: loss evaluations,
-    ``tol``: stop when the largest gradient component falls below it. Returns scipy's
+    ``fit``) plus the L2 penalty; the optimizer given to ``compile`` is not used. Dropout
+    and noise are off (the objective must be deterministic). A model with BatchNorm is a
+    ValueError (L-BFGS would leave its running statistics, which predict uses, untrained).
+    ``max_iter``: L-BFGS iterations, ``max_fun``: loss evaluations, ``tol``: stop when the
+    largest gradient component falls below it. Returns scipy's
     ``OptimizeResult`` (``nit``, ``nfev``, ``fun``, ``success``, ``message``).
     """
     model._require_compiled("fit_lbfgs")
+    if any(type(layer).__name__ == "BatchNorm" for layer in model.layers):
+        raise ValueError("fit_lbfgs cannot train BatchNorm: its running statistics (what "
+                         "predict uses) are learnt by fit's mini-batches; use fit")
     X, y = model._check_xy(X, y)
     sw = model._sample_weight(sample_weight, None, y)
     model._fit_standardize(X)

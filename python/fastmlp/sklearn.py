@@ -292,6 +292,10 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_checked(self, X, y, sample_weight, incremental):
         self._validate_params()
+        if self.solver == "lbfgs" and self.batch_norm:
+            raise ValueError("batch_norm=True needs a stochastic solver ('adam', 'sgd', "
+                             "'rmsprop'): L-BFGS would leave the running statistics that "
+                             "predict uses untrained")
         hidden = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
             hidden = [hidden]
