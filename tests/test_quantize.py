@@ -288,3 +288,17 @@ def test_standardize_stays_a_per_feature_map_and_keeps_accuracy():
     p8 = model.predict(Xte * 16)
     assert (p8.argmax(1) == p32.argmax(1)).mean() >= 0.98
     np.testing.assert_allclose(p8.sum(1), 1, rtol=1e-5)   # cross_entropy's link applied
+
+
+def test_benchmark_int8_rows_on_tiny_data():
+    from fastmlp import benchmark_int8
+
+    X, y = mnist_like(300, seed=2)
+    model = train([fm.Dense(16, activation="relu"), fm.Dense(10)], 784, X, y, epochs=1)
+    result = benchmark_int8.predict_comparison(model, X, threads=1, repeats=1, latency_calls=2)
+    assert model.quantized is None          # the benchmark quantizes a copy
+    assert result["throughput"]["fastmlp int8"] > 0
+    assert result["agreement"]["fastmlp float32"] == 1.0
+    gemm = benchmark_int8.gemm_fraction_of_peak(64, 32, 40, threads=1, repeats=1)
+    lines = benchmark_int8.report_lines(result, gemm, len(X))
+    assert "fastmlp int8" in "\n".join(lines) and "int8 GEMM" in lines[-1]
