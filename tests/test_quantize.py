@@ -208,7 +208,8 @@ def test_format_version_1_file_still_loads():
     model = fmio.load(os.path.join(HERE, "data", "model_format_v1.fastmlp"))
     ref = np.load(os.path.join(HERE, "data", "model_format_v1_expected.npz"))
     assert model.quantized is None
-    np.testing.assert_array_equal(model.predict(ref["X"]), ref["pred"])
+    # Written on the AVX-512 path: another ISA's float32 kernels round a few ulps differently.
+    np.testing.assert_allclose(model.predict(ref["X"]), ref["pred"], rtol=1e-5, atol=1e-7)
     model.quantize("int8")
     assert (model.predict(ref["X"]).argmax(1) == ref["pred"].argmax(1)).all()
 
