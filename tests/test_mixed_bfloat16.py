@@ -255,3 +255,22 @@ def test_policy_trains_through_the_emulated_path(isa):
                          text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert float(res.stdout.split()[-1]) > 0.8
+
+
+@pytest.mark.parametrize("link, loss", [("softmax", "cross_entropy"),
+                                        ("sigmoid", "binary_cross_entropy")])
+def test_policy_survives_compile_fusing_the_output_link(link, loss):
+    # compile fuses a final softmax/sigmoid into the loss and rebuilds the engine network
+    # around the same weights: the rebuilt network must keep the bf16 policy.
+    X = np.random.default_rng(0).standard_normal((40, 64)).astype(np.float32)
+    preds = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        m = fm.Sequential([fm.Dense(32, activation="relu"), fm.Dense(3, activation=link)],
+                          input_dim=64, dtype=policy, seed=0)
+        before = m.predict(X)
+        m.compile(loss, "adam")
+        assert m._net.bf16 == (policy == "mixed_bfloat16")
+        np.testing.assert_array_equal(m.predict(X), before)  # same function after the fusing
+        preds[policy] = before
+    diff = np.abs(preds["mixed_bfloat16"] - preds["float32"]).max()
+    assert 0 < diff < 0.05  # bf16 operands: rounding-size differences, not float32's numbers

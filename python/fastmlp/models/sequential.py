@@ -229,7 +229,10 @@ class Sequential(Trainer):
 
     def _new_network(self):
         self._engine_fused = self._fuses_link()
-        return _core.Network(self._core_layers(), self._input_dim, self._dtype, self._seed)
+        net = _core.Network(self._core_layers(), self._input_dim, self._dtype, self._seed)
+        # Every network gets the policy, also the one compile rebuilds around a fused link.
+        net.bf16 = self._dtype_policy == "mixed_bfloat16"
+        return net
 
     @property
     def layers(self) -> list:
@@ -336,7 +339,6 @@ class Sequential(Trainer):
                 raise RuntimeError(f"engine exposes {len(params)} arrays, expected {len(init)}")
             for view, value in zip(params, init):
                 view[...] = value.astype(self._dtype, copy=False)
-            net.bf16 = self._dtype_policy == "mixed_bfloat16"
             if self._compile_config is not None:
                 self._compile_engine(net)
             self._net = net
