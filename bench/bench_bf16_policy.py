@@ -10,7 +10,7 @@ import json
 import statistics
 import time
 
-from fastmlp.benchmark import FastMLP, Net, Torch, make_data
+from fastmlp.benchmark import FastMLP, Net, Torch, _median_latency_us, make_data
 
 
 def _fit_sps(peer, model, X, y, batch):
@@ -23,15 +23,6 @@ def _predict_sps(fn, X):
     t0 = time.perf_counter()
     fn(X)
     return len(X) / (time.perf_counter() - t0)
-
-
-def _latency_us(fn, x, repeats=300):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter_ns()
-        fn(x)
-        times.append(time.perf_counter_ns() - t0)
-    return statistics.median(times) / 1000.0
 
 
 def main(argv=None):
@@ -69,7 +60,7 @@ def main(argv=None):
             fn = peer.predict_fn(m)
             fn(X[:1000])
             r["predict"].append(_predict_sps(fn, X))
-            r["one_row_us"].append(_latency_us(fn, X[:1]))
+            r["one_row_us"].append(_median_latency_us(fn, X[:1], 300))
     out = {"medians": {n: {k: statistics.median(v) for k, v in r.items()}
                        for n, r in runs.items()}, "ratios": {}}
     print(f"{args.rounds} rounds, {args.threads} threads, {args.rows} rows; per-round ratio: "
