@@ -14,7 +14,9 @@ namespace fm {
 
 #ifdef FM_HAVE_BF16_KERNEL
 namespace avx512_bf16 {
-void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b_packed);
+void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b_packed,
+                   const std::uint16_t* a16);
+void bf16_round_native(const float* src, index_t n, std::uint16_t* dst);
 index_t bf16_packed_words_native(index_t K, index_t N);
 void bf16_pack_b_native(int threads, bool trans_b, index_t K, index_t N, const float* B,
                         index_t ldb, std::uint32_t* dst);
@@ -52,23 +54,57 @@ void gemm_bf16_emulated(int threads, const GemmArgs<float>& g) {
 }  // namespace
 
 namespace {
+// a16: op(A) as bf16 bits (A is then a stand-in of the same shape, checked but never read).
 void gemm_bf16_any(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
                    const float* A, index_t lda, const float* B, index_t ldb,
                    const std::uint32_t* b_packed, float beta, float* C, index_t ldc,
-                   const Epilogue<float>& ep, Bf16Path path) {
+                   const Epilogue<float>& ep, Bf16Path path, const std::uint16_t* a16 = nullptr) {
   FM_CHECK(threads >= 1, "gemm: threads must be >= 1, got ", threads);
   const GemmArgs<float> g =
       gemm_checked_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
 #ifdef FM_HAVE_BF16_KERNEL
   if (path == Bf16Path::best && bf16_native()) {
-    avx512_bf16::gemm_bf16_run(g, avx512_bf16::gemm_bf16_threads_for(M, N, K, threads), b_packed);
+    avx512_bf16::gemm_bf16_run(g, avx512_bf16::gemm_bf16_threads_for(M, N, K, threads), b_packed,
+                               a16);
     return;
   }
 #endif
   (void)b_packed;
+  if (a16) {  // widen (exact) and multiply as any float32 A
+    const index_t rows = trans_a ? K : M, cols = trans_a ? M : K;
+    static thread_local std::vector<float> wide;
+    wide.resize(static_cast<std::size_t>(rows * cols));
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t c = 0; c < cols; ++c) wide[r * cols + c] = bf16_to_f32(a16[r * lda + c]);
+    GemmArgs<float> w = g;
+    w.A = wide.data();
+    w.lda = cols > 1 ? cols : 1;
+    gemm_bf16_emulated(threads, w);
+    return;
+  }
   gemm_bf16_emulated(threads, g);
 }
 }  // namespace
+
+void gemm_bf16_prepacked_a16(int threads, bool trans_a, bool trans_b, index_t M, index_t N,
+                             index_t K, const std::uint16_t* A, index_t lda, const float* B,
+                             index_t ldb, const std::uint32_t* b_packed, float beta, float* C,
+                             index_t ldc, const Epilogue<float>& ep) {
+  // The shape and lda checks of a float A, on a stand-in pointer that is never read.
+  const float* stand_in = reinterpret_cast<const float*>(A);
+  gemm_bf16_any(threads, trans_a, trans_b, M, N, K, stand_in, lda, B, ldb, b_packed, beta, C, ldc,
+                ep, Bf16Path::best, A);
+}
+
+void bf16_round(const float* src, index_t n, std::uint16_t* dst) {
+#ifdef FM_HAVE_BF16_KERNEL
+  if (bf16_native()) {
+    avx512_bf16::bf16_round_native(src, n, dst);
+    return;
+  }
+#endif
+  for (index_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]);
+}
 
 void gemm_bf16_threads(int threads, bool trans_a, bool trans_b, index_t M, index_t N, index_t K,
                        const float* A, index_t lda, const float* B, index_t ldb, float beta,

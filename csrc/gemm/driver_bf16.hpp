@@ -141,6 +141,86 @@ inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, ind
   }
 }
 
+// d[j] = {s0[j], s1[j]} for j < n (bf16 bits; s1 null: paired with zero), then zeros up to
+// `width`.
+inline void weave_rows_h(const std::uint16_t* s0, const std::uint16_t* s1, index_t n,
+                         index_t width, std::uint32_t* __restrict d) {
+  index_t j = 0;
+#if defined(__AVX512BF16__)
+  for (; j < n; j += 16) {
+    const index_t w = imin(16, n - j);
+    const __mmask16 m = static_cast<__mmask16>((1u << w) - 1u);
+    const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s0 + j));
+    const __m512i hi =
+        s1 ? _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s1 + j)), 16)
+           : _mm512_setzero_si512();
+    const __m512i v = _mm512_or_si512(lo, hi);
+    if (j + 16 <= width)
+      _mm512_storeu_si512(d + j, v);
+    else
+      _mm512_mask_storeu_epi32(d + j, static_cast<__mmask16>((1u << (width - j)) - 1u), v);
+  }
+  if (j > n) j = j < width ? j : width;  // the vectors wrote zeros up to j
+#else
+  for (; j < n; ++j)
+    d[j] = static_cast<std::uint32_t>(s0[j]) | (s1 ? static_cast<std::uint32_t>(s1[j]) << 16 : 0u);
+#endif
+  for (; j < width; ++j) d[j] = 0;
+}
+
+// pack_a_bf16 from an op(A) already rounded to bf16 (its bit patterns; the same rounding as
+// the float packing, so the same panels): a k-pair of a row is then one 32-bit word of it
+// (p0 is even), and a k-pair of a transposed A two row segments interleaved. Half the bytes
+// read, nothing to round (the training input, rounded once while it is gathered).
+template <int MR>
+inline void pack_a_bf16_h(bool trans, const std::uint16_t* A, index_t lda, index_t r0, index_t p0,
+                          index_t m, index_t k, std::uint32_t* __restrict dst) {
+  const index_t kp = (k + 1) / 2, kw = k / 2;  // kw: whole pairs
+  if (trans) {
+    // op(A)(i, p) = A[p * lda + i]: rows p and p + 1 woven into a row of pairs, then dealt out
+    // MR pairs to a panel (as pack_a_bf16 does, reading A's rows in order).
+    constexpr index_t kDeal = 16 * MR * 2;
+    alignas(64) std::uint32_t pairs[kDeal];
+    for (index_t c0 = 0; c0 < m; c0 += kDeal) {
+      const index_t cn = imin(kDeal, m - c0), cw = round_up(cn, MR);
+      const std::uint16_t* src = A + p0 * lda + r0 + c0;
+      std::uint32_t* pd = dst + (c0 / MR) * kp * MR;
+      for (index_t p = 0; p < k; p += 2) {
+        weave_rows_h(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, cn, cw, pairs);
+        std::uint32_t* d = pd + (p / 2) * MR;
+        for (index_t t = 0; t < cw; t += MR, d += kp * MR)
+          for (int i = 0; i < MR; ++i) d[i] = pairs[t + i];
+      }
+    }
+    return;
+  }
+  for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
+    const index_t mr = imin(MR, m - i0);
+    for (index_t i = 0; i < MR; ++i) {
+      std::uint32_t* d = dst + i;
+      if (i >= mr) {
+        for (index_t q = 0; q < kp; ++q) d[q * MR] = 0;
+        continue;
+      }
+      const std::uint16_t* s = A + (r0 + i0 + i) * lda + p0;
+      index_t q = 0;
+#if defined(__AVX512BF16__)
+      alignas(64) std::uint32_t tmp[16];
+      for (; q + 16 <= kw; q += 16) {
+        _mm512_store_si512(tmp, _mm512_loadu_si512(s + 2 * q));
+        for (int t = 0; t < 16; ++t) d[(q + t) * MR] = tmp[t];
+      }
+#endif
+      for (; q < kw; ++q) {
+        std::uint32_t w;
+        __builtin_memcpy(&w, s + 2 * q, 4);
+        d[q * MR] = w;
+      }
+      if (kw < kp) d[kw * MR] = s[2 * kw];  // odd k: the last step paired with zero
+    }
+  }
+}
+
 // op(B)[steps p0.., cols c0..] (k x n) -> ceil(n/NR) micro-panels of ceil(k/2) x NR pairs.
 template <int NR>
 inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, index_t c0, index_t k,
@@ -205,10 +285,11 @@ void prepack_b_bf16(int threads, bool trans_b, index_t K, index_t N, const float
 }
 
 // C[m0:m1, n0:n1] of the problem g, single-threaded; `buf` holds pack_words_bf16(m, n, K).
-// `bpre`: op(B) prepacked (prepack_b_bf16), or null to pack it here.
+// `bpre`: op(B) prepacked (prepack_b_bf16), or null to pack it here. `a16`: A as bf16 bits
+// (same shape and lda as g.A, which is then not read), or null.
 template <class Cfg>
 void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n0, index_t n1,
-                     std::uint32_t* buf, const std::uint32_t* bpre) {
+                     std::uint32_t* buf, const std::uint32_t* bpre, const std::uint16_t* a16) {
   constexpr int MR = Cfg::MR, NR = Cfg::NR, W = 16;  // W: floats per zmm
   const index_t K = g.K;
   std::uint32_t* const apack = buf;
@@ -234,7 +315,10 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
       // ic: MC-tall block of op(A), rounded and packed.
       for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
         const index_t mc = imin(Cfg::MC, m1 - ic);
-        pack_a_bf16<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
+        if (a16)
+          pack_a_bf16_h<MR>(g.trans_a, a16, g.lda, ic, pc, mc, kc, apack);
+        else
+          pack_a_bf16<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
         // jr: NR-wide micro-panel of B.
         for (index_t jr = 0; jr < nc; jr += NR) {
           const index_t nr = imin(NR, nc - jr);
@@ -266,7 +350,8 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
 // gemm_run splits the float32 one: every C element is computed by the same kernel and K
 // order whatever the split, and whether op(B) comes prepacked (bpre) or not.
 template <class Cfg>
-void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* bpre = nullptr) {
+void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* bpre = nullptr,
+                   const std::uint16_t* a16 = nullptr) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0) {
     gemm_k0(g);
@@ -295,9 +380,9 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* b
       if (b >= e) continue;
       std::uint32_t* my = buf + per_thread * t;
       if (split_n)
-        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my, bpre);
+        gemm_block_bf16<Cfg>(g, 0, g.M, b * Cfg::NR, imin(e * Cfg::NR, g.N), my, bpre, a16);
       else
-        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my, bpre);
+        gemm_block_bf16<Cfg>(g, b * Cfg::MR, imin(e * Cfg::MR, g.M), 0, g.N, my, bpre, a16);
     }
   });
 }

@@ -59,6 +59,17 @@ void gemm_bf16_prepacked(int threads, bool trans_a, bool trans_b, index_t M, ind
                          const std::uint32_t* b_packed, float beta, float* C, index_t ldc,
                          const Epilogue<float>& ep = {});
 
+// gemm_bf16_prepacked with op(A) given already rounded: A holds bf16 bit patterns (lda in
+// elements), e.g. from bf16_round. The same numbers as the float A they were rounded from.
+void gemm_bf16_prepacked_a16(int threads, bool trans_a, bool trans_b, index_t M, index_t N,
+                             index_t K, const std::uint16_t* A, index_t lda, const float* B,
+                             index_t ldb, const std::uint32_t* b_packed, float beta, float* C,
+                             index_t ldc, const Epilogue<float>& ep = {});
+
+// dst[i] = bf16 bits of src[i], round to nearest even: the rounding the GEMM's packing applies
+// (single-threaded; AVX512_BF16's conversion where the CPU has it).
+void bf16_round(const float* src, index_t n, std::uint16_t* dst);
+
 // "avx512_bf16" or "emulated": the path Bf16Path::best takes on this CPU.
 const char* gemm_bf16_path();
 

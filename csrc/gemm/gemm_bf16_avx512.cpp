@@ -130,8 +130,20 @@ double peak_loop(long long iters) {
 
 }  // namespace
 
-void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b_packed) {
-  gemm_run_bf16<CfgBf16>(g, threads, b_packed);
+void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b_packed,
+                   const std::uint16_t* a16) {
+  gemm_run_bf16<CfgBf16>(g, threads, b_packed, a16);
+}
+
+void bf16_round_native(const float* src, index_t n, std::uint16_t* dst) {
+  index_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    _mm256_mask_storeu_epi16(dst + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + i)));
+  }
 }
 
 index_t bf16_packed_words_native(index_t K, index_t N) {

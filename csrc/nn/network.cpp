@@ -8,8 +8,10 @@
 #include <type_traits>
 
 #include "common/check.hpp"
+#include "common/cpu_features.hpp"
 #include "common/parallel.hpp"
 #include "common/philox.hpp"
+#include "gemm/gemm_bf16.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/reduce.hpp"
@@ -131,7 +133,22 @@ const T* Network<T>::gather_input(Workspace<T>& ws, const T* X, index_t ldx, con
   const index_t d = plan_.input_dim;
   const bool standardize = !plan_.ops.empty() && plan_.ops[0].kind == OpKind::standardize;
   const bool must_copy = standardize || (!plan_.ops.empty() && plan_.ops[0].in_place);
+  ws.x16 = nullptr;
   if (!idx && !must_copy && ldx == d) return X;  // contiguous batch: read X in place
+  if constexpr (std::is_same_v<T, float>) {
+    // mixed_bfloat16, a Dense first: its two products (forward and dW) would each round the
+    // batch again while packing it; rounding it once here, while it is gathered, writes half
+    // the bytes and leaves them only bf16 words to deal out.
+    if (idx && bf16 && bf16_native() && plan_.ops[0].kind == OpKind::dense) {
+      ws.input16.resize(std::max<index_t>(1, n * d));
+      std::uint16_t* dst = ws.input16.data();
+      parallel_for(n, std::max<index_t>(1, kCopyGrain / d), [&](index_t r0, index_t r1) {
+        for (index_t r = r0; r < r1; ++r) bf16_round(X + idx[r] * ldx, d, dst + r * d);
+      });
+      ws.x16 = dst;
+      return nullptr;  // op 0 reads ws.x16
+    }
+  }
   const T* mean = standardize ? buffers_.data() + plan_.ops[0].mean : nullptr;
   const T* sd = standardize ? buffers_.data() + plan_.ops[0].stdev : nullptr;
   T* dst = ws.input;  // (n, d)
@@ -189,7 +206,9 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
   ws.across = mode.across;
   for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
     const Op& op = plan_.ops[i];
-    op_fns<T>(op.kind).forward(op, {x, n, ws.ops[i], arenas, mode, seed_, step_salt, i == 0, bf16});
+    const std::uint16_t* x16 = i == 0 && !x0 ? ws.x16 : nullptr;
+    op_fns<T>(op.kind).forward(
+        op, {x, n, ws.ops[i], arenas, mode, seed_, step_salt, i == 0, bf16, x16});
     x = ws.ops[i].y;
   }
   return x;
@@ -210,8 +229,9 @@ void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
   for (int i = static_cast<int>(plan_.ops.size()) - 1; i >= first; --i) {
     const Op& op = plan_.ops[i];
     const T* x = i == 0 ? x0 : ws.ops[i - 1].y;  // (n, op.in) input the forward read
+    const std::uint16_t* x16 = i == 0 && !x0 ? ws.x16 : nullptr;
     op_fns<T>(op.kind).backward(
-        op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic, bf16, ws.across});
+        op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic, bf16, ws.across, x16});
   }
 }
 

@@ -33,6 +33,11 @@ struct Workspace {
   AlignedBuffer<T> weights;            // (capacity,) gathered sample weights
   std::vector<OpBuffers<T>> ops;
   T* input = nullptr;   // (rows, input_dim) gathered input batch
+  // mixed_bfloat16 with a Dense first: the gathered batch rounded to bf16 instead (its bits),
+  // which op 0's forward and dW products read; x16 points at it when the last gather wrote
+  // it (and then gave no float batch), else null.
+  AlignedBuffer<std::uint16_t> input16;
+  const std::uint16_t* x16 = nullptr;
   T* grad_a = nullptr;  // (rows, max_width) gradient ping-pong
   T* grad_b = nullptr;
   T* targets = nullptr;    // (rows, target_cols) gathered float targets

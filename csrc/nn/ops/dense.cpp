@@ -31,6 +31,20 @@ void dense_gemm(bool bf16, int threads, bool ta, bool tb, index_t M, index_t N, 
   gemm_threads<T>(threads, ta, tb, M, N, K, A, lda, B, ldb, T(0), C, ldc, ep);
 }
 
+// dense_gemm under mixed_bfloat16 with op(A) already rounded to bf16 (x16: op 0's gathered
+// input; float networks only, where the gather wrote it).
+template <class T>
+void dense_gemm_a16(int threads, bool ta, index_t M, index_t N, index_t K, const std::uint16_t* A,
+                    index_t lda, const T* B, index_t ldb, T* C, index_t ldc,
+                    const Epilogue<T>& ep = {}, const std::uint32_t* b_packed = nullptr) {
+  if constexpr (std::is_same_v<T, float>) {
+    gemm_bf16_prepacked_a16(threads, ta, false, M, N, K, A, lda, B, ldb, b_packed, 0.0f, C, ldc,
+                            ep);
+  } else {
+    FM_CHECK(false, "dense: a bf16 input needs a float32 network");
+  }
+}
+
 // The packed copy of op's W in the layout the arenas carry (null: none).
 template <class T>
 const std::uint32_t* packed_w(const Op& op, const Arenas<T>& arenas) {
@@ -85,6 +99,11 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
   ep.alpha = static_cast<T>(op.alpha);
   ep.z_out = op.keep_z ? a.b.z : nullptr;
   ep.ldz = op.out;
+  if (a.x16) {
+    dense_gemm_a16<T>(get_num_threads(), false, a.n, op.out, op.in, a.x16, op.in,
+                      a.arenas.params + op.w, op.out, a.b.y, op.out, ep, packed_w(op, a.arenas));
+    return;
+  }
   dense_gemm<T>(a.bf16, get_num_threads(), false, false, a.n, op.out, op.in, a.x, op.in,
                 a.arenas.params + op.w, op.out, a.b.y, op.out, ep, packed_w(op, a.arenas));
 }
@@ -97,8 +116,12 @@ void backward(const Op& op, const BackwardArgs<T>& a) {
   T* g = a.g;
   if (op.act != Act::linear)
     act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, n * op.out);
-  dense_gemm<T>(a.bf16, get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g, op.out,
-                a.arenas.grads + op.w, op.out);
+  if (a.x16)
+    dense_gemm_a16<T>(get_num_threads(), true, op.in, op.out, n, a.x16, op.in, g, op.out,
+                      a.arenas.grads + op.w, op.out);
+  else
+    dense_gemm<T>(a.bf16, get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g,
+                  op.out, a.arenas.grads + op.w, op.out);
   if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
   if (a.need_dx) {
     dense_gemm<T>(a.bf16, get_num_threads(), false, true, n, op.in, op.out, g, op.out,
