@@ -114,3 +114,39 @@ def test_nan_in_a_late_block_of_a_long_predict_names_its_place(policy):
         m.predict(bad)
     with pytest.raises(ValueError, match=r"\(0, 0\)"):
         m.predict(bad[1250:1252])  # one block
+
+
+@pytest.mark.parametrize("d, batch, threads", [(37, 64, 1), (37, 33, 2), (1, 7, 2), (130, 250, 3),
+                                               (16, 1, 1)])
+def test_shuffled_batches_rounded_while_gathered_equal_packing_the_float_batch(d, batch, threads):
+    """A shuffled batch feeding a Dense first is rounded to bf16 once while it is gathered
+    (odd feature counts and odd batches pair their last step with zero); the weights equal
+    those of the GEMMs rounding the float batch themselves, bit for bit, at any thread count."""
+    before = fm.get_num_threads()
+    fm.set_num_threads(threads)
+    try:
+        X, y = data(n=301, d=d)
+        X[5, 0], X[9, -1] = 1e-40, -3e38  # a denormal and a large value
+        a, b = model(d=d, prepack=True), model(d=d, prepack=False)
+        for m in (a, b):
+            m.fit(X, y, epochs=2, batch_size=batch, shuffle=True, verbose=0)
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(wa, wb)
+    finally:
+        fm.set_num_threads(before)
+
+
+def test_rounded_gather_only_feeds_a_dense_first():
+    """Dropout or BatchNorm first read the float batch: training still equals the no-copy run."""
+    X, y = data()
+    for make_first in (lambda: fm.Dropout(0.1), fm.BatchNorm):
+        ms = []
+        for prepack in (True, False):
+            m = fm.Sequential([make_first(), fm.Dense(20, activation="relu"), fm.Dense(5)],
+                              input_dim=37, dtype="mixed_bfloat16", seed=3)
+            m.compile("cross_entropy", fm.Adam(lr=1e-2))
+            m._net.bf16_prepack = prepack
+            m.fit(X, y, epochs=1, batch_size=32, verbose=0)
+            ms.append(m)
+        for wa, wb in zip(ms[0].get_weights(), ms[1].get_weights()):
+            np.testing.assert_array_equal(wa, wb)

@@ -70,18 +70,8 @@ void gemm_bf16_any(int threads, bool trans_a, bool trans_b, index_t M, index_t N
   }
 #endif
   (void)b_packed;
-  if (a16) {  // widen (exact) and multiply as any float32 A
-    const index_t rows = trans_a ? K : M, cols = trans_a ? M : K;
-    static thread_local std::vector<float> wide;
-    wide.resize(static_cast<std::size_t>(rows * cols));
-    for (index_t r = 0; r < rows; ++r)
-      for (index_t c = 0; c < cols; ++c) wide[r * cols + c] = bf16_to_f32(a16[r * lda + c]);
-    GemmArgs<float> w = g;
-    w.A = wide.data();
-    w.lda = cols > 1 ? cols : 1;
-    gemm_bf16_emulated(threads, w);
-    return;
-  }
+  // Bits already rounded reach only the native path (the network rounds its input only there).
+  FM_CHECK(!a16, "gemm: a bf16 A needs the AVX512_BF16 path");
   gemm_bf16_emulated(threads, g);
 }
 }  // namespace

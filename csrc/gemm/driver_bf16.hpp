@@ -143,8 +143,8 @@ inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, ind
 
 // d[j] = {s0[j], s1[j]} for j < n (bf16 bits; s1 null: paired with zero), then zeros up to
 // `width`.
-inline void weave_rows_h(const std::uint16_t* s0, const std::uint16_t* s1, index_t n,
-                         index_t width, std::uint32_t* __restrict d) {
+inline void weave_rows_h(const std::uint16_t* s0, const std::uint16_t* s1, index_t n, index_t width,
+                         std::uint32_t* __restrict d) {
   index_t j = 0;
 #if defined(__AVX512BF16__)
   for (; j < n; j += 16) {

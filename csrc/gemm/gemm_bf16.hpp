@@ -61,6 +61,7 @@ void gemm_bf16_prepacked(int threads, bool trans_a, bool trans_b, index_t M, ind
 
 // gemm_bf16_prepacked with op(A) given already rounded: A holds bf16 bit patterns (lda in
 // elements), e.g. from bf16_round. The same numbers as the float A they were rounded from.
+// AVX512_BF16 path only (bf16_native(); elsewhere a std::invalid_argument).
 void gemm_bf16_prepacked_a16(int threads, bool trans_a, bool trans_b, index_t M, index_t N,
                              index_t K, const std::uint16_t* A, index_t lda, const float* B,
                              index_t ldb, const std::uint32_t* b_packed, float beta, float* C,

@@ -142,7 +142,8 @@ void bf16_round_native(const float* src, index_t n, std::uint16_t* dst) {
                         (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
-    _mm256_mask_storeu_epi16(dst + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + i)));
+    _mm256_mask_storeu_epi16(dst + i, m,
+                             (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + i)));
   }
 }
 

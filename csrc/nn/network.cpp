@@ -139,7 +139,7 @@ const T* Network<T>::gather_input(Workspace<T>& ws, const T* X, index_t ldx, con
     // mixed_bfloat16, a Dense first: its two products (forward and dW) would each round the
     // batch again while packing it; rounding it once here, while it is gathered, writes half
     // the bytes and leaves them only bf16 words to deal out.
-    if (idx && bf16 && bf16_native() && plan_.ops[0].kind == OpKind::dense) {
+    if (idx && bf16 && bf16_prepack && bf16_native() && plan_.ops[0].kind == OpKind::dense) {
       ws.input16.resize(std::max<index_t>(1, n * d));
       std::uint16_t* dst = ws.input16.data();
       parallel_for(n, std::max<index_t>(1, kCopyGrain / d), [&](index_t r0, index_t r1) {

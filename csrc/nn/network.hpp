@@ -112,7 +112,8 @@ class Network {
     open_views_.fetch_add(count);
     weights_changed();  // a closing view may have been written after the last rebuild
   }
-  // false: no copies, every bf16 GEMM rounds and packs W itself (tests compare the two).
+  // false: no copies, every bf16 GEMM rounds and packs W and the input batch itself (tests
+  // compare the two).
   bool bf16_prepack = true;
   // The copies in `layout` for the current weights, built now when stale; null unless the
   // bf16 policy is on (float networks) with bf16_prepack. Thread-safe.

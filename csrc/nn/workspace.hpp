@@ -32,7 +32,7 @@ struct Workspace {
   AlignedBuffer<std::int32_t> labels;  // (capacity,) gathered labels
   AlignedBuffer<T> weights;            // (capacity,) gathered sample weights
   std::vector<OpBuffers<T>> ops;
-  T* input = nullptr;   // (rows, input_dim) gathered input batch
+  T* input = nullptr;  // (rows, input_dim) gathered input batch
   // mixed_bfloat16 with a Dense first: the gathered batch rounded to bf16 instead (its bits),
   // which op 0's forward and dW products read; x16 points at it when the last gather wrote
   // it (and then gave no float batch), else null.

@@ -120,8 +120,8 @@ void backward(const Op& op, const BackwardArgs<T>& a) {
     dense_gemm_a16<T>(get_num_threads(), true, op.in, op.out, n, a.x16, op.in, g, op.out,
                       a.arenas.grads + op.w, op.out);
   else
-    dense_gemm<T>(a.bf16, get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g,
-                  op.out, a.arenas.grads + op.w, op.out);
+    dense_gemm<T>(a.bf16, get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g, op.out,
+                  a.arenas.grads + op.w, op.out);
   if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
   if (a.need_dx) {
     dense_gemm<T>(a.bf16, get_num_threads(), false, true, n, op.in, op.out, g, op.out,

@@ -104,10 +104,10 @@ struct ForwardArgs {
   OpBuffers<T>& b;  // y (n, op.out) and the op's saved tensors
   Arenas<T> arenas;
   const TrainMode& mode;
-  std::uint64_t seed;       // network seed (dropout / noise streams)
-  std::uint64_t step_salt;  // step ^ mix64(draw): the RNG counter of this pass
-  bool first;               // op 0 (a leading standardize ran in gather_input)
-  bool bf16;                // Dense GEMMs on bf16 operands (Network::bf16)
+  std::uint64_t seed;                  // network seed (dropout / noise streams)
+  std::uint64_t step_salt;             // step ^ mix64(draw): the RNG counter of this pass
+  bool first;                          // op 0 (a leading standardize ran in gather_input)
+  bool bf16;                           // Dense GEMMs on bf16 operands (Network::bf16)
   const std::uint16_t* x16 = nullptr;  // op 0 under bf16: x as bf16 bits (x is then null)
 };
 
@@ -123,7 +123,7 @@ struct BackwardArgs {
   bool stochastic;  // whether the forward applied dropout
   bool bf16;        // Dense GEMMs on bf16 operands (Network::bf16)
   const std::function<void(double* v, index_t len)>* across = nullptr;  // as the forward's
-  const std::uint16_t* x16 = nullptr;  // as the forward's
+  const std::uint16_t* x16 = nullptr;                                   // as the forward's
 };
 
 template <class T>
