@@ -7,9 +7,11 @@
 //   addcdiv(a, b, v)  -> a + (v * a1) / a2
 //   lerp(a, b, w)     -> |w| < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w)
 // In the AVX2/AVX-512 builds a * b + c is one FMA, as in ATen's vectorized CPU kernels.
-// Element-wise, so parallel over elements is deterministic.
+// Element-wise, so parallel over elements is deterministic. Subnormal values are flushed to zero
+// (common/denormals.hpp): torch's numbers wherever weights and state are above 2^-126.
 #include <cmath>
 
+#include "common/denormals.hpp"
 #include "kernels/kernel_tables.hpp"
 #include "kernels/kernel_util.hpp"
 #include "kernels/optimizer.hpp"  // the parameter structs (plain aggregates)
@@ -63,6 +65,7 @@ void sgd_update_keras(T* p, const T* g, T* m_buf, index_t n, const SgdParams<T>&
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0),
              nesterov = hp.nesterov;
   parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
+    const FlushDenormals flush;  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = keras_decay(ld(p + i, r), wd_lr, use_wd), d = ld(g + i, r);
       if (!use_mom) {
@@ -87,6 +90,7 @@ void rmsprop_update_keras(T* p, const T* g, T* velocity, T* average_grad, T* m_b
           wd_lr = vset1(static_cast<T>(static_cast<double>(hp.weight_decay) * hp.lr));
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum > T(0), centered = hp.centered;
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    const FlushDenormals flush;  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = keras_decay(ld(p + i, r), wd_lr, use_wd), d = ld(g + i, r);
       V v = vfma(vmul(one_minus_rho, d), d, vmul(rho, ld(velocity + i, r)));  // rho*v + (1-rho)*g^2
@@ -123,6 +127,7 @@ void adam_update_keras(T* p, const T* g, T* m_arr, T* v_arr, T* v_hat, index_t n
           wd_lr = vset1(static_cast<T>(static_cast<double>(hp.weight_decay) * lr));
   const bool use_wd = hp.weight_decay != T(0), amsgrad = hp.amsgrad;
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    const FlushDenormals flush;  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = keras_decay(ld(p + i, r), wd_lr, use_wd), d = ld(g + i, r);
       V m = ld(m_arr + i, r), v = ld(v_arr + i, r);
@@ -151,6 +156,7 @@ void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp,
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0),
              nesterov = hp.nesterov;
   parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
+    const FlushDenormals flush;  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) d = vfma(wd, pi, d);  // grad + wd * p
@@ -180,6 +186,7 @@ void rmsprop_update(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, index_
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum > T(0), centered = hp.centered;
   const bool small_w = std::fabs(w) < T(0.5);
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    const FlushDenormals flush;  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) d = vfma(wd, pi, d);  // grad + wd * p
@@ -224,6 +231,7 @@ void adam_update(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
   const bool use_wd = hp.weight_decay != T(0), decoupled = hp.decoupled, amsgrad = hp.amsgrad;
   const bool small_w1 = std::fabs(w1) < T(0.5);
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
+    const FlushDenormals flush;  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) {
