@@ -19,6 +19,14 @@
 namespace fm {
 namespace FM_ISA_NS {
 
+// vfma is one FMA (AVX2/AVX-512 builds): subnormals may be flushed (common/denormals.hpp);
+// the generic build keeps them, and torch's numbers exactly where they are.
+#if defined(__FMA__)
+constexpr bool kFusedFma = true;
+#else
+constexpr bool kFusedFma = false;
+#endif
+
 // Loads/stores r lanes (r == width: a full register, else a masked tail).
 template <class T>
 inline vec_t<T> ld(const T* p, index_t r) {
@@ -65,7 +73,7 @@ void sgd_update_keras(T* p, const T* g, T* m_buf, index_t n, const SgdParams<T>&
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0),
              nesterov = hp.nesterov;
   parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
-    const FlushDenormals flush;  // subnormal state: no microcode assists
+    const FlushDenormals flush(kFusedFma);  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = keras_decay(ld(p + i, r), wd_lr, use_wd), d = ld(g + i, r);
       if (!use_mom) {
@@ -90,7 +98,7 @@ void rmsprop_update_keras(T* p, const T* g, T* velocity, T* average_grad, T* m_b
           wd_lr = vset1(static_cast<T>(static_cast<double>(hp.weight_decay) * hp.lr));
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum > T(0), centered = hp.centered;
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
-    const FlushDenormals flush;  // subnormal state: no microcode assists
+    const FlushDenormals flush(kFusedFma);  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = keras_decay(ld(p + i, r), wd_lr, use_wd), d = ld(g + i, r);
       V v = vfma(vmul(one_minus_rho, d), d, vmul(rho, ld(velocity + i, r)));  // rho*v + (1-rho)*g^2
@@ -127,7 +135,7 @@ void adam_update_keras(T* p, const T* g, T* m_arr, T* v_arr, T* v_hat, index_t n
           wd_lr = vset1(static_cast<T>(static_cast<double>(hp.weight_decay) * lr));
   const bool use_wd = hp.weight_decay != T(0), amsgrad = hp.amsgrad;
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
-    const FlushDenormals flush;  // subnormal state: no microcode assists
+    const FlushDenormals flush(kFusedFma);  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = keras_decay(ld(p + i, r), wd_lr, use_wd), d = ld(g + i, r);
       V m = ld(m_arr + i, r), v = ld(v_arr + i, r);
@@ -156,7 +164,7 @@ void sgd_update(T* p, const T* g, T* buf, index_t n, const SgdParams<T>& hp,
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum != T(0),
              nesterov = hp.nesterov;
   parallel_for(n, kGrainCheap, [&](index_t b, index_t e) {
-    const FlushDenormals flush;  // subnormal state: no microcode assists
+    const FlushDenormals flush(kFusedFma);  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) d = vfma(wd, pi, d);  // grad + wd * p
@@ -186,7 +194,7 @@ void rmsprop_update(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, index_
   const bool use_wd = hp.weight_decay != T(0), use_mom = hp.momentum > T(0), centered = hp.centered;
   const bool small_w = std::fabs(w) < T(0.5);
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
-    const FlushDenormals flush;  // subnormal state: no microcode assists
+    const FlushDenormals flush(kFusedFma);  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) d = vfma(wd, pi, d);  // grad + wd * p
@@ -231,7 +239,7 @@ void adam_update(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
   const bool use_wd = hp.weight_decay != T(0), decoupled = hp.decoupled, amsgrad = hp.amsgrad;
   const bool small_w1 = std::fabs(w1) < T(0.5);
   parallel_for(n, kGrainMath, [&](index_t b, index_t e) {
-    const FlushDenormals flush;  // subnormal state: no microcode assists
+    const FlushDenormals flush(kFusedFma);  // subnormal state: no microcode assists
     for_lanes<T>(b, e, [&](index_t i, index_t r) {
       V pi = ld(p + i, r), d = ld(g + i, r);
       if (use_wd) {
