@@ -299,6 +299,9 @@ def test_benchmark_report_on_tiny_config():
     assert not runner.errors, runner.errors
     assert "| train 784-256-128-10, batch 64 |" in text
     assert "predict 1 sample" in text
+    assert "bf16 GEMM 1024x256x784" in text  # the bf16 goal's GEMM line (% of the peak)
+    g, peak, frac = runner.bf16_gemm
+    assert g > 0 and (frac > 0) == (peak > 0)
     assert "| skipped |" in text and "| not installed |" not in text
     assert "Skipped: sklearn (not requested), torch (not requested)" in text
     row = runner.rows[0]

@@ -483,6 +483,12 @@ class Runner:
             self.log(f"  done: {case}")
         if "fastmlp" in self.peers:
             self.peers["fastmlp"].fm.set_num_threads(self.cfg.threads)
+            from fastmlp.benchmark_peak import bf16_gemm_fraction_of_peak
+
+            try:
+                self.bf16_gemm = bf16_gemm_fraction_of_peak(threads=self.cfg.threads)
+            except Exception as exc:  # the line must not hide the rows
+                self.errors.append(f"bf16 GEMM: {_short_error(exc)}")
 
     def _int8_cases(self, X) -> None:
         """The batch-1024 float model quantized to int8, against itself in float32 and ONNX
@@ -593,6 +599,11 @@ def report(runner: Runner, markdown: bool) -> str:
         out += ["", "fastmlp thread scaling (samples/s):",
                 _table(["case", *(f"{t} thread{'s' * (t > 1)}" for t in counts), "speed-up"],
                        trows, markdown)]
+    if getattr(runner, "bf16_gemm", None):
+        g, peak, frac = runner.bf16_gemm
+        out += ["", f"bf16 GEMM 1024x256x784 ({cfg.threads} threads): {g:,.0f} GFLOP/s, "
+                    f"vdpbf16ps peak {peak:,.0f} GFLOP/s ({100 * frac:.0f}% of peak)" if peak else
+                f"bf16 GEMM 1024x256x784: {g:,.0f} GFLOP/s (no AVX512_BF16: emulated path)"]
     if getattr(runner, "int8", None):
         from fastmlp.benchmark_int8 import report_lines
 

@@ -79,10 +79,10 @@ def gemm_fraction_of_peak(m: int = 1024, n: int = 256, k: int = 784, threads: in
                           repeats: int = 9):
     """``(int8 GEMM GOP/s, vpdpbusd peak GOP/s, median ratio)``: u8 (m, k) x s8 (k, n) with the
     dequantizing epilogue (float32 out), weights packed once, interleaved with the peak loop
-    on the same threads (``_core.vnni_peak_gops``, 50 ms a repetition); both rates are the
-    fastest seen (the GEMM's: the best of 5 calls; the peak's: its best ~1 ms round), what a
-    core does when the shared host does not preempt it. The peak is 0 without AVX512_VNNI."""
+    on the same threads (``_core.vnni_peak_gops``, 50 ms a repetition; see
+    ``benchmark_peak.fraction_of_peak``). The peak is 0 without AVX512_VNNI."""
     from fastmlp import _core
+    from fastmlp.benchmark_peak import fraction_of_peak
 
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (m, k), dtype=np.uint8)
@@ -90,20 +90,9 @@ def gemm_fraction_of_peak(m: int = 1024, n: int = 256, k: int = 784, threads: in
     a_scale = np.full(m, 0.01, np.float32)
     a_zero = np.zeros(m, np.int32)
     w_scale = np.full(n, 0.01, np.float32)
-    ops = 2.0 * m * n * k
-    gemm = []
-    peaks = []
-    for _ in range(repeats):
-        peaks.append(_core.vnni_peak_gops(threads, 0.05))
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            _core.gemm_u8s8(a, w, a_scale, a_zero, w_scale, threads=threads)
-            best = min(best, time.perf_counter() - t0)
-        gemm.append(ops / best / 1e9)
-    ratios = [g / p for g, p in zip(gemm, peaks) if p > 0]
-    return (statistics.median(gemm), statistics.median(peaks),
-            statistics.median(ratios) if ratios else 0.0)
+    return fraction_of_peak(
+        lambda: _core.gemm_u8s8(a, w, a_scale, a_zero, w_scale, threads=threads),
+        lambda: _core.vnni_peak_gops(threads, 0.05), 2.0 * m * n * k, repeats)
 
 
 def report_lines(result: dict, gemm: tuple, rows: int) -> list:
