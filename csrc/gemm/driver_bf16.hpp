@@ -55,6 +55,16 @@ inline __m512i bf16_consecutive16(const float* s, int n) {
 }
 #endif
 
+#if defined(__AVX512BF16__)
+// The 16 pairs v into d[j..j+16), or only those below `width`.
+inline void store_pairs16(std::uint32_t* d, index_t j, index_t width, __m512i v) {
+  if (j + 16 <= width)
+    _mm512_storeu_si512(d + j, v);
+  else
+    _mm512_mask_storeu_epi32(d + j, static_cast<__mmask16>((1u << (width - j)) - 1u), v);
+}
+#endif
+
 // dst[t * stride] = {s[2t], s[2t + 1]} for the ceil(k / 2) pairs of k floats (the last paired
 // with zero when k is odd): a row of op(A) or a column of op(B) into its micro-panel.
 inline void pack_pairs_strided(const float* s, index_t k, std::uint32_t* d, index_t stride) {
@@ -80,10 +90,7 @@ inline void pack_pairs_rows(const float* s0, const float* s1, index_t n, index_t
   for (; j < n; j += 16) {
     const int w = static_cast<int>(n - j < 16 ? n - j : 16);
     const __m512i v = bf16_pairs16(s0 + j, s1 ? s1 + j : zeros, w);
-    if (j + 16 <= width)
-      _mm512_storeu_si512(d + j, v);
-    else
-      _mm512_mask_storeu_epi32(d + j, static_cast<__mmask16>((1u << (width - j)) - 1u), v);
+    store_pairs16(d, j, width, v);
   }
   if (j > n) j = j < width ? j : width;  // the vectors wrote zeros up to j
 #else
@@ -92,29 +99,61 @@ inline void pack_pairs_rows(const float* s0, const float* s1, index_t n, index_t
   for (; j < width; ++j) d[j] = 0;
 }
 
+// d[j] = {s0[j], s1[j]} for j < n (bf16 bits; s1 null: paired with zero), then zeros up to
+// `width`.
+inline void pack_pairs_rows(const std::uint16_t* s0, const std::uint16_t* s1, index_t n,
+                            index_t width, std::uint32_t* __restrict d) {
+  index_t j = 0;
+#if defined(__AVX512BF16__)
+  for (; j < n; j += 16) {
+    const index_t w = imin(16, n - j);
+    const __mmask16 m = static_cast<__mmask16>((1u << w) - 1u);
+    const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s0 + j));
+    const __m512i hi =
+        s1 ? _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s1 + j)), 16)
+           : _mm512_setzero_si512();
+    const __m512i v = _mm512_or_si512(lo, hi);
+    store_pairs16(d, j, width, v);
+  }
+  if (j > n) j = j < width ? j : width;  // the vectors wrote zeros up to j
+#else
+  for (; j < n; ++j)
+    d[j] = static_cast<std::uint32_t>(s0[j]) | (s1 ? static_cast<std::uint32_t>(s1[j]) << 16 : 0u);
+#endif
+  for (; j < width; ++j) d[j] = 0;
+}
+
+// Transposed op(A) (A[p * lda + i] = op(A)(i, p); S: float, rounded here, or bf16 bits) into
+// micro-panels: a k-pair is two row segments of up to kDeal values, paired into one row and
+// then dealt out MR pairs to a panel, so that A's rows are read in order (a panel at a time
+// they were read 24 bytes a row, the rows a line apart each: dW = xᵀ · dZ waited on the cache
+// for most of its packing).
+template <int MR, class S>
+inline void pack_a_trans_bf16(const S* A, index_t lda, index_t r0, index_t p0, index_t m, index_t k,
+                              std::uint32_t* __restrict dst) {
+  const index_t kp = (k + 1) / 2;
+  constexpr index_t kDeal = 16 * MR * 2;  // whole vectors and whole panels
+  alignas(64) std::uint32_t pairs[kDeal];
+  for (index_t c0 = 0; c0 < m; c0 += kDeal) {
+    const index_t cn = imin(kDeal, m - c0), cw = round_up(cn, MR);
+    const S* src = A + p0 * lda + r0 + c0;
+    std::uint32_t* pd = dst + (c0 / MR) * kp * MR;
+    for (index_t p = 0; p < k; p += 2) {
+      pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, cn, cw, pairs);
+      std::uint32_t* d = pd + (p / 2) * MR;
+      for (index_t t = 0; t < cw; t += MR, d += kp * MR)
+        for (int i = 0; i < MR; ++i) d[i] = pairs[t + i];
+    }
+  }
+}
+
 // op(A)[rows r0.., steps p0..] (m x k) -> ceil(m/MR) micro-panels of ceil(k/2) x MR pairs.
 template <int MR>
 inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, index_t p0, index_t m,
                         index_t k, std::uint32_t* __restrict dst) {
   const index_t kp = (k + 1) / 2;
   if (trans) {
-    // op(A)(i, p) = A[p * lda + i]: a k-pair is two row segments of up to kDeal values,
-    // rounded into one row of pairs and then dealt out MR pairs to a panel, so that A's rows
-    // are read in order (a panel at a time they were read 24 bytes a row, the rows a line
-    // apart each: dW = xᵀ · dZ waited on the cache for most of its packing).
-    constexpr index_t kDeal = 16 * MR * 2;  // whole vectors and whole panels
-    alignas(64) std::uint32_t pairs[kDeal];
-    for (index_t c0 = 0; c0 < m; c0 += kDeal) {
-      const index_t cn = imin(kDeal, m - c0), cw = round_up(cn, MR);
-      const float* src = A + p0 * lda + r0 + c0;
-      std::uint32_t* pd = dst + (c0 / MR) * kp * MR;
-      for (index_t p = 0; p < k; p += 2) {
-        pack_pairs_rows(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, cn, cw, pairs);
-        std::uint32_t* d = pd + (p / 2) * MR;
-        for (index_t t = 0; t < cw; t += MR, d += kp * MR)
-          for (int i = 0; i < MR; ++i) d[i] = pairs[t + i];
-      }
-    }
+    pack_a_trans_bf16<MR>(A, lda, r0, p0, m, k, dst);
     return;
   }
   for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
@@ -141,33 +180,6 @@ inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, ind
   }
 }
 
-// d[j] = {s0[j], s1[j]} for j < n (bf16 bits; s1 null: paired with zero), then zeros up to
-// `width`.
-inline void weave_rows_h(const std::uint16_t* s0, const std::uint16_t* s1, index_t n, index_t width,
-                         std::uint32_t* __restrict d) {
-  index_t j = 0;
-#if defined(__AVX512BF16__)
-  for (; j < n; j += 16) {
-    const index_t w = imin(16, n - j);
-    const __mmask16 m = static_cast<__mmask16>((1u << w) - 1u);
-    const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s0 + j));
-    const __m512i hi =
-        s1 ? _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s1 + j)), 16)
-           : _mm512_setzero_si512();
-    const __m512i v = _mm512_or_si512(lo, hi);
-    if (j + 16 <= width)
-      _mm512_storeu_si512(d + j, v);
-    else
-      _mm512_mask_storeu_epi32(d + j, static_cast<__mmask16>((1u << (width - j)) - 1u), v);
-  }
-  if (j > n) j = j < width ? j : width;  // the vectors wrote zeros up to j
-#else
-  for (; j < n; ++j)
-    d[j] = static_cast<std::uint32_t>(s0[j]) | (s1 ? static_cast<std::uint32_t>(s1[j]) << 16 : 0u);
-#endif
-  for (; j < width; ++j) d[j] = 0;
-}
-
 // pack_a_bf16 from an op(A) already rounded to bf16 (its bit patterns; the same rounding as
 // the float packing, so the same panels): a k-pair of a row is then one 32-bit word of it
 // (p0 is even), and a k-pair of a transposed A two row segments interleaved. Half the bytes
@@ -177,21 +189,7 @@ inline void pack_a_bf16_h(bool trans, const std::uint16_t* A, index_t lda, index
                           index_t m, index_t k, std::uint32_t* __restrict dst) {
   const index_t kp = (k + 1) / 2, kw = k / 2;  // kw: whole pairs
   if (trans) {
-    // op(A)(i, p) = A[p * lda + i]: rows p and p + 1 woven into a row of pairs, then dealt out
-    // MR pairs to a panel (as pack_a_bf16 does, reading A's rows in order).
-    constexpr index_t kDeal = 16 * MR * 2;
-    alignas(64) std::uint32_t pairs[kDeal];
-    for (index_t c0 = 0; c0 < m; c0 += kDeal) {
-      const index_t cn = imin(kDeal, m - c0), cw = round_up(cn, MR);
-      const std::uint16_t* src = A + p0 * lda + r0 + c0;
-      std::uint32_t* pd = dst + (c0 / MR) * kp * MR;
-      for (index_t p = 0; p < k; p += 2) {
-        weave_rows_h(src + p * lda, p + 1 < k ? src + (p + 1) * lda : nullptr, cn, cw, pairs);
-        std::uint32_t* d = pd + (p / 2) * MR;
-        for (index_t t = 0; t < cw; t += MR, d += kp * MR)
-          for (int i = 0; i < MR; ++i) d[i] = pairs[t + i];
-      }
-    }
+    pack_a_trans_bf16<MR>(A, lda, r0, p0, m, k, dst);
     return;
   }
   for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
