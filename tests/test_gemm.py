@@ -390,3 +390,12 @@ def test_fused_epilogue_matches_standalone_activation_bitwise(dtype, name):
     fused = _core.gemm(a, b, False, True, bias, code, alpha)
     z = _core.gemm(a, b, False, True, bias, 0, 0.0)
     np.testing.assert_array_equal(fused, kernels.act_fwd(name, z, alpha))
+
+
+def test_fp32_peak_loop_per_isa():
+    """The FP32 peak the benchmarks measure against: a loop of FMAs on the active table's
+    vectors (AVX-512 has twice AVX2's lanes); threads are checked."""
+    peak = _core.fp32_peak_gflops(1, 0.02)
+    assert peak > 0.5
+    with pytest.raises(ValueError, match="threads"):
+        _core.fp32_peak_gflops(0, 0.01)

@@ -199,6 +199,15 @@ void register_ops(py::module_& m) {
       "code; threads=0 uses get_num_threads()). z_out receives the pre-activation. precision: "
       "0 float32/float64, 1 bf16 operands (float32 only), 2 bf16 through the emulated path.");
   m.def(
+      "fp32_peak_gflops",
+      [](int threads, double seconds) {
+        py::gil_scoped_release nogil;
+        return fm::fp32_peak_gflops(threads, seconds);
+      },
+      py::arg("threads"), py::arg("seconds") = 0.5,
+      "GFLOP/s of a loop of independent float32 FMAs on the active ISA's vectors, on `threads` "
+      "threads: the FP32 peak the GEMM and training rates are measured against.");
+  m.def(
       "bf16_peak_gflops",
       [](int threads, double seconds) {
         py::gil_scoped_release nogil;

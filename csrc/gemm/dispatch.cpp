@@ -14,6 +14,7 @@ namespace fm {
 
 FM_DECLARE_PER_ISA(const GemmTable<float>& gemm_table_f32());
 FM_DECLARE_PER_ISA(const GemmTable<double>& gemm_table_f64());
+FM_DECLARE_PER_ISA(double fma_peak_gflops(int threads, double seconds));
 namespace generic {
 template <class T>
 void gemm_ref_run(const GemmArgs<T>& g);
@@ -138,6 +139,11 @@ GemmInfo gemm_info() {
   const GemmTable<T>& t = table<T>();
   return GemmInfo{t.isa, t.ukr_name, t.mr,      t.nr,        t.mc,
                   t.kc,  t.nc,       t.one_row, t.sup_max_m, t.sup_split_min};
+}
+
+double fp32_peak_gflops(int threads, double seconds) {
+  FM_CHECK(threads >= 1 && threads <= 64, "threads must be in [1, 64], got ", threads);
+  return FM_SELECT_ISA(fma_peak_gflops)(threads, seconds);
 }
 
 template <class T>

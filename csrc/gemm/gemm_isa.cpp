@@ -2,6 +2,7 @@
 // micro-kernel configs and block sizes of this ISA, and the tables the dispatcher reads.
 #include "gemm/driver.hpp"
 #include "gemm/gemm_ref.hpp"
+#include "gemm/peak_probe.hpp"
 #include "gemm/ukernel.hpp"
 #include "gemm/ukernel_ref.hpp"
 #include "gemm/ukernel_simd.hpp"
@@ -98,6 +99,35 @@ const GemmTable<double>& gemm_table_f64() {
 
 template void gemm_ref_run<float>(const GemmArgs<float>&);
 template void gemm_ref_run<double>(const GemmArgs<double>&);
+
+namespace {
+// 12 independent float32 FMA chains on this ISA's vectors (enough to cover the FMA latency
+// on two pipes); returns the FLOPs done. The values stay normal (x * 1 + 2^-40).
+double fma_peak_loop(long long iters) {
+  using V = SimdVec<float>;
+  // Read through volatile: constants would let the compiler fold the chains away.
+  volatile float one_v = 1.0f, tiny_v = 0x1p-40f;
+  const float one = one_v, tiny = tiny_v;
+  const typename V::reg x = V::bcast(&one), y = V::bcast(&tiny);
+  typename V::reg r[12];
+  for (int i = 0; i < 12; ++i) r[i] = V::bcast(&one);
+  for (long long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) r[i] = V::fma(r[i], x, y);
+  }
+  typename V::reg s = r[0];
+  for (int i = 1; i < 12; ++i) s = V::add(s, r[i]);
+  alignas(64) float out[V::width];
+  V::store(out, s);
+  volatile float sink = out[0];
+  (void)sink;
+  return 2.0 * V::width * 12.0 * double(iters);
+}
+}  // namespace
+
+double fma_peak_gflops(int threads, double seconds) {
+  return peak_rate_g(threads, seconds, 1 << 20, &fma_peak_loop);
+}
 
 }  // namespace FM_ISA_NS
 }  // namespace fm
