@@ -74,6 +74,24 @@ def test_all_finite(dtype):
     assert K.all_finite(np.array([np.finfo(dtype).max, -np.finfo(dtype).max], dtype))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_all_finite_large_arrays_split_over_threads(threads):
+    """From 2^21 values the check runs in chunks on the pool: a bad value anywhere (first,
+    at a chunk edge, last) is found at any thread count."""
+    n0 = fm.get_num_threads()
+    fm.set_num_threads(threads)
+    try:
+        n = (1 << 21) + (1 << 20) + 5
+        x = np.ones(n, np.float32)
+        assert K.all_finite(x)
+        for i in (0, 1 << 20, (1 << 21) - 1, n - 1):
+            y = x.copy()
+            y[i] = np.inf if i % 2 else np.nan
+            assert not K.all_finite(y)
+    finally:
+        fm.set_num_threads(n0)
+
+
 def test_argument_errors():
     with pytest.raises(ValueError):
         K.l1_l2_penalty(np.ones(3, np.float32), -1.0, 0.0)

@@ -18,8 +18,7 @@ void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b
                    const std::uint16_t* a16);
 void bf16_round_native(const float* src, index_t n, std::uint16_t* dst);
 index_t bf16_packed_words_native(index_t K, index_t N);
-void bf16_pack_b_native(int threads, bool trans_b, index_t K, index_t N, const float* B,
-                        index_t ldb, std::uint32_t* dst);
+void bf16_pack_b_native(int threads, const Bf16PackJob* jobs, index_t count);
 int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap);
 double bf16_peak_gflops_native(int threads, double seconds);
 }  // namespace avx512_bf16
@@ -119,17 +118,20 @@ index_t gemm_bf16_packed_words(index_t K, index_t N) {
   return 0;
 }
 
-void gemm_bf16_pack_b(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
-                      std::uint32_t* dst) {
-  FM_CHECK(K >= 0 && N >= 0, "gemm_bf16_pack_b: sizes must be >= 0");
-  FM_CHECK(ldb >= (trans_b ? K : N) && ldb >= 1, "gemm_bf16_pack_b: ldb too small");
+void gemm_bf16_pack_b(int threads, const Bf16PackJob* jobs, index_t count) {
+  FM_CHECK(count >= 0 && (count == 0 || jobs), "gemm_bf16_pack_b: no jobs");
+  for (index_t i = 0; i < count; ++i) {
+    const Bf16PackJob& b = jobs[i];
+    FM_CHECK(b.K >= 0 && b.N >= 0, "gemm_bf16_pack_b: sizes must be >= 0");
+    FM_CHECK(b.ldb >= (b.trans_b ? b.K : b.N) && b.ldb >= 1, "gemm_bf16_pack_b: ldb too small");
+  }
 #ifdef FM_HAVE_BF16_KERNEL
   if (bf16_native()) {
-    avx512_bf16::bf16_pack_b_native(threads, trans_b, K, N, B, ldb, dst);
+    avx512_bf16::bf16_pack_b_native(threads, jobs, count);
     return;
   }
 #endif
-  (void)threads, (void)B, (void)dst;
+  (void)threads;
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const float* A,

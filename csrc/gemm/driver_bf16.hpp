@@ -267,17 +267,26 @@ inline const std::uint32_t* prepacked_panel(const std::uint32_t* packed, index_t
   return packed + (pc / 2) * round_up(N, Cfg::NR) + j * kp;
 }
 
-// Builds the prepacked copy of op(B) with up to `threads` threads (one task a few panels).
+// Builds the prepacked copies of several op(B) (jobs) in one parallel region with up to
+// `threads` threads: one task a panel of a KC slab, the tasks of job j numbered after those
+// of the jobs before it.
 template <class Cfg>
-void prepack_b_bf16(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
-                    std::uint32_t* dst) {
-  const index_t panels = ceil_div(N, Cfg::NR), slabs = ceil_div(K, Cfg::KC);
-  parallel_for(panels * slabs, 1, threads, [&](index_t t0, index_t t1) {
+void prepack_b_bf16(int threads, const Bf16PackJob* jobs, index_t count) {
+  auto tasks = [](const Bf16PackJob& b) {
+    return ceil_div(b.N, index_t(Cfg::NR)) * ceil_div(b.K, Cfg::KC);
+  };
+  index_t total = 0;
+  for (index_t i = 0; i < count; ++i) total += tasks(jobs[i]);
+  parallel_for(total, 1, threads, [&](index_t t0, index_t t1) {
+    index_t i = 0, base = 0;
     for (index_t t = t0; t < t1; ++t) {
-      const index_t pc = (t / panels) * Cfg::KC, j = (t % panels) * Cfg::NR;
-      const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
-      pack_b_bf16<Cfg::NR>(trans_b, B, ldb, pc, j, kc, imin(Cfg::NR, N - j),
-                           const_cast<std::uint32_t*>(prepacked_panel<Cfg>(dst, N, pc, kp, j)));
+      while (t >= base + tasks(jobs[i])) base += tasks(jobs[i++]);
+      const Bf16PackJob& b = jobs[i];
+      const index_t panels = ceil_div(b.N, index_t(Cfg::NR)), u = t - base;
+      const index_t pc = (u / panels) * Cfg::KC, j = (u % panels) * Cfg::NR;
+      const index_t kc = imin(Cfg::KC, b.K - pc), kp = (kc + 1) / 2;
+      pack_b_bf16<Cfg::NR>(b.trans_b, b.B, b.ldb, pc, j, kc, imin(Cfg::NR, b.N - j),
+                           const_cast<std::uint32_t*>(prepacked_panel<Cfg>(b.dst, b.N, pc, kp, j)));
     }
   });
 }
@@ -366,7 +375,8 @@ void gemm_run_bf16(const GemmArgs<float>& g, int threads, const std::uint32_t* b
     // Split along M, every thread would round and pack all of op(B) (e.g. dW = xᵀ · dZ packs
     // dZ once a thread): pack it once, the threads sharing the work, then all read that copy.
     std::uint32_t* shared = workspace<std::uint32_t, 1>().get(prepacked_words_bf16<Cfg>(g.K, g.N));
-    prepack_b_bf16<Cfg>(nt, g.trans_b, g.K, g.N, g.B, g.ldb, shared);
+    const Bf16PackJob job{g.trans_b, g.K, g.N, g.B, g.ldb, shared};
+    prepack_b_bf16<Cfg>(nt, &job, 1);
     bpre = shared;
   }
   const index_t per_thread = pack_words_bf16<Cfg>(g.M, g.N, g.K, bpre != nullptr);

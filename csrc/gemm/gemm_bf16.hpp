@@ -48,9 +48,18 @@ void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, cons
 // AVX512_BF16 kernel reads, so that every later product with it skips rounding and packing.
 // Words it needs; 0 where the best path is the emulated one (nothing to pack: pass null).
 index_t gemm_bf16_packed_words(index_t K, index_t N);
-// Packs op(B) into dst (gemm_bf16_packed_words(K, N) words) with up to `threads` threads.
-void gemm_bf16_pack_b(int threads, bool trans_b, index_t K, index_t N, const float* B, index_t ldb,
-                      std::uint32_t* dst);
+// One op(B) (K x N; B itself when !trans_b, else its transpose) to pack into dst, which
+// holds gemm_bf16_packed_words(K, N) words.
+struct Bf16PackJob {
+  bool trans_b;
+  index_t K, N;
+  const float* B;
+  index_t ldb;
+  std::uint32_t* dst;
+};
+// Packs every job in one parallel region with up to `threads` threads (nothing where the best
+// path is the emulated one).
+void gemm_bf16_pack_b(int threads, const Bf16PackJob* jobs, index_t count);
 // gemm_bf16_threads (Bf16Path::best) reading op(B) from b_packed, gemm_bf16_pack_b's copy of
 // this very B (null: pack B as usual). The same numbers bit for bit either way; B is still
 // checked and read by the emulated path.

@@ -151,9 +151,8 @@ index_t bf16_packed_words_native(index_t K, index_t N) {
   return prepacked_words_bf16<CfgBf16>(K, N);
 }
 
-void bf16_pack_b_native(int threads, bool trans_b, index_t K, index_t N, const float* B,
-                        index_t ldb, std::uint32_t* dst) {
-  prepack_b_bf16<CfgBf16>(threads, trans_b, K, N, B, ldb, dst);
+void bf16_pack_b_native(int threads, const Bf16PackJob* jobs, index_t count) {
+  prepack_b_bf16<CfgBf16>(threads, jobs, count);
 }
 
 int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap) {

@@ -1,7 +1,10 @@
 // Reduction entry points: check arguments, then call the per-ISA kernel.
 #include "kernels/reduce.hpp"
 
+#include <atomic>
+
 #include "common/check.hpp"
+#include "common/parallel.hpp"
 #include "kernels/kernel_tables.hpp"
 
 namespace fm {
@@ -34,7 +37,17 @@ bool all_finite(const T* x, index_t n) {
   FM_CHECK(n >= 0, "all_finite: n must be >= 0, got ", n);
   if (n == 0) return true;
   FM_CHECK(x, "all_finite: null array");
-  return FM_SELECT_ISA(reduce_kernels<T>)().all_finite(x, n);
+  const auto kernel = FM_SELECT_ISA(reduce_kernels<T>)().all_finite;
+  // Memory-bound: a large array (fit checks the whole X before every call: 188 MB for
+  // 60,000 MNIST rows) reads faster on every core. Inline inside a region.
+  constexpr index_t kGrain = index_t(1) << 20;
+  if (n < 2 * kGrain) return kernel(x, n);
+  std::atomic<bool> finite{true};
+  parallel_for(n, kGrain, [&](index_t b, index_t e) {
+    if (finite.load(std::memory_order_relaxed) && !kernel(x + b, e - b))
+      finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
 }
 
 #define FM_REDUCE_INSTANTIATE(T)                                          \

@@ -107,20 +107,29 @@ void Network<T>::compile(LossKind loss, const OptimizerConfig& opt, double l1, d
 }
 
 template <class T>
-std::shared_ptr<const PackedWeights> Network<T>::packed_weights(PackedLayout layout) const {
+std::shared_ptr<const PackedWeights> Network<T>::packed_weights(PackedLayout layout,
+                                                                bool with_backward) const {
   if constexpr (std::is_same_v<T, float>) {
     if (!bf16 || !bf16_prepack) return nullptr;
     std::lock_guard<std::mutex> lock(packed_mu_);
-    std::shared_ptr<const PackedWeights>& p = packed_[static_cast<int>(layout)];
     const std::uint64_t v = weights_version_.load();
-    if (!p || p->version() != v || open_views_.load() != 0) {
-      p = nullptr;  // the old set goes as soon as its last reader is done
-      p = std::make_shared<const PackedWeights>(plan_, params_.data(), layout, v,
-                                                get_num_threads());
+    auto stale = [&](PackedLayout l) {
+      const auto& p = packed_[static_cast<int>(l)];
+      return !p || p->version() != v || open_views_.load() != 0;
+    };
+    std::vector<PackedLayout> todo;
+    if (stale(layout)) todo.push_back(layout);
+    if (with_backward && layout != PackedLayout::backward && stale(PackedLayout::backward))
+      todo.push_back(PackedLayout::backward);
+    if (!todo.empty()) {
+      for (PackedLayout l : todo)
+        packed_[static_cast<int>(l)] = nullptr;  // an old set goes when its last reader is done
+      const auto sets = PackedWeights::build(plan_, params_.data(), todo, v, get_num_threads());
+      for (std::size_t i = 0; i < todo.size(); ++i) packed_[static_cast<int>(todo[i])] = sets[i];
     }
-    return p;
+    return packed_[static_cast<int>(layout)];
   } else {
-    (void)layout;
+    (void)layout, (void)with_backward;
     return nullptr;
   }
 }
@@ -199,7 +208,9 @@ const T* Network<T>::forward_train(Workspace<T>& ws, const T* x0, index_t n,
   const std::uint64_t step_salt = static_cast<std::uint64_t>(step) ^
                                   (mode.draw ? mix64(mode.draw) : 0) ^ (rank ? mix64(~rank) : 0);
   // Running statistics are written only when mode.update_running (callers hold the network).
-  const auto packed = packed_weights(PackedLayout::forward);
+  // The backward pass's copies (Wᵀ, for dX) of the same weights in the same region.
+  const bool has_dx = plan_.first_trainable_op + 1 < static_cast<int>(plan_.ops.size());
+  const auto packed = packed_weights(PackedLayout::forward, has_dx);
   const Arenas<T> arenas{params_.data(), nullptr, const_cast<T*>(buffers_.data()), packed.get()};
   const T* x = x0;  // (n, op.in) input of the current op
   ws.stochastic = mode.stochastic;

@@ -115,9 +115,11 @@ class Network {
   // false: no copies, every bf16 GEMM rounds and packs W and the input batch itself (tests
   // compare the two).
   bool bf16_prepack = true;
-  // The copies in `layout` for the current weights, built now when stale; null unless the
-  // bf16 policy is on (float networks) with bf16_prepack. Thread-safe.
-  std::shared_ptr<const PackedWeights> packed_weights(PackedLayout layout) const;
+  // The copies in `layout` for the current weights, built now when stale (with_backward: the
+  // backward layout's too, in the same parallel region); null unless the bf16 policy is on
+  // (float networks) with bf16_prepack. Thread-safe.
+  std::shared_ptr<const PackedWeights> packed_weights(PackedLayout layout,
+                                                      bool with_backward = false) const;
 
   // ---- training-mode passes (use a caller-owned workspace) --------------------------------
   // Copies rows idx[0..n) (or rows 0..n when idx is null) of X (ld ldx) into ws.input,

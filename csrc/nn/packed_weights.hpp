@@ -13,6 +13,7 @@
 
 #include "common/aligned_buffer.hpp"
 #include "common/types.hpp"
+#include "gemm/gemm_bf16.hpp"
 #include "nn/layer.hpp"
 
 namespace fm::nn {
@@ -21,11 +22,13 @@ enum class PackedLayout : int { forward = 0, backward = 1 };
 
 class PackedWeights {
  public:
-  // The copies of every Dense W of `plan` (params: the trainable arena) in `layout`, built with
-  // up to `threads` threads. Empty (every lookup null) where the bf16 GEMM runs its emulated
-  // path, which reads W itself.
-  PackedWeights(const Plan& plan, const float* params, PackedLayout layout, std::uint64_t version,
-                int threads);
+  // The copies of every Dense W of `plan` (params: the trainable arena) in each of `layouts`,
+  // built in one parallel region with up to `threads` threads (a training step needs both
+  // layouts of the same weights). A set is empty (every lookup null) where the bf16 GEMM runs
+  // its emulated path, which reads W itself.
+  static std::vector<std::shared_ptr<const PackedWeights>> build(
+      const Plan& plan, const float* params, const std::vector<PackedLayout>& layouts,
+      std::uint64_t version, int threads);
 
   std::uint64_t version() const { return version_; }
   // The copy of the Dense W at trainable-arena offset w; null when there is none.
@@ -36,7 +39,13 @@ class PackedWeights {
   }
 
  private:
+  // Lays the copies out (unpacked); pack_jobs lists what fills them.
+  PackedWeights(const Plan& plan, PackedLayout layout, std::uint64_t version);
+  void pack_jobs(const float* params, std::vector<Bf16PackJob>& jobs);
+
   std::uint64_t version_;
+  bool forward_;
+  std::vector<const Op*> ops_;
   std::vector<index_t> w_, offset_;  // per Dense op: W's arena offset, its copy's word offset
   AlignedBuffer<std::uint32_t> words_;
 };
