@@ -32,8 +32,9 @@ bool in_parallel_region();
 // free (free_cores.hpp). For callers whose split has a cost per chunk (GEMM packing).
 int usable_threads(int threads);
 
-// Tests only: false turns off the back-off and the load limit (every region uses the workers),
-// so that a test can force chunks onto threads the OS deschedules. Returns the previous value.
+// Tests and the peak probes only: false turns off the back-off and the load limit (every
+// region uses the workers), so that a test can force chunks onto threads the OS deschedules
+// and a probe measures every thread. Returns the previous value.
 bool set_pool_adaptive(bool on);
 
 // Most chunks a parallel_for makes: enough for a late or slow thread to leave its share to the

@@ -84,8 +84,8 @@ void bf16_round(const float* src, index_t n, std::uint16_t* dst);
 const char* gemm_bf16_path();
 
 // GFLOP/s of a loop of independent vdpbf16ps (24 zmm accumulators; 64 FLOP each) on `threads`
-// threads for about `seconds`: the bf16 peak the GEMM is measured against. 0 without
-// AVX512_BF16.
+// threads, the best ~2.5 ms round in about `seconds`: the bf16 peak the GEMM is measured
+// against. 0 without AVX512_BF16.
 double bf16_peak_gflops(int threads, double seconds);
 
 }  // namespace fm

@@ -19,7 +19,7 @@ template <class T>
 GemmInfo gemm_info();
 
 // GFLOP/s of a loop of independent float32 FMAs on the active table's vectors, on `threads`
-// threads for about `seconds`: the FP32 peak the GEMM is measured against.
+// threads, the best round in about `seconds`: the FP32 peak the GEMM is measured against.
 double fp32_peak_gflops(int threads, double seconds);
 
 // Threads gemm_threads(cap, ...) would use for this shape.

@@ -126,7 +126,7 @@ double fma_peak_loop(long long iters) {
 }  // namespace
 
 double fma_peak_gflops(int threads, double seconds) {
-  return peak_rate_g(threads, seconds, 1 << 20, &fma_peak_loop);
+  return peak_rate_g(threads, seconds, 1 << 18, &fma_peak_loop, /*best_round=*/true);
 }
 
 }  // namespace FM_ISA_NS

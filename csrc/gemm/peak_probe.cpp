@@ -9,6 +9,13 @@ namespace fm {
 double peak_rate_g(int threads, double seconds, long long iters, double (*loop)(long long),
                    bool best_round) {
   using clock = std::chrono::steady_clock;
+  // Every thread runs its loop: the pool's back-off and load limit would run a round on the
+  // caller alone (after NumPy's or PyTorch's threads spun in this process, say), and the
+  // probe would report one core's rate as the peak of `threads`.
+  struct Forced {
+    bool was = set_pool_adaptive(false);
+    ~Forced() { set_pool_adaptive(was); }
+  } forced;
   double ops = 0.0, best = 0.0;
   const auto t0 = clock::now();
   double elapsed = 0.0;
