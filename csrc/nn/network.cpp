@@ -27,6 +27,14 @@ constexpr index_t kInferBlock = 256;
 // Copies of fewer elements than this stay on one thread.
 constexpr index_t kCopyGrain = 1 << 14;
 
+// Requests the `len` values at p (the next shuffled row of a gather) into the cache: the rows
+// are random, so the hardware prefetcher only catches on a row's lines after it starts.
+template <class T>
+inline void prefetch_row(const T* p, index_t len) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (index_t b = 0; b < len * index_t(sizeof(T)); b += 64) __builtin_prefetch(c + b, 0, 3);
+}
+
 // Inference blocks in parallel (one block a chunk). A block may throw (std::bad_alloc growing
 // thread_local scratch): the pool carries the first exception to the caller.
 template <class F>
@@ -152,7 +160,10 @@ const T* Network<T>::gather_input(Workspace<T>& ws, const T* X, index_t ldx, con
       ws.input16.resize(std::max<index_t>(1, n * d));
       std::uint16_t* dst = ws.input16.data();
       parallel_for(n, std::max<index_t>(1, kCopyGrain / d), [&](index_t r0, index_t r1) {
-        for (index_t r = r0; r < r1; ++r) bf16_round(X + idx[r] * ldx, d, dst + r * d);
+        for (index_t r = r0; r < r1; ++r) {
+          if (r + 1 < r1) prefetch_row(X + idx[r + 1] * ldx, d);
+          bf16_round(X + idx[r] * ldx, d, dst + r * d);
+        }
       });
       ws.x16 = dst;
       return nullptr;  // op 0 reads ws.x16
@@ -164,6 +175,7 @@ const T* Network<T>::gather_input(Workspace<T>& ws, const T* X, index_t ldx, con
   parallel_for(n, std::max<index_t>(1, kCopyGrain / d), [&](index_t r0, index_t r1) {
     for (index_t r = r0; r < r1; ++r) {
       const T* src = X + (idx ? idx[r] : r) * ldx;
+      if (idx && r + 1 < r1) prefetch_row(X + idx[r + 1] * ldx, d);
       if (standardize)
         standardize_rows(src, ldx, 1, d, mean, sd, dst + r * d);
       else
