@@ -256,3 +256,28 @@ def test_adam_flushes_subnormal_state_and_keeps_torchs_weights():
     assert seen_subnormal  # the test went through the range it is about
     # MXCSR restored: NumPy on this thread still produces subnormals.
     assert np.float32(1e-39) * np.float32(1.0) != 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_subnormal_moments_flush_in_one_step_both_dtypes(dtype):
+    """float64 too (MXCSR covers both): subnormal moments with a zero gradient become 0 after
+    one step on the FMA tables and stay as torch computes them on the generic one; the weights
+    do not move either way (the update is far below their ulp)."""
+    tiny = np.finfo(dtype).tiny
+    n = 33
+    p = np.linspace(0.1, 1, n).astype(dtype)  # (a weight of 0 would take the subnormal step)
+    g = np.zeros(n, dtype)
+    m = np.full(n, tiny / 4, dtype)          # subnormal
+    v = np.full(n, 1e-6, dtype)
+    p0 = p.copy()
+    K.adam_update(p, g, m, v, step=10, lr=1e-3)
+    if fm.build_info()["isa"] == "generic":
+        np.testing.assert_array_equal(m, dtype(0.9) * dtype(tiny / 4))
+    else:
+        np.testing.assert_array_equal(m, 0)
+    np.testing.assert_array_equal(p, p0)
+    buf = np.full(n, -tiny / 8, dtype)       # SGD momentum buffer, subnormal
+    K.sgd_update(p, g, buf, lr=0.1, momentum=0.9, first=False)
+    if fm.build_info()["isa"] != "generic":
+        np.testing.assert_array_equal(buf, 0)
+    np.testing.assert_array_equal(p, p0)

@@ -74,15 +74,16 @@ def test_all_finite(dtype):
     assert K.all_finite(np.array([np.finfo(dtype).max, -np.finfo(dtype).max], dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_all_finite_large_arrays_split_over_threads(threads):
+def test_all_finite_large_arrays_split_over_threads(threads, dtype):
     """From 2^21 values the check runs in chunks on the pool: a bad value anywhere (first,
     at a chunk edge, last) is found at any thread count."""
     n0 = fm.get_num_threads()
     fm.set_num_threads(threads)
     try:
         n = (1 << 21) + (1 << 20) + 5
-        x = np.ones(n, np.float32)
+        x = np.ones(n, dtype)
         assert K.all_finite(x)
         for i in (0, 1 << 20, (1 << 21) - 1, n - 1):
             y = x.copy()
