@@ -2,12 +2,16 @@
 // The bf16 GEMM driver: the five loops of driver.hpp around a bf16 micro-kernel, with packing
 // routines that round op(A) and op(B) to bfloat16 while they pack. The packed layout pairs
 // consecutive k steps in one 32-bit word (low half: even step), the operand order of
-// vdpbf16ps:
-//   A micro-panel (MR rows):  a[q * MR + i] = {op(A)(i, 2q), op(A)(i, 2q + 1)}
+// vdpbf16ps. A micro-panel of MR rows and kp pairs comes in one of two layouts:
+//   by rows  (A not transposed): a[i * kp + q] = {op(A)(i, 2q), op(A)(i, 2q + 1)}
+//   by steps (A transposed):     a[q * MR + i] = the same pair
+// each the one its packing writes with whole vectors: a row of A is a row of pairs, while a
+// transposed A gives two rows of k steps, paired lane by lane into a step of MR pairs (a row
+// written by steps cost a 4-byte store a pair, a third of a product's time with 1024 x 784).
 //   B micro-panel (NR cols):  b[q * NR + j] = {op(B)(2q, j), op(B)(2q + 1, j)}
 // An odd K is padded with a zero step; edge panels are zero padded to MR rows / NR columns,
-// so the kernel needs no bound check. Cfg { MR, NR, MC, KC, NC, ukr(nv) } where ukr(nv)
-// computes an MR x (16 nv) tile. Per-ISA include only.
+// so the kernel needs no bound check. Cfg { MR, NR, MC, KC, NC, ukr(rows, nv, by_rows) } where
+// ukr computes a rows x (16 nv) tile. Per-ISA include only.
 #include <cstdint>
 
 #if defined(__AVX512BF16__)
@@ -147,9 +151,35 @@ inline void pack_a_trans_bf16(const S* A, index_t lda, index_t r0, index_t p0, i
   }
 }
 
-// op(A)[rows r0.., steps p0..] (m x k) -> ceil(m/MR) micro-panels of ceil(k/2) x MR pairs.
-template <int MR>
-inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, index_t p0, index_t m,
+// The ceil(k / 2) pairs {s[2t], s[2t + 1]} of k floats (the last paired with zero when k is
+// odd) into d[t]: a row of op(A) into a micro-panel by rows.
+inline void pack_pairs_row(const float* s, index_t k, std::uint32_t* __restrict d) {
+  index_t p = 0;
+#if defined(__AVX512BF16__)
+  for (; p + 32 <= k; p += 32) _mm512_storeu_si512(d + p / 2, bf16_consecutive16(s + p, 32));
+  if (p < k) {
+    const index_t n = (k - p + 1) / 2;
+    _mm512_mask_storeu_epi32(d + p / 2, static_cast<__mmask16>((1u << n) - 1u),
+                             bf16_consecutive16(s + p, static_cast<int>(k - p)));
+  }
+#else
+  for (; p + 1 < k; p += 2) d[p / 2] = bf16_pair(s[p], s[p + 1]);
+  if (p < k) d[p / 2] = bf16_pair(s[p], 0.0f);
+#endif
+}
+
+// The same from bf16 bits: a pair is a 32-bit word of the row (p0 even), an odd k's last step
+// paired with zero.
+inline void pack_pairs_row(const std::uint16_t* s, index_t k, std::uint32_t* __restrict d) {
+  const index_t kw = k / 2;  // whole pairs
+  __builtin_memcpy(d, s, static_cast<std::size_t>(kw) * 4);
+  if (kw * 2 < k) d[kw] = s[2 * kw];
+}
+
+// op(A)[rows r0.., steps p0..] (m x k; S: float, rounded here, or bf16 bits) -> ceil(m/MR)
+// micro-panels of MR x ceil(k/2) pairs: by rows, or by steps when A is transposed.
+template <int MR, class S>
+inline void pack_a_bf16(bool trans, const S* A, index_t lda, index_t r0, index_t p0, index_t m,
                         index_t k, std::uint32_t* __restrict dst) {
   const index_t kp = (k + 1) / 2;
   if (trans) {
@@ -157,65 +187,23 @@ inline void pack_a_bf16(bool trans, const float* A, index_t lda, index_t r0, ind
     return;
   }
   for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
-    const index_t mr = m - i0 < MR ? m - i0 : MR;
-    {  // a row of op(A) is contiguous
-      for (index_t i = 0; i < MR; ++i) {
-        if (i < mr) {
-#if defined(__AVX512BF16__)
-          // The same segment of the next panel's row, requested now: the row segments are
-          // short (KC floats), too short for the hardware prefetcher to catch up on its own
-          // (inference reads op(A) = the input straight from memory).
-          if (i0 + MR + i < m) {
-            const char* next = reinterpret_cast<const char*>(A + (r0 + i0 + MR + i) * lda + p0);
-            for (index_t b = 0; b < k * index_t(sizeof(float)); b += 64)
-              _mm_prefetch(next + b, _MM_HINT_T0);
-          }
-#endif
-          pack_pairs_strided(A + (r0 + i0 + i) * lda + p0, k, dst + i, MR);
-        } else {
-          for (index_t q = 0; q < kp; ++q) dst[q * MR + i] = 0;
-        }
-      }
-    }
-  }
-}
-
-// pack_a_bf16 from an op(A) already rounded to bf16 (its bit patterns; the same rounding as
-// the float packing, so the same panels): a k-pair of a row is then one 32-bit word of it
-// (p0 is even), and a k-pair of a transposed A two row segments interleaved. Half the bytes
-// read, nothing to round (the training input, rounded once while it is gathered).
-template <int MR>
-inline void pack_a_bf16_h(bool trans, const std::uint16_t* A, index_t lda, index_t r0, index_t p0,
-                          index_t m, index_t k, std::uint32_t* __restrict dst) {
-  const index_t kp = (k + 1) / 2, kw = k / 2;  // kw: whole pairs
-  if (trans) {
-    pack_a_trans_bf16<MR>(A, lda, r0, p0, m, k, dst);
-    return;
-  }
-  for (index_t i0 = 0; i0 < m; i0 += MR, dst += kp * MR) {
     const index_t mr = imin(MR, m - i0);
-    for (index_t i = 0; i < MR; ++i) {
-      std::uint32_t* d = dst + i;
-      if (i >= mr) {
-        for (index_t q = 0; q < kp; ++q) d[q * MR] = 0;
-        continue;
-      }
-      const std::uint16_t* s = A + (r0 + i0 + i) * lda + p0;
-      index_t q = 0;
+    for (index_t i = 0; i < mr; ++i) {
+      const S* row = A + (r0 + i0 + i) * lda + p0;
 #if defined(__AVX512BF16__)
-      alignas(64) std::uint32_t tmp[16];
-      for (; q + 16 <= kw; q += 16) {
-        _mm512_store_si512(tmp, _mm512_loadu_si512(s + 2 * q));
-        for (int t = 0; t < 16; ++t) d[(q + t) * MR] = tmp[t];
+      // The same segment of the next panel's row, requested now: the row segments are short
+      // (KC values), too short for the hardware prefetcher to catch up on its own (inference
+      // reads op(A) = the input straight from memory).
+      if (i0 + MR + i < m) {
+        const char* next = reinterpret_cast<const char*>(row + MR * lda);
+        for (index_t b = 0; b < k * index_t(sizeof(S)); b += 64)
+          _mm_prefetch(next + b, _MM_HINT_T0);
       }
 #endif
-      for (; q < kw; ++q) {
-        std::uint32_t w;
-        __builtin_memcpy(&w, s + 2 * q, 4);
-        d[q * MR] = w;
-      }
-      if (kw < kp) d[kw * MR] = s[2 * kw];  // odd k: the last step paired with zero
+      pack_pairs_row(row, k, dst + i * kp);
     }
+    for (index_t i = mr; i < MR; ++i)
+      for (index_t q = 0; q < kp; ++q) dst[i * kp + q] = 0;
   }
 }
 
@@ -243,11 +231,21 @@ inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, ind
   }
 }
 
+// The depth of op's KC slabs for a product of depth K: K split into equal even slabs of at
+// most KC steps (784 = 392 + 392, not 384 + 384 + 16: a thin last slab loads and stores every
+// C tile for a few steps of work). A function of K alone, so that every split over threads and
+// the prepacked copies see the same slabs (the same K order for every C element).
+template <class Cfg>
+inline index_t slab_depth(index_t K) {
+  const index_t slabs = ceil_div(K, index_t(Cfg::KC));
+  return imin(index_t(Cfg::KC), round_up(ceil_div(K, slabs), 2));
+}
+
 // Pack-buffer words one thread needs for a sub-problem of m x n (B too unless it comes
 // prepacked).
 template <class Cfg>
 inline index_t pack_words_bf16(index_t m, index_t n, index_t K, bool b_prepacked = false) {
-  const index_t kp = (imin(K, Cfg::KC) + 1) / 2;
+  const index_t kp = (slab_depth<Cfg>(K) + 1) / 2;
   return round_up(round_up(imin(m, Cfg::MC), Cfg::MR) * kp, 16) +
          (b_prepacked ? 0 : round_up(round_up(imin(n, Cfg::NC), Cfg::NR) * kp, 16));
 }
@@ -273,7 +271,7 @@ inline const std::uint32_t* prepacked_panel(const std::uint32_t* packed, index_t
 template <class Cfg>
 void prepack_b_bf16(int threads, const Bf16PackJob* jobs, index_t count) {
   auto tasks = [](const Bf16PackJob& b) {
-    return ceil_div(b.N, index_t(Cfg::NR)) * ceil_div(b.K, Cfg::KC);
+    return ceil_div(b.N, index_t(Cfg::NR)) * ceil_div(b.K, slab_depth<Cfg>(b.K));
   };
   index_t total = 0;
   for (index_t i = 0; i < count; ++i) total += tasks(jobs[i]);
@@ -283,8 +281,9 @@ void prepack_b_bf16(int threads, const Bf16PackJob* jobs, index_t count) {
       while (t >= base + tasks(jobs[i])) base += tasks(jobs[i++]);
       const Bf16PackJob& b = jobs[i];
       const index_t panels = ceil_div(b.N, index_t(Cfg::NR)), u = t - base;
-      const index_t pc = (u / panels) * Cfg::KC, j = (u % panels) * Cfg::NR;
-      const index_t kc = imin(Cfg::KC, b.K - pc), kp = (kc + 1) / 2;
+      const index_t depth = slab_depth<Cfg>(b.K);
+      const index_t pc = (u / panels) * depth, j = (u % panels) * Cfg::NR;
+      const index_t kc = imin(depth, b.K - pc), kp = (kc + 1) / 2;
       pack_b_bf16<Cfg::NR>(b.trans_b, b.B, b.ldb, pc, j, kc, imin(Cfg::NR, b.N - j),
                            const_cast<std::uint32_t*>(prepacked_panel<Cfg>(b.dst, b.N, pc, kp, j)));
     }
@@ -301,7 +300,8 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
   const index_t K = g.K;
   std::uint32_t* const apack = buf;
   std::uint32_t* const bbuf =
-      buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * ((imin(K, Cfg::KC) + 1) / 2), 16);
+      buf + round_up(round_up(imin(m1 - m0, Cfg::MC), MR) * ((slab_depth<Cfg>(K) + 1) / 2), 16);
+  const index_t depth = slab_depth<Cfg>(K);
   const Epilogue<float>& ep = *g.ep;
   const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
   alignas(64) float edge[MR * NR];
@@ -310,8 +310,8 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
   for (index_t jc = n0; jc < n1; jc += Cfg::NC) {
     const index_t nc = imin(Cfg::NC, n1 - jc);
     // pc: KC-deep slab; op(B)[pc:pc+kc, jc:jc+nc] rounded and packed once, reused for all ic.
-    for (index_t pc = 0; pc < K; pc += Cfg::KC) {
-      const index_t kc = imin(Cfg::KC, K - pc), kp = (kc + 1) / 2;
+    for (index_t pc = 0; pc < K; pc += depth) {
+      const index_t kc = imin(depth, K - pc), kp = (kc + 1) / 2;
       const bool accumulate = pc > 0 || g.beta != 0.0f;
       const bool last_k = pc + kc == K;
       const std::uint32_t* bpack = bbuf;
@@ -323,7 +323,7 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
       for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
         const index_t mc = imin(Cfg::MC, m1 - ic);
         if (a16)
-          pack_a_bf16_h<MR>(g.trans_a, a16, g.lda, ic, pc, mc, kc, apack);
+          pack_a_bf16<MR>(g.trans_a, a16, g.lda, ic, pc, mc, kc, apack);
         else
           pack_a_bf16<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
         // jr: NR-wide micro-panel of B.
@@ -338,7 +338,7 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
             float* c = g.C + (ic + ir) * g.ldc + (jc + jr);
             // A kernel for exactly mr rows (few-row products: one row costs a sixth of a
             // full tile); same per-element arithmetic whatever the row count.
-            const auto ukr = Cfg::ukr(static_cast<int>(mr), nv);
+            const auto ukr = Cfg::ukr(static_cast<int>(mr), nv, !g.trans_a);
             if (nr == NR) {
               ukr(kp, ap, bp, c, g.ldc, accumulate);
             } else {  // edge tile: nv vectors into a stack tile, then merge the valid part

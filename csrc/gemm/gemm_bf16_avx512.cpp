@@ -15,9 +15,10 @@ namespace {
 
 // MR x (16 NV) tile over kp k-pairs: per pair NV loads of B, MR 32-bit broadcasts of A's pair
 // and MR * NV vdpbf16ps (each: 16 lanes += a_even * b_even + a_odd * b_odd in float32).
-// NR: the B micro-panel's width (pairs per step); AR (>= MR): the A micro-panel's height, so
-// that fewer rows than a panel holds cost only their own work.
-template <int MR, int NV, int NR, int AR>
+// NR: the B micro-panel's width (pairs per step). A's micro-panel by rows (ROWS: row i's pairs
+// at a + i * kp) or by steps (AR >= MR pairs a step), so that fewer rows than a panel holds
+// cost only their own work.
+template <int MR, int NV, int NR, int AR, bool ROWS>
 void ukr_bf16_avx512(index_t kp, const std::uint32_t* __restrict a,
                      const std::uint32_t* __restrict b, float* __restrict c, index_t ldc,
                      bool accumulate) {
@@ -26,17 +27,18 @@ void ukr_bf16_avx512(index_t kp, const std::uint32_t* __restrict a,
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
+  const index_t row = ROWS ? kp : 1;  // a pair's distance to the next row's
   for (index_t q = 0; q < kp; ++q) {
     __m512bh bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = (__m512bh)_mm512_loadu_si512(b + j * 16);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i * row]));
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av, bv[j]);
     }
-    a += AR;
+    a += ROWS ? 1 : AR;
     b += NR;
   }
 #pragma GCC unroll 8
@@ -53,39 +55,45 @@ using UkrBf16 = void (*)(index_t, const std::uint32_t*, const std::uint32_t*, fl
 
 // 6 x 64: 24 zmm accumulators, as the float32 AVX-512 kernel. KC = 384 steps (192 pairs):
 // the B micro-panel is 48 KiB, the A block 96 x 384 bf16 = 72 KiB.
-template <int R>
+template <int R, bool ROWS>
 UkrBf16 ukr_rows(int nv) {
   switch (nv) {
     case 1:
-      return &ukr_bf16_avx512<R, 1, 64, 6>;
+      return &ukr_bf16_avx512<R, 1, 64, 6, ROWS>;
     case 2:
-      return &ukr_bf16_avx512<R, 2, 64, 6>;
+      return &ukr_bf16_avx512<R, 2, 64, 6, ROWS>;
     case 3:
-      return &ukr_bf16_avx512<R, 3, 64, 6>;
+      return &ukr_bf16_avx512<R, 3, 64, 6, ROWS>;
     default:
-      return &ukr_bf16_avx512<R, 4, 64, 6>;
+      return &ukr_bf16_avx512<R, 4, 64, 6, ROWS>;
+  }
+}
+
+template <bool ROWS>
+UkrBf16 ukr_pick(int rows, int nv) {
+  switch (rows) {
+    case 1:
+      return ukr_rows<1, ROWS>(nv);
+    case 2:
+      return ukr_rows<2, ROWS>(nv);
+    case 3:
+      return ukr_rows<3, ROWS>(nv);
+    case 4:
+      return ukr_rows<4, ROWS>(nv);
+    case 5:
+      return ukr_rows<5, ROWS>(nv);
+    default:
+      return ukr_rows<6, ROWS>(nv);
   }
 }
 
 struct CfgBf16 {
   static constexpr int MR = 6, NR = 64;
   static constexpr index_t MC = 96, KC = 384, NC = 4096;
-  // The kernel for the first `rows` (1..MR) rows of an A micro-panel, nv vectors wide.
-  static UkrBf16 ukr(int rows, int nv) {
-    switch (rows) {
-      case 1:
-        return ukr_rows<1>(nv);
-      case 2:
-        return ukr_rows<2>(nv);
-      case 3:
-        return ukr_rows<3>(nv);
-      case 4:
-        return ukr_rows<4>(nv);
-      case 5:
-        return ukr_rows<5>(nv);
-      default:
-        return ukr_rows<MR>(nv);
-    }
+  // The kernel for the first `rows` (1..MR) rows of an A micro-panel (by rows or by steps),
+  // nv vectors wide.
+  static UkrBf16 ukr(int rows, int nv, bool by_rows) {
+    return by_rows ? ukr_pick<true>(rows, nv) : ukr_pick<false>(rows, nv);
   }
 };
 
