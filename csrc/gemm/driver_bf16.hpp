@@ -228,6 +228,69 @@ inline void pack_a_bf16(bool trans, const S* A, index_t lda, index_t r0, index_t
   }
 }
 
+#if defined(__AVX512BF16__)
+// r[i][j] -> r[j][i] for a 16 x 16 block of 32-bit words (pairs within 128-bit lanes, then
+// 64-bit halves, then 128-bit lanes across rows).
+inline void transpose16_epi32(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  // u[4b + c], lane L: column 4L + c of rows 4b..4b+3.
+  for (int b = 0; b < 16; b += 4) {
+    u[b] = _mm512_unpacklo_epi64(t[b], t[b + 2]);
+    u[b + 1] = _mm512_unpackhi_epi64(t[b], t[b + 2]);
+    u[b + 2] = _mm512_unpacklo_epi64(t[b + 1], t[b + 3]);
+    u[b + 3] = _mm512_unpackhi_epi64(t[b + 1], t[b + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512i lo01 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
+    const __m512i lo23 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i hi01 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    const __m512i hi23 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_i32x4(lo01, lo23, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(lo01, lo23, 0xDD);
+    r[8 + c] = _mm512_shuffle_i32x4(hi01, hi23, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(hi01, hi23, 0xDD);
+  }
+}
+#endif
+
+// One micro-panel of a transposed op(B): its column j (j < nr, the rest zero) is row j of
+// src (leading dim ldb), k steps. 16 rows of 32 steps round to a 16 x 16 block of pairs, which
+// a transpose turns into 16 steps of 16 columns: whole-vector stores (a pair at a time, each
+// one 4-byte store, the copies of Wᵀ the backward pass reads took a third of their step).
+template <int NR>
+inline void pack_b_trans_panel(const float* src, index_t ldb, index_t k, index_t nr,
+                               std::uint32_t* __restrict dst) {
+  const index_t kp = (k + 1) / 2;
+#if defined(__AVX512BF16__)
+  static_assert(NR % 16 == 0, "whole 16-column blocks");
+  for (index_t jb = 0; jb < NR; jb += 16) {
+    for (index_t p = 0; p < k; p += 32) {
+      const int steps = static_cast<int>(imin(32, k - p));
+      __m512i r[16];
+      for (index_t jj = 0; jj < 16; ++jj)
+        r[jj] = jb + jj < nr ? bf16_consecutive16(src + (jb + jj) * ldb + p, steps)
+                             : _mm512_setzero_si512();
+      transpose16_epi32(r);
+      const index_t pairs = imin(16, kp - p / 2);
+      for (index_t qq = 0; qq < pairs; ++qq)
+        _mm512_storeu_si512(dst + (p / 2 + qq) * NR + jb, r[qq]);
+    }
+  }
+#else
+  for (index_t j = 0; j < NR; ++j) {
+    if (j < nr) {
+      pack_pairs_strided(src + j * ldb, k, dst + j, NR);
+    } else {
+      for (index_t q = 0; q < kp; ++q) dst[q * NR + j] = 0;
+    }
+  }
+#endif
+}
+
 // op(B)[steps p0.., cols c0..] (k x n) -> ceil(n/NR) micro-panels of ceil(k/2) x NR pairs.
 template <int NR>
 inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, index_t c0, index_t k,
@@ -243,13 +306,7 @@ inline void pack_b_bf16(bool trans, const float* B, index_t ldb, index_t p0, ind
                         dst + (p / 2) * NR);
       }
     } else {  // op(B)(p, j) = B[j * ldb + p]: a column of op(B) is a contiguous row of B
-      for (index_t j = 0; j < NR; ++j) {
-        if (j < nr) {
-          pack_pairs_strided(B + (c0 + j0 + j) * ldb + p0, k, dst + j, NR);
-        } else {
-          for (index_t q = 0; q < kp; ++q) dst[q * NR + j] = 0;
-        }
-      }
+      pack_b_trans_panel<NR>(B + (c0 + j0) * ldb + p0, ldb, k, nr, dst);
     }
   }
 }
