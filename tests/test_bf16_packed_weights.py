@@ -150,3 +150,31 @@ def test_rounded_gather_only_feeds_a_dense_first():
             ms.append(m)
         for wa, wb in zip(ms[0].get_weights(), ms[1].get_weights()):
             np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "linear", "gelu"])
+@pytest.mark.parametrize("batch, threads", [(777, 2), (33, 1), (64, 3)])
+def test_fused_gradient_pass_equals_act_bwd_colsum_and_packing(act, batch, threads):
+    """With packed weights on, a Dense layer's dZ, db and dZ's packed copy for dW come from one
+    pass (relu, leaky_relu and linear; other activations keep act_bwd): the weights equal those
+    of act_bwd, colsum and the dW product packing dZ itself, bit for bit. 777 rows split into
+    three slabs of 260, 260 and 257 (an odd last pair); 37 and 5 columns end mid-vector; one
+    layer without a bias."""
+    before = fm.get_num_threads()
+    fm.set_num_threads(threads)
+    try:
+        X, y = data(n=1600, d=23)
+        ms = []
+        for prepack in (True, False):
+            first = {"name": act, "alpha": 0.3} if act == "leaky_relu" else act
+            m = fm.Sequential([fm.Dense(37, activation=first),
+                               fm.Dense(20, activation="relu", use_bias=False), fm.Dense(5)],
+                              input_dim=23, dtype="mixed_bfloat16", seed=4)
+            m.compile("cross_entropy", fm.Adam(lr=1e-2))
+            m._net.bf16_prepack = prepack
+            m.fit(X, y, epochs=2, batch_size=batch, verbose=0)
+            ms.append(m)
+        for wa, wb in zip(ms[0].get_weights(), ms[1].get_weights()):
+            np.testing.assert_array_equal(wa, wb)
+    finally:
+        fm.set_num_threads(before)

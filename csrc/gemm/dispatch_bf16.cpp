@@ -19,6 +19,7 @@ void gemm_bf16_run(const GemmArgs<float>& g, int threads, const std::uint32_t* b
 void bf16_round_native(const float* src, index_t n, std::uint16_t* dst);
 index_t bf16_packed_words_native(index_t K, index_t N);
 void bf16_pack_b_native(int threads, const Bf16PackJob* jobs, index_t count);
+void bf16_grad_pack_native(int threads, const Bf16GradPack& job);
 int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap);
 double bf16_peak_gflops_native(int threads, double seconds);
 }  // namespace avx512_bf16
@@ -132,6 +133,22 @@ void gemm_bf16_pack_b(int threads, const Bf16PackJob* jobs, index_t count) {
   }
 #endif
   (void)threads;
+}
+
+bool gemm_bf16_grad_pack_supported(Act act) {
+  return bf16_native() && (act == Act::linear || act == Act::relu || act == Act::leaky_relu);
+}
+
+void gemm_bf16_grad_pack(int threads, const Bf16GradPack& job) {
+  FM_CHECK(gemm_bf16_grad_pack_supported(job.act),
+           "gemm_bf16_grad_pack: needs the AVX512_BF16 path and a linear, relu or leaky_relu");
+  FM_CHECK(job.n >= 0 && job.cols >= 0 && job.dy && job.packed && (job.act == Act::linear || job.y),
+           "gemm_bf16_grad_pack: missing array");
+#ifdef FM_HAVE_BF16_KERNEL
+  avx512_bf16::bf16_grad_pack_native(threads, job);
+#else
+  (void)threads;
+#endif
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const float* A,

@@ -38,14 +38,16 @@ inline std::uint32_t bf16_pair(float lo, float hi) {
 // Vector rounding (vcvtne2ps2bf16: nearest even, like f32_to_bf16; it also reads denormal
 // inputs as zero, which vdpbf16ps does anyway). 16 pairs {lo[t], hi[t]}, t < n <= 16; lanes
 // past n are zero.
-inline __m512i bf16_pairs16(const float* lo, const float* hi, int n) {
-  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-  const __m512i v =
-      (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m, hi), _mm512_maskz_loadu_ps(m, lo));
+inline __m512i bf16_pairs16(__m512 lo, __m512 hi) {
+  const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
   // v holds lo's 16 bf16 then hi's: interleave them into (lo[t], hi[t]) words.
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                        23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   return _mm512_permutexvar_epi16(idx, v);
+}
+inline __m512i bf16_pairs16(const float* lo, const float* hi, int n) {
+  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+  return bf16_pairs16(_mm512_maskz_loadu_ps(m, lo), _mm512_maskz_loadu_ps(m, hi));
 }
 // The pairs {s[2t], s[2t + 1]} of the first n <= 32 floats of s (an odd n pairs the last with
 // zero), t < 16; pairs past (n + 1) / 2 are zero.
@@ -369,6 +371,56 @@ void prepack_b_bf16(int threads, const Bf16PackJob* jobs, index_t count) {
     }
   });
 }
+
+#if defined(__AVX512BF16__)
+// gemm_bf16_grad_pack: a task is 16 columns over all n rows, so that each column's sum adds the
+// rows in order from zero, as colsum does (the same bits whatever the split). Rows come in
+// pairs, the k-pairs of op(B) = dZ, stored into the prepacked layout's panel and slab.
+template <class Cfg>
+void grad_pack_bf16(int threads, const Bf16GradPack& a) {
+  constexpr int NR = Cfg::NR;
+  const index_t n = a.n, cols = a.cols, depth = slab_depth<Cfg>(n);
+  const bool gate = a.act != Act::linear;
+  const __m512 alpha = _mm512_set1_ps(a.alpha), zero = _mm512_setzero_ps();
+  parallel_for(ceil_div(cols, index_t(16)), 1, threads, [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t c0 = t * 16, j = c0 / NR * NR;
+      const __mmask16 m = static_cast<__mmask16>((1u << imin(16, cols - c0)) - 1u);
+      // Row r's dZ: relu passes dY where y > 0 (else 0), leaky_relu scales it by alpha there
+      // (op_relu_bwd / op_leaky_relu_bwd's selects, exact).
+      auto dz = [&](index_t r) {
+        const __m512 g = _mm512_maskz_loadu_ps(m, a.dy + r * cols + c0);
+        if (!gate) return g;
+        const __mmask16 pos =
+            _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, a.y + r * cols + c0), zero, _CMP_GT_OQ);
+        const __m512 other = a.act == Act::relu ? zero : _mm512_mul_ps(alpha, g);
+        return _mm512_mask_blend_ps(pos, other, g);
+      };
+      __m512 sum = zero;
+      for (index_t pc = 0; pc < n; pc += depth) {
+        const index_t kc = imin(depth, n - pc), kp = (kc + 1) / 2;
+        std::uint32_t* d =
+            const_cast<std::uint32_t*>(prepacked_panel<Cfg>(a.packed, cols, pc, kp, j)) + (c0 - j);
+        for (index_t p = 0; p < kc; p += 2, d += NR) {
+          const index_t r = pc + p;
+          const __m512 lo = dz(r);
+          sum = _mm512_add_ps(sum, lo);
+          if (a.dz) _mm512_mask_storeu_ps(a.dz + r * cols + c0, m, lo);
+          __m512 hi = zero;
+          if (p + 1 < kc) {
+            hi = dz(r + 1);
+            sum = _mm512_add_ps(sum, hi);
+            if (a.dz) _mm512_mask_storeu_ps(a.dz + (r + 1) * cols + c0, m, hi);
+          }
+          // Whole 16 words: the lanes past `cols` are padding columns of the last panel.
+          _mm512_storeu_si512(d, bf16_pairs16(lo, hi));
+        }
+      }
+      if (a.colsum) _mm512_mask_storeu_ps(a.colsum + c0, m, sum);
+    }
+  });
+}
+#endif
 
 // C[m0:m1, n0:n1] of the problem g, single-threaded; `buf` holds pack_words_bf16(m, n, K).
 // `bpre`: op(B) prepacked (prepack_b_bf16), or null to pack it here. `a16`: A as bf16 bits

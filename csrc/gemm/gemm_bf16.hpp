@@ -76,6 +76,25 @@ void gemm_bf16_prepacked_a16(int threads, bool trans_a, bool trans_b, index_t M,
                              index_t ldb, const std::uint32_t* b_packed, float beta, float* C,
                              index_t ldc, const Epilogue<float>& ep = {});
 
+// The gradient of a Dense layer for its dW = xᵀ · dZ under mixed_bfloat16, in one pass over
+// dY: dZ = dY * act'(y) for a linear, relu or leaky_relu activation (exact selects, the
+// bits of act_bwd), its column sums (the bits of colsum: db), and dZ rounded and packed as
+// op(B) of that product (K = n, N = cols), the copy gemm_bf16_prepacked then reads. Three
+// passes over dZ (and two parallel regions) become one.
+struct Bf16GradPack {
+  index_t n, cols;
+  const float* dy;        // (n, cols), leading dim cols
+  const float* y;         // the activation's output (n, cols); read unless act is linear
+  Act act;                // linear, relu or leaky_relu
+  float alpha;            // leaky_relu's slope
+  float* dz;              // dZ (n, cols) in float32 (may be dy), or null: not written
+  float* colsum;          // (cols), or null
+  std::uint32_t* packed;  // gemm_bf16_packed_words(n, cols) words
+};
+// True where gemm_bf16_grad_pack runs: the AVX512_BF16 path and one of those activations.
+bool gemm_bf16_grad_pack_supported(Act act);
+void gemm_bf16_grad_pack(int threads, const Bf16GradPack& job);
+
 // dst[i] = bf16 bits of src[i], round to nearest even: the rounding the GEMM's packing applies
 // (single-threaded; AVX512_BF16's conversion where the CPU has it).
 void bf16_round(const float* src, index_t n, std::uint16_t* dst);

@@ -163,6 +163,10 @@ void bf16_pack_b_native(int threads, const Bf16PackJob* jobs, index_t count) {
   prepack_b_bf16<CfgBf16>(threads, jobs, count);
 }
 
+void bf16_grad_pack_native(int threads, const Bf16GradPack& job) {
+  grad_pack_bf16<CfgBf16>(threads, job);
+}
+
 int gemm_bf16_threads_for(index_t M, index_t N, index_t K, int cap) {
   return gemm_threads_for<CfgBf16>(M, N, K, cap);
 }

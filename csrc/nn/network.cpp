@@ -249,12 +249,22 @@ void Network<T>::backward(Workspace<T>& ws, const T* x0, index_t n) {
                           ? packed_weights(PackedLayout::backward)
                           : nullptr;
   const Arenas<T> arenas{params_.data(), grads_.data(), buffers_.data(), packed.get()};
+  std::uint32_t* dz16 = nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16 && bf16_prepack && bf16_native()) {
+      index_t words = 1;
+      for (const Op& op : plan_.ops)
+        if (op.kind == OpKind::dense) words = std::max(words, gemm_bf16_packed_words(n, op.out));
+      ws.dz16.resize(words);
+      dz16 = ws.dz16.data();
+    }
+  }
   for (int i = static_cast<int>(plan_.ops.size()) - 1; i >= first; --i) {
     const Op& op = plan_.ops[i];
     const T* x = i == 0 ? x0 : ws.ops[i - 1].y;  // (n, op.in) input the forward read
     const std::uint16_t* x16 = i == 0 && !x0 ? ws.x16 : nullptr;
-    op_fns<T>(op.kind).backward(
-        op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic, bf16, ws.across, x16});
+    op_fns<T>(op.kind).backward(op, {x, n, ws.ops[i], arenas, g, spare, i > first, ws.stochastic,
+                                     bf16, ws.across, x16, dz16});
   }
 }
 

@@ -38,6 +38,9 @@ struct Workspace {
   // it (and then gave no float batch), else null.
   AlignedBuffer<std::uint16_t> input16;
   const std::uint16_t* x16 = nullptr;
+  // mixed_bfloat16 on the AVX512_BF16 path: a Dense layer's dZ rounded and packed for its dW
+  // product by the fused gradient pass (gemm_bf16_grad_pack), one layer at a time.
+  AlignedBuffer<std::uint32_t> dz16;
   T* grad_a = nullptr;  // (rows, max_width) gradient ping-pong
   T* grad_b = nullptr;
   T* targets = nullptr;    // (rows, target_cols) gathered float targets

@@ -108,12 +108,49 @@ void forward(const Op& op, const ForwardArgs<T>& a) {
                 a.arenas.params + op.w, op.out, a.b.y, op.out, ep, packed_w(op, a.arenas));
 }
 
+// dX (n, in) = dZ (in g) · Wᵀ into the spare buffer, which then becomes g (unless nothing
+// upstream needs it).
+template <class T>
+void dense_dx(const Op& op, const BackwardArgs<T>& a) {
+  if (!a.need_dx) return;
+  dense_gemm<T>(a.bf16, get_num_threads(), false, true, a.n, op.in, op.out, a.g, op.out,
+                a.arenas.params + op.w, op.out, a.spare, op.in, {}, packed_w(op, a.arenas));
+  std::swap(a.g, a.spare);
+}
+
 // dZ (n, out) = dY * act'(z), in place in g; dW (in, out) = xᵀ · dZ; db (out) = colsum(dZ);
-// dX (n, in) = dZ · Wᵀ into the spare buffer, which then becomes g.
+// dX (n, in) = dZ · Wᵀ into the spare buffer, which then becomes g. Under mixed_bfloat16 with
+// packed weights (AVX512_BF16) the first three are one pass and the dW product.
 template <class T>
 void backward(const Op& op, const BackwardArgs<T>& a) {
   const index_t n = a.n;
   T* g = a.g;
+  if constexpr (std::is_same_v<T, float>) {
+    if (a.dz16 && gemm_bf16_grad_pack_supported(op.act)) {
+      // One pass makes dZ (in g, where dX needs it), db and dZ's packed copy for dW: the same
+      // bits as act_bwd, colsum and the product's own packing.
+      Bf16GradPack job{};
+      job.n = n;
+      job.cols = op.out;
+      job.dy = g;
+      job.y = a.b.y;
+      job.act = op.act;
+      job.alpha = static_cast<float>(op.alpha);
+      job.dz = a.need_dx ? g : nullptr;  // the first layer's dZ is only ever read packed
+      job.colsum = op.b >= 0 ? a.arenas.grads + op.b : nullptr;
+      job.packed = a.dz16;
+      gemm_bf16_grad_pack(get_num_threads(), job);
+      float* dw = a.arenas.grads + op.w;
+      if (a.x16)
+        gemm_bf16_prepacked_a16(get_num_threads(), true, false, op.in, op.out, n, a.x16, op.in, g,
+                                op.out, a.dz16, 0.0f, dw, op.out);
+      else
+        gemm_bf16_prepacked(get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g, op.out,
+                            a.dz16, 0.0f, dw, op.out);
+      dense_dx(op, a);
+      return;
+    }
+  }
   if (op.act != Act::linear)
     act_bwd<T>(op.act, static_cast<T>(op.alpha), a.b.z, a.b.y, g, g, n * op.out);
   if (a.x16)
@@ -123,11 +160,7 @@ void backward(const Op& op, const BackwardArgs<T>& a) {
     dense_gemm<T>(a.bf16, get_num_threads(), true, false, op.in, op.out, n, a.x, op.in, g, op.out,
                   a.arenas.grads + op.w, op.out);
   if (op.b >= 0) colsum<T>(g, n, op.out, op.out, a.arenas.grads + op.b, false);
-  if (a.need_dx) {
-    dense_gemm<T>(a.bf16, get_num_threads(), false, true, n, op.in, op.out, g, op.out,
-                  a.arenas.params + op.w, op.out, a.spare, op.in, {}, packed_w(op, a.arenas));
-    std::swap(a.g, a.spare);
-  }
+  dense_dx(op, a);
 }
 
 // dst (rows, out) = act(x (rows, in) · W + b); the GEMM picks its few-row path itself.

@@ -124,6 +124,9 @@ struct BackwardArgs {
   bool bf16;        // Dense GEMMs on bf16 operands (Network::bf16)
   const std::function<void(double* v, index_t len)>* across = nullptr;  // as the forward's
   const std::uint16_t* x16 = nullptr;                                   // as the forward's
+  // Scratch for a Dense layer's packed dZ (Workspace::dz16), where its fused gradient pass
+  // runs (mixed_bfloat16, AVX512_BF16, packed weights on), else null.
+  std::uint32_t* dz16 = nullptr;
 };
 
 template <class T>
