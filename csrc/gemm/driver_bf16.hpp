@@ -438,49 +438,60 @@ void gemm_block_bf16(const GemmArgs<float>& g, index_t m0, index_t m1, index_t n
   const bool do_ep = !epilogue_is_identity(ep.act, ep.bias != nullptr, ep.z_out != nullptr);
   alignas(64) float edge[MR * NR];
 
+  // The MC x nc block of C at (ic, jc) += op(A)[ic.., pc..] (mc x kc) · the packed slab
+  // bpack of op(B) (kc x nc): op(A)'s block rounded and packed, then NR-wide micro-panels of B
+  // (jr), each against MR-row micro-tiles (ir) accumulated in registers over kc.
+  auto block = [&](index_t ic, index_t mc, index_t jc, index_t nc, index_t pc, index_t kc,
+                   const std::uint32_t* bpack) {
+    const index_t kp = (kc + 1) / 2;
+    const bool accumulate = pc > 0 || g.beta != 0.0f;
+    const bool last_k = pc + kc == K;
+    if (a16)
+      pack_a_bf16<MR>(g.trans_a, a16, g.lda, ic, pc, mc, kc, apack);
+    else
+      pack_a_bf16<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
+    for (index_t jr = 0; jr < nc; jr += NR) {
+      const index_t nr = imin(NR, nc - jr);
+      const int nv = static_cast<int>(ceil_div(nr, W));
+      const std::uint32_t* bp = bpack + jr * kp;
+      for (index_t ir = 0; ir < mc; ir += MR) {
+        const index_t mr = imin(MR, mc - ir);
+        const std::uint32_t* ap = apack + ir * kp;
+        float* c = g.C + (ic + ir) * g.ldc + (jc + jr);
+        // A kernel for exactly mr rows (few-row products: one row costs a sixth of a full
+        // tile); same per-element arithmetic whatever the row count.
+        const auto ukr = Cfg::ukr(static_cast<int>(mr), nv, !g.trans_a);
+        if (nr == NR) {
+          ukr(kp, ap, bp, c, g.ldc, accumulate);
+        } else {  // edge tile: nv vectors into a stack tile, then merge the valid part
+          ukr(kp, ap, bp, edge, NR, false);
+          merge_edge_tile(c, g.ldc, edge, NR, mr, nr, accumulate);
+        }
+        if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
+      }
+    }
+  };
   // jc: NC-wide panel of C and op(B).
   for (index_t jc = n0; jc < n1; jc += Cfg::NC) {
     const index_t nc = imin(Cfg::NC, n1 - jc);
+    if (bpre) {
+      // op(B) prepacked whole stays in L2 for every block, so each MC block of C takes all
+      // its slabs at once and stays in L2 too (slab after slab, op(A)'s stream pushed C out
+      // to L3 between its slabs). The same K order for every element.
+      for (index_t ic = m0; ic < m1; ic += Cfg::MC)
+        for (index_t pc = 0; pc < K; pc += depth) {
+          const index_t kc = imin(depth, K - pc);
+          block(ic, imin(Cfg::MC, m1 - ic), jc, nc, pc, kc,
+                prepacked_panel<Cfg>(bpre, g.N, pc, (kc + 1) / 2, jc));
+        }
+      continue;
+    }
     // pc: KC-deep slab; op(B)[pc:pc+kc, jc:jc+nc] rounded and packed once, reused for all ic.
     for (index_t pc = 0; pc < K; pc += depth) {
-      const index_t kc = imin(depth, K - pc), kp = (kc + 1) / 2;
-      const bool accumulate = pc > 0 || g.beta != 0.0f;
-      const bool last_k = pc + kc == K;
-      const std::uint32_t* bpack = bbuf;
-      if (bpre)
-        bpack = prepacked_panel<Cfg>(bpre, g.N, pc, kp, jc);
-      else
-        pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bbuf);
-      // ic: MC-tall block of op(A), rounded and packed.
-      for (index_t ic = m0; ic < m1; ic += Cfg::MC) {
-        const index_t mc = imin(Cfg::MC, m1 - ic);
-        if (a16)
-          pack_a_bf16<MR>(g.trans_a, a16, g.lda, ic, pc, mc, kc, apack);
-        else
-          pack_a_bf16<MR>(g.trans_a, g.A, g.lda, ic, pc, mc, kc, apack);
-        // jr: NR-wide micro-panel of B.
-        for (index_t jr = 0; jr < nc; jr += NR) {
-          const index_t nr = imin(NR, nc - jr);
-          const int nv = static_cast<int>(ceil_div(nr, W));
-          const std::uint32_t* bp = bpack + jr * kp;
-          // ir: MR x NR micro-tile, accumulated in registers over kc.
-          for (index_t ir = 0; ir < mc; ir += MR) {
-            const index_t mr = imin(MR, mc - ir);
-            const std::uint32_t* ap = apack + ir * kp;
-            float* c = g.C + (ic + ir) * g.ldc + (jc + jr);
-            // A kernel for exactly mr rows (few-row products: one row costs a sixth of a
-            // full tile); same per-element arithmetic whatever the row count.
-            const auto ukr = Cfg::ukr(static_cast<int>(mr), nv, !g.trans_a);
-            if (nr == NR) {
-              ukr(kp, ap, bp, c, g.ldc, accumulate);
-            } else {  // edge tile: nv vectors into a stack tile, then merge the valid part
-              ukr(kp, ap, bp, edge, NR, false);
-              merge_edge_tile(c, g.ldc, edge, NR, mr, nr, accumulate);
-            }
-            if (last_k && do_ep) epilogue_tile(ep, c, g.ldc, ic + ir, jc + jr, mr, nr);
-          }
-        }
-      }
+      const index_t kc = imin(depth, K - pc);
+      pack_b_bf16<NR>(g.trans_b, g.B, g.ldb, pc, jc, kc, nc, bbuf);
+      for (index_t ic = m0; ic < m1; ic += Cfg::MC)
+        block(ic, imin(Cfg::MC, m1 - ic), jc, nc, pc, kc, bbuf);
     }
   }
 }
