@@ -15,10 +15,10 @@ from conftest import lower_isas
 
 # The AVX512_BF16 kernel's k block: odd K and KC + 1 cross its pair and slab edges, 2 KC + 2
 # splits into three equal slabs (258, 258, 254), and 63 leaves a 31-step row tail after a
-# whole vector of pairs.
+# whole vector of pairs. 197 rows cross its MC = 192 row block with a 5-row tail.
 KC = 384
 SHAPES = [(1, 1, 1), (1, 70, 5), (5, 7, 3), (6, 64, 384), (7, 65, 385), (5, 63, KC + 1),
-          (97, 130, 777), (200, 10, 64), (8, 33, 63), (13, 64, 2 * KC + 2)]
+          (97, 130, 777), (200, 10, 64), (8, 33, 63), (13, 64, 2 * KC + 2), (197, 70, 385)]
 
 
 def round_bf16(x):
