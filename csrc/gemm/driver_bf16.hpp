@@ -213,16 +213,10 @@ inline void pack_a_bf16(bool trans, const S* A, index_t lda, index_t r0, index_t
     const index_t mr = imin(MR, m - i0);
     for (index_t i = 0; i < mr; ++i) {
       const S* row = A + (r0 + i0 + i) * lda + p0;
-#if defined(__AVX512BF16__)
       // The same segment of the next panel's row, requested now: the row segments are short
       // (KC values), too short for the hardware prefetcher to catch up on its own (inference
       // reads op(A) = the input straight from memory).
-      if (i0 + MR + i < m) {
-        const char* next = reinterpret_cast<const char*>(row + MR * lda);
-        for (index_t b = 0; b < k * index_t(sizeof(S)); b += 64)
-          _mm_prefetch(next + b, _MM_HINT_T0);
-      }
-#endif
+      if (i0 + MR + i < m) prefetch_rows(row, lda, MR, MR + 1, k);
       pack_pairs_row(row, k, dst + i * kp);
     }
     for (index_t i = mr; i < MR; ++i)
