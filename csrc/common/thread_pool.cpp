@@ -133,11 +133,15 @@ std::atomic<bool> g_adaptive{true};  // back-off and load limit on (off: tests f
 // Tuning aid (build with -DFM_POOL_STATS): region counts and times, printed at exit.
 #ifdef FM_POOL_STATS
 struct PoolStats {
-  std::atomic<long> par{0}, ser{0}, limited{0}, wake_ns{0}, wakes{0}, backoffs{0}, wait_ns{0},
-      work_ns{0}, mine{0}, theirs{0};
+  std::atomic<long> par{0}, ser{0}, limited{0}, wake_ns{0}, wakes{0}, slow_wake_ns{0},
+      slow_wakes{0}, sleeps{0}, no_spins{0}, backoffs{0}, wait_ns{0}, work_ns{0}, mine{0},
+      theirs{0};
   ~PoolStats() {
-    std::fprintf(stderr, "pool: limited %ld wake %.1f us (%ld)\n", limited.load(),
-                 wake_ns.load() / 1e3 / (wakes.load() + 1), wakes.load());
+    std::fprintf(stderr,
+                 "pool: limited %ld wake %.1f us (%ld), of which over 10 us %.1f ms (%ld); "
+                 "sleeps %ld, spins skipped %ld\n",
+                 limited.load(), wake_ns.load() / 1e3 / (wakes.load() + 1), wakes.load(),
+                 slow_wake_ns.load() / 1e6, slow_wakes.load(), sleeps.load(), no_spins.load());
     std::fprintf(stderr,
                  "pool: parallel %ld serial %ld backoffs %ld wait %.1f ms work %.1f ms chunks mine "
                  "%ld theirs %ld\n",
@@ -240,12 +244,14 @@ struct Pool {
           checked = now;
         }
         const std::int64_t until = now < no_spin_until ? now : now + kSpinNs;
+        if (now < no_spin_until) FM_STAT(no_spins++);
         int spins = 0;
         while ((e = epoch.load(std::memory_order_acquire)) == seen && now < until) {
           cpu_relax();
           if (++spins % 64 == 0) now = now_ns();
         }
         if (e == seen) {
+          FM_STAT(sleeps++);
           sleepers.fetch_add(1, std::memory_order_seq_cst);
           if (epoch.load(std::memory_order_seq_cst) == seen) futex_wait(&epoch, seen);
           sleepers.fetch_sub(1, std::memory_order_seq_cst);
@@ -260,6 +266,7 @@ struct Pool {
         if (d > 0 && d < 100000000) {
           g_stats.wake_ns += d;
           g_stats.wakes++;
+          if (d > 10000) g_stats.slow_wake_ns += d, g_stats.slow_wakes++;
         }
       }
 #endif

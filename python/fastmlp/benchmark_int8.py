@@ -79,7 +79,7 @@ def gemm_fraction_of_peak(m: int = 1024, n: int = 256, k: int = 784, threads: in
                           repeats: int = 9):
     """``(int8 GEMM GOP/s, vpdpbusd peak GOP/s, median ratio)``: u8 (m, k) x s8 (k, n) with the
     dequantizing epilogue (float32 out), weights packed once, interleaved with the peak loop
-    on the same threads (``_core.vnni_peak_gops``, 50 ms a repetition; see
+    on the same threads (``_core.vnni_peak_gops``), 50 ms of each a repetition (see
     ``benchmark_peak.fraction_of_peak``). The peak is 0 without AVX512_VNNI."""
     from fastmlp import _core
     from fastmlp.benchmark_peak import fraction_of_peak
@@ -92,7 +92,7 @@ def gemm_fraction_of_peak(m: int = 1024, n: int = 256, k: int = 784, threads: in
     w_scale = np.full(n, 0.01, np.float32)
     return fraction_of_peak(
         lambda: _core.gemm_u8s8(a, w, a_scale, a_zero, w_scale, threads=threads),
-        lambda: _core.vnni_peak_gops(threads, 0.05), 2.0 * m * n * k, repeats)
+        lambda s: _core.vnni_peak_gops(threads, s), 2.0 * m * n * k, repeats)
 
 
 def report_lines(result: dict, gemm: tuple, rows: int) -> list:
