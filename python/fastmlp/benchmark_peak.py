@@ -17,8 +17,8 @@ def fraction_of_peak(call, peak, ops: float, repeats: int = 9, window: float = 0
     `seconds`. Each repetition times the peak, then `call` for as long (at least 5 calls), and
     both are the fastest seen, what a core does when the host does not preempt it. The same
     window for both: with 5 calls against ~50 rounds, the line measured how quickly the
-    product recovered from the loop (the first calls after a pause run at 40-70% while the
-    second CPU wakes up), not the product."""
+    product recovered from the loop's pause (its first calls after one run at 40-70%), not
+    the product."""
     rates, peaks = [], []
     for _ in range(repeats):
         peaks.append(peak(window))
