@@ -12,11 +12,11 @@ namespace FM_ISA_NS {
 
 namespace {
 constexpr index_t kRowBlock = 64;     // rows per partial sum (row-wise losses)
+constexpr index_t kElemBlock = 4096;  // elements per partial sum (element-wise losses)
 // A row's fixed cost in elements (reductions across the vector, a log in double): priced at k
 // alone, 1024 rows of 10 classes made one chunk, 40 us of a training step on one thread while
 // the others waited (28-34 us on two).
 constexpr index_t kRowCost = 48;
-constexpr index_t kElemBlock = 4096;  // elements per partial sum (element-wise losses)
 
 inline int popcount(unsigned v) { return __builtin_popcount(v); }
 
