@@ -19,9 +19,10 @@ def test_the_product_is_timed_for_the_peak_loops_window():
 
     rate, peak_rate, frac = fraction_of_peak(call, peak, ops=1e6, repeats=3, window=0.03)
     assert windows == [0.03] * 3
-    # Each repetition calls the product until the window has passed: ~20 calls of >= 1 ms.
-    assert len(calls) >= 3 * 10
-    assert calls[-1] - calls[0] >= 2 * 0.03
+    # Each repetition calls the product until its window has passed (~25 calls of >= 1 ms on
+    # an idle machine): the third repetition starts two windows after the first call.
+    assert len(calls) >= 3 * 5
+    assert calls[-1] - calls[0] >= 2 * 0.03 - 0.005
     # The best call took at least 1 ms: at most 1e6 ops / 1e-3 s = 1 G(FL)OP/s.
     assert 0.0 < rate <= 1.0
     assert peak_rate == 100.0
