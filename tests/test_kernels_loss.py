@@ -233,6 +233,39 @@ def test_loss_does_not_depend_on_threads():
         np.testing.assert_array_equal(a[1], b[1])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [320, 1024, 1031])
+def test_softmax_batch_split_over_threads_is_exact(dtype, n):
+    # A row is priced above its k classes, so a training batch of 10 classes is split over the
+    # threads (it used to be one chunk): same bits at 1-3 threads, and the NumPy values.
+    k = 10
+    x = logits_of((n, k), dtype, seed=n)
+    y = np.random.default_rng(n + 1).integers(0, k, n).astype(np.int32)
+    t = np.random.default_rng(n + 2).random((n, k))
+    t = (t / t.sum(axis=1, keepdims=True)).astype(dtype)
+    n0 = fm.get_num_threads()
+    res = []
+    try:
+        for nt in (1, 2, 3):
+            fm.set_num_threads(nt)
+            res.append((K.softmax_xent_labels(x, y, 1.0 / n), K.softmax_xent_probs(x, t, 1.0 / n)))
+    finally:
+        fm.set_num_threads(n0)
+    for other in res[1:]:
+        for a, b in zip(res[0], other):
+            assert a[0] == b[0] and a[2] == b[2]
+            np.testing.assert_array_equal(a[1], b[1])
+    ls = np_log_softmax(x)
+    (loss, g, correct), (loss_p, g_p, _) = res[0]
+    np.testing.assert_allclose(loss, -ls[np.arange(n), y].sum(), rtol=tol(dtype)["rtol"])
+    ref = np.exp(ls)
+    ref[np.arange(n), y] -= 1.0
+    np.testing.assert_allclose(g, ref / n, **tol(dtype))
+    assert correct == int((x.argmax(axis=1) == y).sum())
+    np.testing.assert_allclose(loss_p, -(t * ls).sum(), rtol=tol(dtype)["rtol"])
+    np.testing.assert_allclose(g_p, (np.exp(ls) - t) / n, **tol(dtype))
+
+
 @pytest.mark.skipif(not os.environ.get("FASTMLP_ISA"), reason="only in the forced-ISA re-runs")
 def test_forced_isa_is_active():
     assert fm.build_info()["isa"] == os.environ["FASTMLP_ISA"]
